@@ -1,0 +1,80 @@
+"""The exception tree: every error a user can cause is a ReconcilerError with a one-line message.
+
+    ReconcilerError                  one clear line; the CLI prints it and exits 1
+    ├── ConfigError                  reconciler.yaml: missing, malformed, unknown environment
+    ├── ManifestError                one or more manifest problems, each FILE:LINE: Kind/name: field: message
+    ├── AwsError                     an AWS call failed: operation, resource, error code, message
+    │   └── AccessDenied             the call was denied (a scope cannot be read)
+    ├── PlanError                    the plan cannot be built (unowned name, protected resource, limits)
+    ├── StalePlanError               a saved plan no longer matches live state or format
+    └── LockError                    another apply holds the lock
+
+Third-party exceptions are translated into these at one boundary (``aws.py`` for botocore), with
+``raise ... from exc`` so ``--debug`` still shows the cause.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class ReconcilerError(Exception):
+    """Base of every error a user can cause; ``str()`` is the one line the CLI prints."""
+
+
+class ConfigError(ReconcilerError):
+    pass
+
+
+@dataclass(frozen=True, order=True)
+class Problem:
+    """One manifest problem, located in its file."""
+
+    file: str
+    line: int
+    resource: str  # "Kind/name" or "" when the document has no usable kind/name
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}"
+        parts = [where]
+        if self.resource:
+            parts.append(self.resource)
+        if self.field:
+            parts.append(self.field)
+        parts.append(self.message)
+        return ": ".join(parts)
+
+
+class ManifestError(ReconcilerError):
+    """All problems found in the manifests (collected, not just the first)."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = sorted(problems)
+        super().__init__("\n".join(str(p) for p in self.problems))
+
+
+class AwsError(ReconcilerError):
+    def __init__(self, operation: str, resource: str, code: str, message: str) -> None:
+        self.operation = operation
+        self.resource = resource
+        self.code = code
+        self.message = message
+        super().__init__(f"{operation} {resource}: {code}: {message}")
+
+
+class AccessDenied(AwsError):
+    pass
+
+
+class PlanError(ReconcilerError):
+    pass
+
+
+class StalePlanError(ReconcilerError):
+    pass
+
+
+class LockError(ReconcilerError):
+    pass

@@ -1,0 +1,535 @@
+"""Render, parse and validate manifests into the desired state, collecting every problem with its file and line.
+
+Per file: refuse what is too big or not UTF-8 → jinja2 (sandboxed, StrictUndefined, includes only from the manifest
+root) → YAML (safe loader, duplicate keys refused, alias expansion and nesting bounded) → pydantic per document →
+cross-document checks (unique names, references, one source per resource ARN, region rules).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import jinja2
+import jinja2.sandbox
+import yaml
+from pydantic import ValidationError
+
+from . import catalog
+from .config import Project
+from .errors import ManifestError, Problem
+from .models import (
+    DOC_MODELS,
+    DeliveryDestinationDoc,
+    DeliveryDoc,
+    DeliverySourceDoc,
+    Kind,
+    Resource,
+    destination_arn,
+    parse_destination_arn,
+    source_arn,
+)
+
+MAX_FILE_BYTES = 2 * 1024 * 1024  # per manifest file, before and after rendering
+MAX_NODES = 200_000  # YAML nodes after alias expansion, per file
+MAX_DEPTH = 50  # YAML nesting
+MAX_FILES = 5_000
+CALLER_ACCOUNT = "(caller)"  # placeholder when neither manifest nor project names an account
+
+_YAML_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # type: ignore[assignment]
+
+Path_ = tuple[str | int, ...]
+
+
+@dataclass
+class Document:
+    file: str
+    line: int
+    index: int
+    data: Any
+    lines: dict[Path_, int]
+
+    def line_of(self, path: Path_) -> int:
+        while path:
+            if path in self.lines:
+                return self.lines[path]
+            path = path[:-1]
+        return self.line
+
+
+@dataclass
+class DesiredState:
+    resources: list[Resource]
+    digest: str  # sha256 of the rendered manifests, in file order
+    files: list[str] = field(default_factory=list)
+
+    def scopes(self) -> list[tuple[str, str]]:
+        return sorted({(r.account, r.region) for r in self.resources})
+
+
+# ---- file discovery ------------------------------------------------------------------------------------------
+
+
+def discover(paths: list[Path], root: Path) -> tuple[list[Path], list[Problem]]:
+    """Manifest files under the given paths, sorted; symlinks that leave the root are refused."""
+    found: list[Path] = []
+    problems: list[Problem] = []
+    real_root = root.resolve()
+
+    def inside(p: Path) -> bool:
+        try:
+            p.resolve().relative_to(real_root)
+            return True
+        except ValueError:
+            return False
+
+    for base in paths:
+        if not base.exists():
+            problems.append(Problem(_display(base), 0, "", "", "no such file or directory"))
+            continue
+        if base.is_file():
+            candidates: Iterator[Path] = iter([base])
+        else:
+            candidates = (p for p in sorted(base.rglob("*")) if p.suffix in (".yaml", ".yml"))
+        for path in candidates:
+            if path.is_symlink() and not inside(path):
+                problems.append(Problem(_display(path), 0, "", "", "symlink leaves the manifest root; refused"))
+                continue
+            if path.is_file():
+                found.append(path)
+    unique = sorted(dict.fromkeys(found), key=lambda p: str(p))
+    if len(unique) > MAX_FILES:
+        problems.append(Problem(_display(paths[0]), 0, "", "", f"more than {MAX_FILES} manifest files"))
+        unique = unique[:MAX_FILES]
+    return unique, problems
+
+
+def _display(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
+
+
+# ---- rendering -----------------------------------------------------------------------------------------------
+
+
+class _RootLoader(jinja2.FileSystemLoader):
+    """Includes and imports resolve inside the manifest root only (FileSystemLoader refuses '..')."""
+
+
+def make_environment(root: Path, variables: dict[str, Any]) -> jinja2.sandbox.SandboxedEnvironment:
+    env = jinja2.sandbox.SandboxedEnvironment(
+        undefined=jinja2.StrictUndefined,
+        autoescape=False,
+        keep_trailing_newline=True,
+        loader=_RootLoader(str(root), followlinks=False),
+    )
+    env.globals.clear()
+    env.globals.update({"range": range, "dict": dict, "namespace": jinja2.utils.Namespace, "vars": dict(variables)})
+    env.globals.update(variables)
+    env.filters["tojson"] = lambda value: json.dumps(value, sort_keys=True)
+    return env
+
+
+def _template_line(tb: TracebackType | None, filename: str) -> int | None:
+    line = None
+    while tb is not None:
+        if tb.tb_frame.f_code.co_filename == filename:
+            line = tb.tb_lineno
+        tb = tb.tb_next
+    return line
+
+
+def render_file(env: jinja2.sandbox.SandboxedEnvironment, path: Path, root: Path) -> tuple[str | None, list[Problem]]:
+    name = _display(path)
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        return None, [Problem(name, 0, "", "", f"cannot read: {exc.strerror}")]
+    if len(raw) > MAX_FILE_BYTES:
+        return None, [Problem(name, 0, "", "", f"file is larger than {MAX_FILE_BYTES} bytes; refused")]
+    if b"\x00" in raw:
+        return None, [Problem(name, 0, "", "", "binary file (NUL byte); refused")]
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        return None, [Problem(name, line, "", "", f"not valid UTF-8 (byte offset {exc.start}); refused")]
+    if "{{" not in text and "{%" not in text and "{#" not in text:
+        return text, []
+    try:
+        template = env.from_string(text)
+        rendered = template.render()
+    except jinja2.TemplateSyntaxError as exc:
+        return None, [Problem(name, exc.lineno or 0, "", "template", exc.message or "syntax error")]
+    except jinja2.TemplateNotFound as exc:
+        line = _template_line(sys.exc_info()[2], "<template>") or 0
+        return None, [Problem(name, line, "", "template", f"include {exc.name!r} not found inside the manifest root")]
+    except jinja2.exceptions.SecurityError as exc:
+        line = _template_line(sys.exc_info()[2], "<template>") or 0
+        return None, [Problem(name, line, "", "template", f"refused by the sandbox: {exc}")]
+    except jinja2.UndefinedError as exc:
+        line = _template_line(sys.exc_info()[2], "<template>") or 0
+        return None, [Problem(name, line, "", "template", f"undefined variable: {exc.message}")]
+    except RecursionError:
+        return None, [Problem(name, 0, "", "template", "recursion too deep")]
+    except Exception as exc:  # any other template runtime error (bad filter argument, division by zero...)
+        line = _template_line(sys.exc_info()[2], "<template>") or 0
+        return None, [Problem(name, line, "", "template", f"{type(exc).__name__}: {exc}")]
+    if len(rendered.encode("utf-8")) > MAX_FILE_BYTES:
+        return None, [Problem(name, 0, "", "template", f"rendered output is larger than {MAX_FILE_BYTES} bytes")]
+    return rendered, []
+
+
+# ---- YAML with lines -----------------------------------------------------------------------------------------
+
+
+class _YamlProblem(Exception):
+    def __init__(self, line: int, message: str) -> None:
+        self.line = line
+        self.message = message
+
+
+def _walk(node: yaml.Node, path: Path_, lines: dict[Path_, int], depth: int, budget: list[int]) -> None:
+    if depth > MAX_DEPTH:
+        raise _YamlProblem(node.start_mark.line + 1, f"nesting deeper than {MAX_DEPTH} levels; refused")
+    budget[0] -= 1
+    if budget[0] < 0:
+        raise _YamlProblem(node.start_mark.line + 1, f"more than {MAX_NODES} nodes after alias expansion; refused")
+    lines[path] = node.start_mark.line + 1
+    if isinstance(node, yaml.MappingNode):
+        seen: dict[Any, int] = {}
+        for key_node, value_node in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                raise _YamlProblem(key_node.start_mark.line + 1, "YAML merge keys (<<) are not supported")
+            key = key_node.value if isinstance(key_node, yaml.ScalarNode) else repr(key_node.value)
+            if key in seen:
+                raise _YamlProblem(
+                    key_node.start_mark.line + 1, f"duplicate key {key!r} (first on line {seen[key]})"
+                )
+            seen[key] = key_node.start_mark.line + 1
+            _walk(value_node, (*path, key), lines, depth + 1, budget)
+    elif isinstance(node, yaml.SequenceNode):
+        for i, item in enumerate(node.value):
+            _walk(item, (*path, i), lines, depth + 1, budget)
+
+
+def parse_yaml(text: str, name: str) -> tuple[list[Document], list[Problem]]:
+    docs: list[Document] = []
+    try:
+        nodes = list(yaml.compose_all(text, Loader=_YAML_LOADER))
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark is not None else 0
+        return [], [Problem(name, line, "", "", f"invalid YAML: {exc.problem or exc.context}")]
+    except yaml.YAMLError as exc:
+        return [], [Problem(name, 0, "", "", f"invalid YAML: {exc}")]
+    except RecursionError:
+        return [], [Problem(name, 0, "", "", f"nesting deeper than {MAX_DEPTH} levels; refused")]
+    for index, node in enumerate(nodes):
+        if node is None:
+            continue
+        lines: dict[Path_, int] = {}
+        try:
+            _walk(node, (), lines, 0, [MAX_NODES])
+            loader = yaml.SafeLoader("")
+            data = loader.construct_document(node)
+        except _YamlProblem as exc:
+            return docs, [Problem(name, exc.line, "", "", exc.message)]
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            return docs, [Problem(name, mark.line + 1 if mark else 0, "", "", f"invalid YAML: {exc}")]
+        except RecursionError:
+            return docs, [Problem(name, node.start_mark.line + 1, "", "", "nesting too deep; refused")]
+        if data is None:
+            continue
+        docs.append(Document(name, node.start_mark.line + 1, index, data, lines))
+    return docs, []
+
+
+# ---- validation ----------------------------------------------------------------------------------------------
+
+_FIELD_PREFIX = re.compile(r"^([A-Za-z][\w.]*): (.*)$", re.S)
+
+
+def _doc_label(data: Any) -> str:
+    if not isinstance(data, dict):
+        return ""
+    kind = data.get("kind")
+    meta = data.get("metadata")
+    name = meta.get("name") if isinstance(meta, dict) else None
+    if isinstance(kind, str) and isinstance(name, str):
+        return f"{kind}/{name}"
+    return kind if isinstance(kind, str) else ""
+
+
+def _validation_problems(doc: Document, exc: ValidationError) -> list[Problem]:
+    out = []
+    label = _doc_label(doc.data)
+    for err in exc.errors():
+        loc: Path_ = tuple(err["loc"])
+        msg = str(err["msg"]).removeprefix("Value error, ")
+        if err["type"] == "extra_forbidden":
+            msg = "unknown field"
+        elif err["type"] == "missing":
+            msg = "required field is missing"
+        match = _FIELD_PREFIX.match(msg)
+        if match and loc in ((), ("spec",)):
+            sub = tuple(match.group(1).split("."))
+            loc = (*loc, *sub)
+            msg = match.group(2)
+        line = doc.line_of(loc)
+        out.append(Problem(doc.file, line, label, ".".join(str(p) for p in loc), msg))
+    return out
+
+
+@dataclass
+class _Parsed:
+    doc: Document
+    model: DeliverySourceDoc | DeliveryDestinationDoc | DeliveryDoc
+    account: str
+    region: str
+
+    @property
+    def label(self) -> str:
+        return f"{self.model.kind}/{self.model.metadata.name}"
+
+    def problem(self, path: Path_, message: str) -> Problem:
+        return Problem(self.doc.file, self.doc.line_of(path), self.label, ".".join(map(str, path)), message)
+
+
+def _check_document(doc: Document) -> tuple[Any, list[Problem]]:
+    data = doc.data
+    if not isinstance(data, dict):
+        return None, [Problem(doc.file, doc.line, "", "", "a manifest document must be a mapping")]
+    kind = data.get("kind")
+    if kind not in DOC_MODELS:
+        known = ", ".join(DOC_MODELS)
+        return None, [Problem(doc.file, doc.line_of(("kind",)), "", "kind", f"must be one of {known}, got {kind!r}")]
+    try:
+        return DOC_MODELS[kind].model_validate(data), []
+    except ValidationError as exc:
+        return None, _validation_problems(doc, exc)
+
+
+def load(project: Project, paths: list[Path] | None = None, default_account: str | None = None) -> DesiredState:
+    """Render and validate the manifests into the desired state; raise ManifestError with every problem."""
+    files, problems = discover(paths or project.manifest_paths, project.root)
+    env = make_environment(project.root, project.vars)
+    account = default_account or project.account or CALLER_ACCOUNT
+    hasher = hashlib.sha256()
+    parsed: list[_Parsed] = []
+    for path in files:
+        text, file_problems = render_file(env, path, project.root)
+        problems.extend(file_problems)
+        if text is None:
+            continue
+        name = _display(path)
+        hasher.update(name.encode() + b"\0" + text.encode() + b"\0")
+        docs, yaml_problems = parse_yaml(text, name)
+        problems.extend(yaml_problems)
+        for doc in docs:
+            model, doc_problems = _check_document(doc)
+            problems.extend(doc_problems)
+            if model is not None:
+                meta = model.metadata
+                parsed.append(_Parsed(doc, model, meta.account or account, meta.region or project.region))
+    resources, cross = _cross_checks(parsed, project)
+    problems.extend(cross)
+    if problems:
+        raise ManifestError(problems)
+    return DesiredState(resources, hasher.hexdigest(), [_display(f) for f in files])
+
+
+def _cross_checks(parsed: list[_Parsed], project: Project) -> tuple[list[Resource], list[Problem]]:
+    problems: list[Problem] = []
+    resources: list[Resource] = []
+    seen: dict[tuple[str, str, str, str], _Parsed] = {}
+    for p in parsed:
+        key = (p.model.kind, p.account, p.region, p.model.metadata.name)
+        if key in seen:
+            first = seen[key]
+            problems.append(
+                p.problem(
+                    ("metadata", "name"),
+                    f"duplicate name in {p.account}/{p.region} (first defined at {first.doc.file}:{first.doc.line})",
+                )
+            )
+            continue
+        seen[key] = p
+
+    sources: dict[tuple[str, str, str], _Parsed] = {}
+    destinations: dict[tuple[str, str, str], _Parsed] = {}
+    dest_by_name: dict[str, list[_Parsed]] = {}
+    arn_owner: dict[tuple[str, str], _Parsed] = {}
+    for (kind, acct, region, name), p in seen.items():
+        origin = f"{p.doc.file}:{p.doc.line}"
+        if isinstance(p.model, DeliverySourceDoc):
+            spec = p.model.spec
+            sources[(acct, region, name)] = p
+            owner = arn_owner.get((acct, spec.resourceArn))
+            if owner is not None:
+                problems.append(
+                    p.problem(
+                        ("spec", "resourceArn"),
+                        f"already used by DeliverySource/{owner.model.metadata.name} in account {acct} "
+                        "(one delivery source per resource ARN per account)",
+                    )
+                )
+            arn_owner[(acct, spec.resourceArn)] = p
+            parsed_arn = catalog.split_arn(spec.resourceArn)
+            if parsed_arn and (parsed_arn[1], spec.logType) in catalog.US_EAST_1_ONLY and region != "us-east-1":
+                problems.append(p.problem(("metadata", "region"), f"{spec.logType} sources must be in us-east-1"))
+            resources.append(
+                Resource(
+                    Kind.SOURCE,
+                    acct,
+                    region,
+                    name,
+                    {
+                        "resourceArn": spec.resourceArn,
+                        "logType": spec.logType,
+                        "deliverySourceConfiguration": dict(spec.deliverySourceConfiguration),
+                    },
+                    tags={**project.default_tags, **spec.tags},
+                    arn=source_arn(acct, region, name),
+                    origin=origin,
+                )
+            )
+        elif isinstance(p.model, DeliveryDestinationDoc):
+            dspec = p.model.spec
+            destinations[(acct, region, name)] = p
+            dest_by_name.setdefault(name, []).append(p)
+            arn = destination_arn(acct, region, name)
+            resources.append(
+                Resource(
+                    Kind.DESTINATION,
+                    acct,
+                    region,
+                    name,
+                    {
+                        "deliveryDestinationType": dspec.resolved_type,
+                        "outputFormat": dspec.outputFormat,
+                        "destinationResourceArn": dspec.destinationResourceArn,
+                        "roleArn": dspec.roleArn,
+                    },
+                    tags={**project.default_tags, **dspec.tags},
+                    arn=arn,
+                    origin=origin,
+                )
+            )
+            if dspec.policy is not None:
+                resources.append(
+                    Resource(Kind.POLICY, acct, region, name, {"policy": dspec.policy}, arn=arn, origin=origin)
+                )
+
+    pairs: dict[tuple[str, str, str, str], _Parsed] = {}
+    for (kind, acct, region, name), p in seen.items():
+        if not isinstance(p.model, DeliveryDoc):
+            continue
+        spec_d = p.model.spec
+        src = sources.get((acct, region, spec_d.source))
+        if src is None:
+            problems.append(
+                p.problem(("spec", "source"), f"no DeliverySource named {spec_d.source!r} in {acct}/{region}")
+            )
+        dest_arn: str | None = None
+        dest_type: str | None = None
+        dest: _Parsed | None = None
+        target = spec_d.destination
+        if target.startswith("arn:"):
+            parts = parse_destination_arn(target)
+            if parts is None:
+                problems.append(p.problem(("spec", "destination"), f"{target!r} is not a delivery-destination ARN"))
+            else:
+                dest_arn = target
+                dest = destinations.get((parts[1], parts[0], parts[2]))
+        else:
+            candidates = dest_by_name.get(target, [])
+            local = [c for c in candidates if c.account == acct and c.region == region]
+            if local:
+                dest = local[0]
+            elif len(candidates) == 1:
+                dest = candidates[0]
+            elif len(candidates) > 1:
+                where = ", ".join(f"{c.account}/{c.region}" for c in candidates)
+                problems.append(
+                    p.problem(("spec", "destination"), f"{target!r} is ambiguous ({where}); use the destination's ARN")
+                )
+            else:
+                problems.append(p.problem(("spec", "destination"), f"no DeliveryDestination named {target!r}"))
+            if dest is not None:
+                dest_arn = destination_arn(dest.account, dest.region, dest.model.metadata.name)
+        if dest is not None:
+            assert isinstance(dest.model, DeliveryDestinationDoc)
+            dest_type = dest.model.spec.resolved_type
+            if spec_d.s3DeliveryConfiguration is not None and dest_type != "S3":
+                problems.append(
+                    p.problem(
+                        ("spec", "s3DeliveryConfiguration"),
+                        f"only for S3 destinations; {dest.model.metadata.name} is {dest_type}",
+                    )
+                )
+            if dest.account != acct and dest.model.spec.policy is None:
+                problems.append(
+                    p.problem(
+                        ("spec", "destination"),
+                        f"cross-account delivery to {dest.account} needs a policy on DeliveryDestination/"
+                        f"{dest.model.metadata.name} allowing account {acct} logs:CreateDelivery",
+                    )
+                )
+        if src is None or dest_arn is None:
+            continue
+        pair = (acct, region, spec_d.source, dest_arn)
+        if pair in pairs:
+            problems.append(
+                p.problem(
+                    ("spec", "destination"),
+                    f"Delivery/{pairs[pair].model.metadata.name} already pairs {spec_d.source} with this destination",
+                )
+            )
+            continue
+        pairs[pair] = p
+        s3 = spec_d.s3DeliveryConfiguration
+        resources.append(
+            Resource(
+                Kind.DELIVERY,
+                acct,
+                region,
+                name,
+                {
+                    "deliverySourceName": spec_d.source,
+                    "deliveryDestinationArn": dest_arn,
+                    "deliveryDestinationType": dest_type,
+                    "recordFields": list(spec_d.recordFields) if spec_d.recordFields is not None else None,
+                    "fieldDelimiter": spec_d.fieldDelimiter,
+                    "s3DeliveryConfiguration": s3.model_dump(exclude_none=True) if s3 is not None else None,
+                },
+                tags={**project.default_tags, **spec_d.tags},
+                origin=f"{p.doc.file}:{p.doc.line}",
+            )
+        )
+    return resources, problems
+
+
+def render_documents(state: DesiredState) -> list[dict[str, Any]]:
+    """The desired state as plain documents in a stable order (for ``reconciler render``)."""
+    out = []
+    for r in sorted(state.resources, key=lambda r: (r.account, r.region, r.kind.value, r.name)):
+        out.append(
+            {
+                "kind": r.kind.value,
+                "metadata": {"name": r.name, "account": r.account, "region": r.region},
+                "spec": {**{k: v for k, v in r.attrs.items() if v is not None}, "tags": dict(sorted(r.tags.items()))},
+            }
+        )
+    return out
+

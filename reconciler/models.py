@@ -1,0 +1,514 @@
+"""Pydantic models of the manifest kinds, the normalised ``Resource`` that diff compares, and the API limits.
+
+The limits are the botocore ``logs`` service model's; ``tests/test_models_limits.py`` reads the model and fails when
+a number here drifts from it.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from . import catalog
+
+# ---- limits (botocore logs model) -------------------------------------------------------------------------
+NAME_MIN, NAME_MAX, NAME_PATTERN = 1, 60, r"[\w-]*"
+LOG_TYPE_MIN, LOG_TYPE_MAX, LOG_TYPE_PATTERN = 1, 255, r"[\w]*"
+TAGS_MAX = 50
+TAG_KEY_MIN, TAG_KEY_MAX = 1, 128
+TAG_VALUE_MAX = 256
+POLICY_MIN, POLICY_MAX = 1, 51200
+RECORD_FIELDS_MAX, RECORD_FIELD_MIN_LEN, RECORD_FIELD_MAX_LEN = 128, 1, 64
+FIELD_DELIMITER_MAX = 5
+SUFFIX_PATH_MIN, SUFFIX_PATH_MAX = 1, 256
+SOURCE_CONFIG_VALUE_MIN, SOURCE_CONFIG_VALUE_MAX = 1, 255
+OUTPUT_FORMATS = ("json", "plain", "w3c", "raw", "parquet")
+DESTINATION_TYPES = ("S3", "CWL", "FH", "XRAY")
+DESCRIBE_LIMIT_MAX = 50
+
+# Reserved tags
+OWNER_TAG = "reconciler:project"  # ownership: the project's name
+HANDLE_TAG = "reconciler:name"  # a delivery's manifest handle (deliveries have no name in AWS)
+PROTECT_TAGS = ("protect", "reconciler:protect")  # a live protect tag blocks delete and replace
+RESERVED_TAGS = (OWNER_TAG, HANDLE_TAG)
+
+API_VERSION = "reconciler/v1"
+
+_NAME_RE = re.compile(r"[\w-]+", re.ASCII)
+_ACCOUNT_RE = re.compile(r"\d{12}")
+_REGION_RE = re.compile(r"[a-z]{2}(-[a-z]+)+-\d{1,2}")
+_TAG_EXTRA = set("_.:/=+-@")
+
+
+class Kind(StrEnum):
+    SOURCE = "DeliverySource"
+    DESTINATION = "DeliveryDestination"
+    POLICY = "DeliveryDestinationPolicy"
+    DELIVERY = "Delivery"
+
+
+KIND_RANK = {Kind.SOURCE: 0, Kind.DESTINATION: 1, Kind.POLICY: 2, Kind.DELIVERY: 3}
+
+
+def _tag_chars_ok(text: str) -> bool:
+    for ch in text:
+        if ch in _TAG_EXTRA:
+            continue
+        cat = unicodedata.category(ch)
+        if cat[0] in ("L", "N") or cat[0] == "Z":
+            continue
+        return False
+    return True
+
+
+def check_name(value: str) -> str:
+    # The model's pattern [\w-]* is a Java regex: \w is ASCII there.
+    if not (NAME_MIN <= len(value) <= NAME_MAX):
+        raise ValueError(f"must be {NAME_MIN}-{NAME_MAX} characters, got {len(value)}")
+    if not _NAME_RE.fullmatch(value):
+        raise ValueError("may contain only ASCII letters, digits, '_' and '-'")
+    return value
+
+
+def check_tags(tags: dict[str, str]) -> dict[str, str]:
+    if len(tags) > TAGS_MAX:
+        raise ValueError(f"at most {TAGS_MAX} tags, got {len(tags)}")
+    for key, value in tags.items():
+        if not (TAG_KEY_MIN <= len(key) <= TAG_KEY_MAX):
+            raise ValueError(f"tag key {key[:40]!r} must be {TAG_KEY_MIN}-{TAG_KEY_MAX} characters")
+        if not _tag_chars_ok(key):
+            raise ValueError(f"tag key {key!r} has characters outside letters, digits, spaces and _.:/=+-@")
+        if key.lower().startswith("aws:"):
+            raise ValueError(f"tag key {key!r}: the aws: prefix is reserved")
+        if key in RESERVED_TAGS:
+            raise ValueError(f"tag key {key!r} is reserved for the reconciler")
+        if len(value) > TAG_VALUE_MAX:
+            raise ValueError(f"tag {key!r}: value must be at most {TAG_VALUE_MAX} characters")
+        if not _tag_chars_ok(value):
+            raise ValueError(f"tag {key!r}: value has characters outside letters, digits, spaces and _.:/=+-@")
+    return tags
+
+
+def _account(value: Any) -> Any:
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = str(value)
+    if isinstance(value, str) and not _ACCOUNT_RE.fullmatch(value):
+        raise ValueError("must be a 12-digit account id (quote it in YAML)")
+    return value
+
+
+def _region(value: Any) -> Any:
+    if isinstance(value, str) and not _REGION_RE.fullmatch(value):
+        raise ValueError(f"{value!r} is not a region name like us-east-1")
+    return value
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=False)
+
+
+Tags = dict[str, str]
+
+
+class Metadata(Strict):
+    name: str = Field(description="Unique per kind, account and region; for a Delivery, a handle for humans.")
+    account: str | None = Field(default=None, description="12-digit account id; default from the project file.")
+    region: str | None = Field(default=None, description="Region; default from the project file.")
+
+    _n = field_validator("name")(lambda cls, v: check_name(v))
+    _a = field_validator("account", mode="before")(lambda cls, v: _account(v))
+    _r = field_validator("region")(lambda cls, v: _region(v))
+
+
+class SourceSpec(Strict):
+    logType: str = Field(description="A log type the source's service supports, e.g. APPLICATION_LOGS.")
+    resourceArn: str = Field(description="ARN of the AWS resource that emits the logs.")
+    deliverySourceConfiguration: dict[str, str] = Field(default_factory=dict)
+    tags: Tags = Field(default_factory=dict)
+
+    @field_validator("logType")
+    @classmethod
+    def _log_type(cls, v: str) -> str:
+        if not (LOG_TYPE_MIN <= len(v) <= LOG_TYPE_MAX) or not re.fullmatch(r"\w+", v, re.ASCII):
+            raise ValueError(f"must be {LOG_TYPE_MIN}-{LOG_TYPE_MAX} characters of letters, digits and '_'")
+        return v
+
+    @field_validator("resourceArn")
+    @classmethod
+    def _arn(cls, v: str) -> str:
+        if catalog.split_arn(v) is None:
+            raise ValueError(f"{v!r} is not an ARN")
+        return v
+
+    @field_validator("deliverySourceConfiguration")
+    @classmethod
+    def _config(cls, v: dict[str, str]) -> dict[str, str]:
+        for key, value in v.items():
+            for what, text in (("key", key), ("value", value)):
+                if not (SOURCE_CONFIG_VALUE_MIN <= len(text) <= SOURCE_CONFIG_VALUE_MAX):
+                    raise ValueError(
+                        f"{what} {text[:40]!r} must be {SOURCE_CONFIG_VALUE_MIN}-{SOURCE_CONFIG_VALUE_MAX} characters"
+                    )
+        return v
+
+    _t = field_validator("tags")(lambda cls, v: check_tags(v))
+
+    @model_validator(mode="after")
+    def _log_type_for_service(self) -> SourceSpec:
+        allowed = catalog.log_types_for_arn(self.resourceArn)
+        if allowed is None:
+            parsed = catalog.split_arn(self.resourceArn)
+            service = parsed[1] if parsed else "?"
+            raise ValueError(f"resourceArn: service {service!r} cannot be a delivery source")
+        if self.logType not in allowed:
+            raise ValueError(f"logType: {self.logType!r} is not valid for this resource; valid: {', '.join(allowed)}")
+        return self
+
+
+def _is_public_principal(principal: Any) -> bool:
+    if principal == "*":
+        return True
+    if isinstance(principal, dict):
+        for value in principal.values():
+            values = value if isinstance(value, list) else [value]
+            if "*" in values:
+                return True
+    return False
+
+
+def public_statements(policy: dict[str, Any]) -> list[int]:
+    """Indexes of Allow statements that let any principal in without a Condition."""
+    statements = policy.get("Statement", [])
+    if isinstance(statements, dict):
+        statements = [statements]
+    found = []
+    for i, st in enumerate(statements):
+        if (
+            isinstance(st, dict)
+            and st.get("Effect") == "Allow"
+            and _is_public_principal(st.get("Principal"))
+            and not st.get("Condition")
+        ):
+            found.append(i)
+    return found
+
+
+class DestinationSpec(Strict):
+    deliveryDestinationType: Literal["S3", "CWL", "FH", "XRAY"] | None = Field(
+        default=None, description="Derived from destinationResourceArn for S3/CWL/FH; required for XRAY."
+    )
+    outputFormat: Literal["json", "plain", "w3c", "raw", "parquet"] | None = None
+    destinationResourceArn: str | None = None
+    roleArn: str | None = Field(default=None, description="XRAY only: the role CloudWatch Logs assumes.")
+    policy: dict[str, Any] | None = Field(default=None, description="IAM policy document for cross-account delivery.")
+    allowPublicPolicy: bool = Field(default=False, description="Allow a policy that lets any principal deliver.")
+    tags: Tags = Field(default_factory=dict)
+
+    _t = field_validator("tags")(lambda cls, v: check_tags(v))
+
+    @field_validator("policy")
+    @classmethod
+    def _policy(cls, v: dict[str, Any] | None) -> dict[str, Any] | None:
+        if v is None:
+            return v
+        try:
+            text = json.dumps(v, sort_keys=True, allow_nan=False)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"is not a JSON document: {exc}") from None
+        if not (POLICY_MIN <= len(text) <= POLICY_MAX):
+            raise ValueError(f"must be {POLICY_MIN}-{POLICY_MAX} characters of JSON, got {len(text)}")
+        if "Statement" not in v:
+            raise ValueError("an IAM policy document needs a Statement")
+        return v
+
+    @model_validator(mode="after")
+    def _type_rules(self) -> DestinationSpec:
+        if self.deliveryDestinationType == "XRAY":
+            if self.destinationResourceArn is not None:
+                raise ValueError("destinationResourceArn: must be omitted for an XRAY destination")
+            if self.outputFormat is not None:
+                raise ValueError("outputFormat: must be omitted for an XRAY destination")
+        else:
+            if self.destinationResourceArn is None:
+                raise ValueError("destinationResourceArn: required unless deliveryDestinationType is XRAY")
+            derived = catalog.destination_type_for_arn(self.destinationResourceArn)
+            if derived is None:
+                raise ValueError(
+                    "destinationResourceArn: must be an S3 bucket, CloudWatch Logs log group or Firehose stream ARN"
+                )
+            if self.deliveryDestinationType is not None and self.deliveryDestinationType != derived:
+                raise ValueError(
+                    f"deliveryDestinationType: {self.deliveryDestinationType} does not match the ARN's service ({derived})"
+                )
+            if self.roleArn is not None:
+                raise ValueError("roleArn: only XRAY destinations take a roleArn")
+        if self.policy is not None and not self.allowPublicPolicy and public_statements(self.policy):
+            raise ValueError(
+                "policy: lets any principal deliver without a Condition; set allowPublicPolicy: true if intended"
+            )
+        return self
+
+    @property
+    def resolved_type(self) -> str:
+        if self.deliveryDestinationType is not None:
+            return self.deliveryDestinationType
+        assert self.destinationResourceArn is not None
+        derived = catalog.destination_type_for_arn(self.destinationResourceArn)
+        assert derived is not None
+        return derived
+
+
+class S3DeliveryConfiguration(Strict):
+    suffixPath: str | None = Field(default=None, min_length=SUFFIX_PATH_MIN, max_length=SUFFIX_PATH_MAX)
+    enableHiveCompatiblePath: bool | None = None
+
+
+class DeliverySpec(Strict):
+    source: str = Field(description="A DeliverySource name in the manifests (same account and region).")
+    destination: str = Field(description="A DeliveryDestination name in the manifests, or a delivery-destination ARN.")
+    recordFields: list[Annotated[str, Field(min_length=RECORD_FIELD_MIN_LEN, max_length=RECORD_FIELD_MAX_LEN)]] | None = (
+        Field(default=None, max_length=RECORD_FIELDS_MAX)
+    )
+    fieldDelimiter: str | None = Field(default=None, max_length=FIELD_DELIMITER_MAX)
+    s3DeliveryConfiguration: S3DeliveryConfiguration | None = None
+    tags: Tags = Field(default_factory=dict)
+
+    _t = field_validator("tags")(lambda cls, v: check_tags(v))
+
+
+class _Doc(Strict):
+    apiVersion: Literal["reconciler/v1"]
+    metadata: Metadata
+
+
+class DeliverySourceDoc(_Doc):
+    kind: Literal["DeliverySource"]
+    spec: SourceSpec
+
+
+class DeliveryDestinationDoc(_Doc):
+    kind: Literal["DeliveryDestination"]
+    spec: DestinationSpec
+
+
+class DeliveryDoc(_Doc):
+    kind: Literal["Delivery"]
+    spec: DeliverySpec
+
+
+DOC_MODELS: dict[str, type[_Doc]] = {
+    "DeliverySource": DeliverySourceDoc,
+    "DeliveryDestination": DeliveryDestinationDoc,
+    "Delivery": DeliveryDoc,
+}
+
+
+# ---- the normalised resource that diff compares -------------------------------------------------------------
+
+
+@dataclass
+class Resource:
+    """One resource, desired or live, in the shape diff compares.
+
+    ``attrs`` holds the comparable fields only (server-only fields are kept aside in ``arn``/``id``); ``tags`` are the
+    user's tags with the reserved ones removed. For a Delivery, ``name`` is the manifest handle and identity is
+    (account, region, source name, destination ARN).
+    """
+
+    kind: Kind
+    account: str
+    region: str
+    name: str
+    attrs: dict[str, Any]
+    tags: dict[str, str] = field(default_factory=dict)
+    arn: str | None = None
+    id: str | None = None
+    origin: str | None = None  # "file:line" for desired resources
+    owner: str | None = None  # live: value of the ownership tag
+    protected: bool = False  # live: carries a protect tag
+    extra_tags: dict[str, str] = field(default_factory=dict)  # live: tags we do not manage (protect)
+
+    @property
+    def address(self) -> str:
+        return f"{self.account}/{self.region}/{self.kind.value}/{self.name}"
+
+    @property
+    def key(self) -> tuple[str, ...]:
+        if self.kind is Kind.DELIVERY:
+            return (
+                self.account,
+                self.region,
+                self.kind.value,
+                str(self.attrs["deliverySourceName"]),
+                str(self.attrs["deliveryDestinationArn"]),
+            )
+        return (self.account, self.region, self.kind.value, self.name)
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "kind": self.kind.value,
+            "account": self.account,
+            "region": self.region,
+            "name": self.name,
+            "attrs": self.attrs,
+            "tags": self.tags,
+        }
+        for key in ("arn", "id", "origin", "owner"):
+            if getattr(self, key) is not None:
+                out[key] = getattr(self, key)
+        if self.protected:
+            out["protected"] = True
+        if self.extra_tags:
+            out["extra_tags"] = self.extra_tags
+        return out
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Resource:
+        return cls(
+            kind=Kind(data["kind"]),
+            account=data["account"],
+            region=data["region"],
+            name=data["name"],
+            attrs=data["attrs"],
+            tags=data.get("tags", {}),
+            arn=data.get("arn"),
+            id=data.get("id"),
+            origin=data.get("origin"),
+            owner=data.get("owner"),
+            protected=bool(data.get("protected", False)),
+            extra_tags=data.get("extra_tags", {}),
+        )
+
+
+def source_arn(account: str, region: str, name: str) -> str:
+    return f"arn:aws:logs:{region}:{account}:delivery-source:{name}"
+
+
+def destination_arn(account: str, region: str, name: str) -> str:
+    return f"arn:aws:logs:{region}:{account}:delivery-destination:{name}"
+
+
+_DEST_ARN_RE = re.compile(r"arn:aws[\w-]*:logs:([a-z0-9-]+):(\d{12}):delivery-destination:([\w-]{1,60})", re.ASCII)
+
+
+def parse_destination_arn(arn: str) -> tuple[str, str, str] | None:
+    """(region, account, name) of a delivery-destination ARN, or None."""
+    m = _DEST_ARN_RE.fullmatch(arn)
+    return (m.group(1), m.group(2), m.group(3)) if m else None
+
+
+def canonical_policy(policy: Any) -> Any:
+    """An IAM document in a form where equal meaning gives equal value (TF #21968).
+
+    Keys sorted; a single string and a one-item list are the same; lists of strings are sets; a single statement
+    object is a one-item list.
+    """
+
+    def norm(value: Any, key: str = "") -> Any:
+        if isinstance(value, dict):
+            return {k: norm(v, k) for k, v in sorted(value.items())}
+        if isinstance(value, list):
+            items = [norm(v, key) for v in value]
+            if all(isinstance(i, str) for i in items):
+                uniq = sorted(set(items))
+                return uniq[0] if len(uniq) == 1 and key != "Statement" else uniq
+            return items
+        return value
+
+    doc = norm(policy)
+    if isinstance(doc, dict) and isinstance(doc.get("Statement"), dict):
+        doc["Statement"] = [doc["Statement"]]
+    return doc
+
+
+# ---- the project file ----------------------------------------------------------------------------------------
+
+
+class AccountAccess(Strict):
+    roleArn: str | None = None
+    profile: str | None = None
+    externalId: str | None = None
+
+
+class IgnoreRule(Strict):
+    address: str = Field(description="Glob over account/region/Kind/name (or Kind/name).")
+    fields: list[str] = Field(default_factory=list, description="Field paths to ignore; empty means all fields.")
+    reason: str
+    until: str | None = Field(default=None, description="ISO date after which the rule stops applying.")
+
+
+class LockConfig(Strict):
+    dynamodbTable: str
+    region: str | None = None
+    account: str | None = None
+    leaseSeconds: int = 900
+
+
+class EnvironmentOverlay(Strict):
+    region: str | None = None
+    account: str | None = None
+    accounts: dict[str, AccountAccess] = Field(default_factory=dict)
+    defaultTags: Tags = Field(default_factory=dict)
+    vars: dict[str, Any] = Field(default_factory=dict)
+    manifests: str | list[str] | None = None
+
+    _a = field_validator("account", mode="before")(lambda cls, v: _account(v))
+    _r = field_validator("region")(lambda cls, v: _region(v))
+
+
+class ProjectFile(Strict):
+    project: str = Field(description="Project name; every resource created is tagged reconciler:project=<name>.")
+    region: str
+    account: str | None = None
+    accounts: dict[str, AccountAccess] = Field(default_factory=dict)
+    defaultTags: Tags = Field(default_factory=dict)
+    vars: dict[str, Any] = Field(default_factory=dict)
+    environments: dict[str, EnvironmentOverlay] = Field(default_factory=dict)
+    manifests: str | list[str] = "manifests/"
+    ignore: list[IgnoreRule] = Field(default_factory=list)
+    lock: LockConfig | None = None
+
+    _a = field_validator("account", mode="before")(lambda cls, v: _account(v))
+    _r = field_validator("region")(lambda cls, v: _region(v))
+    _t = field_validator("defaultTags")(lambda cls, v: check_tags(v))
+
+    @field_validator("project")
+    @classmethod
+    def _project(cls, v: str) -> str:
+        if not v or len(v) > TAG_VALUE_MAX or not _tag_chars_ok(v):
+            raise ValueError("must be 1-256 characters allowed in a tag value")
+        return v
+
+    @field_validator("accounts", mode="before")
+    @classmethod
+    def _account_keys(cls, v: Any) -> Any:
+        if isinstance(v, dict):
+            return {str(_account(k)): val for k, val in v.items()}
+        return v
+
+
+def json_schemas() -> dict[str, dict[str, Any]]:
+    """One JSON Schema per manifest kind and one for the project file."""
+    out: dict[str, dict[str, Any]] = {}
+    for kind, model in DOC_MODELS.items():
+        schema = model.model_json_schema()
+        schema["$id"] = f"https://reconciler.dev/schemas/{kind}.json"
+        schema["title"] = kind
+        out[kind] = schema
+    any_doc = {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": "https://reconciler.dev/schemas/manifest.json",
+        "title": "reconciler manifest document",
+        "oneOf": [{"$ref": f"{kind}.schema.json"} for kind in DOC_MODELS],
+    }
+    out["manifest"] = any_doc
+    project = ProjectFile.model_json_schema()
+    project["title"] = "reconciler.yaml"
+    out["project"] = project
+    return out
