@@ -1,0 +1,275 @@
+"""The sandbox HTTP server: moto's server with the fidelity fixes, fault injection and request counters.
+
+A WSGI middleware in front of moto's app:
+- names each request's operation (``X-Amz-Target`` or the query ``Action``) and account (access key → moto's
+  account, falling back to the sandbox's default account) and counts them;
+- injects faults, seeded and reproducible for a given request order: fixed latency plus jitter, a
+  requests-per-second limit per operation and account (``ThrottlingException`` beyond it), a rate of HTTP 500
+  ``ServiceUnavailableException``, a rate of the transient ``ConflictException`` on writes, dropped connections, and
+  targeted rules (fail the Nth call of an operation whose body contains a string);
+- serves a small control API under ``/_sandbox/``: ``GET counters``, ``POST reset-counters``, ``GET|POST faults``,
+  ``POST reset`` (all state and counters), ``POST options`` (fidelity knobs).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import random
+import socket
+import threading
+import time
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from typing import Any
+from urllib.parse import parse_qs
+
+from werkzeug.serving import make_server
+
+from . import fidelity
+
+DEFAULT_ACCOUNT = "111111111111"
+MOTO_DEFAULT_ACCOUNT = "123456789012"
+WRITE_PREFIXES = ("Put", "Create", "Update", "Delete", "Tag", "Untag")
+
+
+@dataclass
+class Rule:
+    """Fail matching requests: ``operation`` (exact), ``contains`` (substring of the body), ``times`` (-1 = always)."""
+
+    operation: str
+    code: str = "ServiceUnavailableException"
+    message: str = "injected failure"
+    status: int = 400
+    contains: str = ""
+    times: int = 1
+    account: str = ""
+
+
+@dataclass
+class Faults:
+    seed: int = 0
+    latency_ms: float = 0.0
+    jitter_ms: float = 0.0
+    throttle: dict[str, float] = field(default_factory=dict)  # operation (or "*") -> requests per second
+    fail_rate: float = 0.0  # HTTP 500 ServiceUnavailableException
+    conflict_rate: float = 0.0  # transient ConflictException on writes
+    drop_rate: float = 0.0  # connection closed without an answer
+    operations: list[str] = field(default_factory=list)  # random faults only for these (empty = all logs ops)
+    rules: list[Rule] = field(default_factory=list)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Faults:
+        data = dict(data)
+        data["rules"] = [Rule(**r) for r in data.get("rules", [])]
+        return cls(**data)
+
+
+class _Bucket:
+    def __init__(self, rate: float) -> None:
+        self.rate = rate
+        self.tokens = rate
+        self.stamp = time.monotonic()
+
+    def take(self) -> bool:
+        now = time.monotonic()
+        self.tokens = min(self.rate, self.tokens + (now - self.stamp) * self.rate)
+        self.stamp = now
+        if self.tokens >= 1.0:
+            self.tokens -= 1.0
+            return True
+        return False
+
+
+def _error(start_response: Any, status: int, code: str, message: str) -> list[bytes]:
+    body = json.dumps({"__type": code, "message": message}).encode()
+    reason = {400: "Bad Request", 403: "Forbidden", 429: "Too Many Requests", 500: "Internal Server Error"}
+    start_response(
+        f"{status} {reason.get(status, 'Error')}",
+        [("Content-Type", "application/x-amz-json-1.1"), ("Content-Length", str(len(body))), ("x-amzn-ErrorType", code)],
+    )
+    return [body]
+
+
+class SandboxApp:
+    """WSGI middleware: accounting and faults in front of moto."""
+
+    def __init__(self, default_account: str = DEFAULT_ACCOUNT, faults: Faults | None = None) -> None:
+        from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+
+        fidelity.install()
+        self.moto = DomainDispatcherApplication(create_backend_app)
+        self.default_account = default_account
+        self.lock = threading.Lock()
+        self.counts: Counter[tuple[str, str]] = Counter()
+        self.faults_injected: Counter[str] = Counter()
+        self.set_faults(faults or Faults())
+
+    def set_faults(self, faults: Faults) -> None:
+        with self.lock:
+            self.faults = faults
+            self.rng = random.Random(faults.seed)
+            self.buckets: dict[tuple[str, str], _Bucket] = {}
+            self.rule_hits: list[int] = [0] * len(faults.rules)
+
+    # -- control API
+    def control(self, environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        path = environ.get("PATH_INFO", "")[len("/_sandbox/") :]
+        method = environ.get("REQUEST_METHOD", "GET")
+        body = self._body(environ)
+        result: Any
+        if path == "counters":
+            with self.lock:
+                result = {
+                    "counts": [{"operation": o, "account": a, "count": n} for (o, a), n in sorted(self.counts.items())],
+                    "total": sum(self.counts.values()),
+                    "faults": dict(self.faults_injected),
+                }
+        elif path == "reset-counters" and method == "POST":
+            with self.lock:
+                self.counts.clear()
+                self.faults_injected.clear()
+            result = {"ok": True}
+        elif path == "faults" and method == "POST":
+            self.set_faults(Faults.from_json(json.loads(body or b"{}")))
+            result = {"ok": True}
+        elif path == "faults":
+            result = asdict(self.faults)
+        elif path == "reset" and method == "POST":
+            from moto.core.base_backend import BackendDict
+
+            BackendDict.reset()
+            with self.lock:
+                self.counts.clear()
+                self.faults_injected.clear()
+            self.set_faults(Faults())
+            result = {"ok": True}
+        elif path == "options" and method == "POST":
+            fidelity.OPTIONS.update(json.loads(body or b"{}"))
+            result = dict(fidelity.OPTIONS)
+        else:
+            return _error(start_response, 404, "NotFound", f"unknown sandbox control path {path!r}")
+        data = json.dumps(result).encode()
+        start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(data)))])
+        return [data]
+
+    @staticmethod
+    def _body(environ: dict[str, Any]) -> bytes:
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        body = environ["wsgi.input"].read(length) if length else b""
+        environ["wsgi.input"] = io.BytesIO(body)
+        return body
+
+    def _identify(self, environ: dict[str, Any], body: bytes) -> tuple[str, str, str]:
+        target = environ.get("HTTP_X_AMZ_TARGET", "")
+        service = ""
+        if target:
+            service, _, operation = target.partition(".")
+        else:
+            fields = parse_qs(body.decode("utf-8", "replace")) if body else {}
+            fields.update(parse_qs(environ.get("QUERY_STRING", "")))
+            operation = (fields.get("Action") or ["?"])[0]
+        auth = environ.get("HTTP_AUTHORIZATION", "")
+        access_key = ""
+        if "Credential=" in auth:
+            access_key = auth.split("Credential=", 1)[1].split("/", 1)[0]
+        from moto.iam.models import get_account_id_from
+
+        account = get_account_id_from(access_key) if access_key else MOTO_DEFAULT_ACCOUNT
+        if account == MOTO_DEFAULT_ACCOUNT and "HTTP_X_MOTO_ACCOUNT_ID" not in environ:
+            account = self.default_account
+            environ["HTTP_X_MOTO_ACCOUNT_ID"] = account
+        return service, operation, account
+
+    def _fault(self, service: str, operation: str, account: str, body: bytes) -> tuple[int, str, str] | str | None:
+        f = self.faults
+        with self.lock:
+            for i, rule in enumerate(f.rules):
+                if rule.operation != operation or (rule.account and rule.account != account):
+                    continue
+                if rule.contains and rule.contains.encode() not in body:
+                    continue
+                if rule.times >= 0 and self.rule_hits[i] >= rule.times:
+                    continue
+                self.rule_hits[i] += 1
+                return (rule.status, rule.code, rule.message)
+            if not service.startswith("Logs"):
+                return None
+            if f.operations and operation not in f.operations:
+                return None
+            rate = f.throttle.get(operation, f.throttle.get("*"))
+            if rate:
+                bucket = self.buckets.get((operation, account))
+                if bucket is None:
+                    bucket = self.buckets[(operation, account)] = _Bucket(rate)
+                if not bucket.take():
+                    return (400, "ThrottlingException", "Rate exceeded")
+            roll = self.rng.random()
+            if roll < f.drop_rate:
+                return "drop"
+            roll -= f.drop_rate
+            if roll < f.fail_rate:
+                return (500, "ServiceUnavailableException", "Service unavailable (injected)")
+            roll -= f.fail_rate
+            if operation.startswith(WRITE_PREFIXES) and roll < f.conflict_rate:
+                return (400, "ConflictException", "Requested resource is currently being updated. Please try again later.")
+        return None
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        if environ.get("PATH_INFO", "").startswith("/_sandbox/"):
+            return self.control(environ, start_response)
+        body = self._body(environ)
+        service, operation, account = self._identify(environ, body)
+        with self.lock:
+            self.counts[(operation, account)] += 1
+            delay = self.faults.latency_ms + (self.rng.random() * self.faults.jitter_ms if self.faults.jitter_ms else 0)
+        if delay:
+            time.sleep(delay / 1000.0)
+        fault = self._fault(service, operation, account, body)
+        if fault == "drop":
+            with self.lock:
+                self.faults_injected["drop"] += 1
+            sock = environ.get("werkzeug.socket")
+            if sock is not None:
+                try:
+                    sock.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+            start_response("500 Internal Server Error", [("Content-Length", "0")])
+            return [b""]
+        if isinstance(fault, tuple):
+            status, code, message = fault
+            with self.lock:
+                self.faults_injected[code] += 1
+            return _error(start_response, status, code, message)
+        return self.moto(environ, start_response)
+
+
+class SandboxServer:
+    """The sandbox on a loopback port, served from threads (in this process)."""
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 0, default_account: str = DEFAULT_ACCOUNT,
+                 faults: Faults | None = None) -> None:  # fmt: skip
+        from moto.moto_server.werkzeug_app import MotoRequestHandler
+
+        self.app = SandboxApp(default_account, faults)
+        self.server = make_server(host, port, self.app, threaded=True, request_handler=MotoRequestHandler)
+        self.thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        host, port = self.server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def serve_forever(self) -> None:
+        self.server.serve_forever()
+
+    def start(self) -> SandboxServer:
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        if self.thread is not None:
+            self.thread.join()
