@@ -499,6 +499,8 @@ def _cross_checks(parsed: list[_Parsed], project: Project) -> tuple[list[Resourc
             continue
         pairs[pair] = p
         s3 = spec_d.s3DeliveryConfiguration
+        src_arn = catalog.split_arn(src.model.spec.resourceArn) if isinstance(src.model, DeliverySourceDoc) else None
+        src_service = src_arn[1] if src_arn else None
         resources.append(
             Resource(
                 Kind.DELIVERY,
@@ -509,6 +511,7 @@ def _cross_checks(parsed: list[_Parsed], project: Project) -> tuple[list[Resourc
                     "deliverySourceName": spec_d.source,
                     "deliveryDestinationArn": dest_arn,
                     "deliveryDestinationType": dest_type,
+                    "sourceService": src_service,
                     "recordFields": list(spec_d.recordFields) if spec_d.recordFields is not None else None,
                     "fieldDelimiter": spec_d.fieldDelimiter,
                     "s3DeliveryConfiguration": s3.model_dump(exclude_none=True) if s3 is not None else None,

@@ -1,0 +1,373 @@
+"""Run a plan through ``aws.Api``: exactly its steps, in dependency order, in parallel where independent.
+
+- Overwrite semantics: Put* sends every desired parameter; tags go only on creation (then Tag/UntagResource).
+- Writes touching the same source or destination never run at the same time (TF #42194).
+- A failed step skips its dependents; independent work carries on; the result lists done/failed/skipped.
+- ``CreateDelivery`` first looks the (source, destination) pair up, so a re-run after a crash never duplicates.
+- After writing, each changed resource is read back and compared with the desired state (``verify``).
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from typing import Any
+
+from . import diff as diffmod
+from .aws import Api, LiveState, fingerprint
+from .diff import Action, Change
+from .errors import AwsError, StalePlanError
+from .models import HANDLE_TAG, OWNER_TAG, Kind, Resource
+from .plan import APPLY, DELETE, Plan, Step
+
+DONE, FAILED, SKIPPED = "done", "failed", "skipped"
+
+
+@dataclass
+class ChangeResult:
+    change: Change
+    status: str = DONE
+    error: str | None = None
+    seconds: float = 0.0
+    verified: bool = False
+
+
+@dataclass
+class ApplyResult:
+    results: list[ChangeResult]
+    seconds: float = 0.0
+    api_calls: dict[str, int] = field(default_factory=dict)
+
+    def count(self, status: str) -> int:
+        return sum(1 for r in self.results if r.status == status)
+
+    @property
+    def ok(self) -> bool:
+        return all(r.status == DONE for r in self.results)
+
+
+Event = Callable[[str, ChangeResult], None]  # ("start" | "done", result)
+
+
+def stale_entries(plan: Plan, live: LiveState) -> list[str]:
+    """What changed in AWS since the plan was made (empty when the plan is still fresh)."""
+    out = []
+    unreadable = {s for s, st in live.scopes.items() if st.error is not None}
+    by_key = {r.key: r for r in live.resources}
+    for c in plan.changes:
+        r = c.before or c.after
+        assert r is not None
+        if (r.account, r.region) in unreadable:
+            out.append(f"{c.address}: its scope could not be read")
+            continue
+        current = by_key.get(r.key)
+        expected = plan.fingerprints.get(c.address, "absent")
+        now = fingerprint(current)
+        if now != expected:
+            what = "created" if expected == "absent" else ("deleted" if now == "absent" else "changed")
+            out.append(f"{c.address}: {what} since the plan was made")
+    return out
+
+
+def check_fresh(plan: Plan, live: LiveState) -> None:
+    stale = stale_entries(plan, live)
+    if stale:
+        raise StalePlanError("the saved plan is stale; nothing was written:\n  " + "\n  ".join(stale))
+
+
+def _lock_keys(change: Change) -> set[str]:
+    r = change.resource
+    if r.kind is Kind.SOURCE:
+        return {f"src:{r.account}/{r.region}/{r.name}"}
+    if r.kind in (Kind.DESTINATION, Kind.POLICY):
+        return {f"dst:{r.arn}"}
+    keys = set()
+    for side in (change.before, change.after):
+        if side is not None:
+            keys.add(f"src:{side.account}/{side.region}/{side.attrs['deliverySourceName']}")
+            keys.add(f"dst:{side.attrs['deliveryDestinationArn']}")
+    return keys
+
+
+class Runner:
+    def __init__(self, plan: Plan, api: Api, parallelism: int = 8, verify: bool = True,
+                 on_event: Event | None = None) -> None:  # fmt: skip
+        self.plan = plan
+        self.api = api
+        self.parallelism = max(1, parallelism)
+        self.verify = verify
+        self.on_event = on_event or (lambda _e, _r: None)
+        self.results = [ChangeResult(c) for c in plan.changes]
+        self.created_ids: dict[int, str] = {}
+        self.started: dict[int, float] = {}
+        self.lock = threading.Lock()
+
+    def run(self) -> ApplyResult:
+        t0 = time.monotonic()
+        plan = self.plan
+        waiting = {s: set(d) for s, d in plan.deps.items()}
+        dependents: dict[Step, list[Step]] = {s: [] for s in plan.steps}
+        for s, ds in plan.deps.items():
+            for d in ds:
+                dependents.setdefault(d, []).append(s)
+        position = {s: i for i, s in enumerate(plan.steps)}
+        ready = sorted((s for s in plan.steps if not waiting.get(s)), key=position.__getitem__)
+        skipped: set[Step] = set()
+        busy: set[str] = set()
+        running: dict[Future[None], tuple[Step, set[str]]] = {}
+        remaining_steps = {i: sum(1 for s in plan.steps if s[0] == i) for i in range(len(plan.changes))}
+
+        def finish_change(i: int) -> None:
+            remaining_steps[i] -= 1
+            res = self.results[i]
+            if remaining_steps[i] == 0 and res.status != SKIPPED:
+                res.seconds = time.monotonic() - self.started.get(i, time.monotonic())
+                self.on_event("done", res)
+
+        def skip(step: Step, why: str) -> None:
+            stack = [step]
+            while stack:
+                s = stack.pop()
+                if s in skipped:
+                    continue
+                skipped.add(s)
+                res = self.results[s[0]]
+                if res.status == DONE:
+                    res.status, res.error = SKIPPED, why
+                    self.on_event("done", res)
+                stack.extend(dependents.get(s, []))
+
+        with ThreadPoolExecutor(max_workers=self.parallelism, thread_name_prefix="apply") as pool:
+            while ready or running:
+                launched = True
+                while launched and len(running) < self.parallelism:
+                    launched = False
+                    for s in ready:
+                        if s in skipped:
+                            ready.remove(s)
+                            launched = True
+                            break
+                        keys = _lock_keys(plan.changes[s[0]])
+                        if keys & busy:
+                            continue
+                        ready.remove(s)
+                        busy |= keys
+                        if s[0] not in self.started:
+                            self.started[s[0]] = time.monotonic()
+                            self.on_event("start", self.results[s[0]])
+                        running[pool.submit(self._step, s)] = (s, keys)
+                        launched = True
+                        break
+                if not running:
+                    if ready and all(s in skipped for s in ready):
+                        ready.clear()
+                    continue
+                done, _ = wait(list(running), return_when=FIRST_COMPLETED)
+                for fut in done:
+                    step, keys = running.pop(fut)
+                    busy -= keys
+                    res = self.results[step[0]]
+                    err = fut.exception()
+                    if err is not None:
+                        res.status = FAILED
+                        res.error = str(err) if isinstance(err, AwsError) else f"{type(err).__name__}: {err}"
+                        res.seconds = time.monotonic() - self.started.get(step[0], time.monotonic())
+                        self.on_event("done", res)
+                        for dep in dependents.get(step, []):
+                            skip(dep, f"skipped: {plan.changes[step[0]].address} failed")
+                        continue
+                    finish_change(step[0])
+                    for dep in dependents.get(step, []):
+                        waiting[dep].discard(step)
+                        if not waiting[dep] and dep not in skipped:
+                            ready.append(dep)
+                    ready.sort(key=position.__getitem__)
+        return ApplyResult(self.results, time.monotonic() - t0, dict(self.api.calls))
+
+    # ---- one step
+    def _step(self, step: Step) -> None:
+        i, phase = step
+        change = self.plan.changes[i]
+        if phase == DELETE:
+            self._delete(change)
+            if change.action is Action.DELETE and self.verify:
+                self._verify_gone(change)
+        else:
+            self._apply(i, change)
+            if self.verify:
+                self._verify(i, change)
+                self.results[i].verified = True
+
+    def _delete(self, change: Change) -> None:
+        r = change.before
+        assert r is not None
+        api = self.api
+        try:
+            if r.kind is Kind.SOURCE:
+                api.call(r.account, r.region, "DeleteDeliverySource", r.address, name=r.name)
+            elif r.kind is Kind.DESTINATION:
+                api.call(r.account, r.region, "DeleteDeliveryDestination", r.address, name=r.name)
+            elif r.kind is Kind.POLICY:
+                if change.action is Action.REPLACE:
+                    return  # goes with its destination
+                api.call(r.account, r.region, "DeleteDeliveryDestinationPolicy", r.address, deliveryDestinationName=r.name)
+            else:
+                api.call(r.account, r.region, "DeleteDelivery", r.address, id=r.id)
+        except AwsError as exc:
+            if exc.code != "ResourceNotFoundException":
+                raise  # already gone is what we wanted (a re-run after a crash)
+
+    def _apply(self, i: int, change: Change) -> None:
+        d = change.after
+        assert d is not None
+        creating = change.action in (Action.CREATE, Action.REPLACE)
+        owner = {OWNER_TAG: self.plan.project}
+        api = self.api
+        if d.kind is Kind.SOURCE:
+            if creating or change.attr_fields():
+                params: dict[str, Any] = {
+                    "name": d.name,
+                    "resourceArn": d.attrs["resourceArn"],
+                    "logType": d.attrs["logType"],
+                }
+                if d.attrs.get("deliverySourceConfiguration"):
+                    params["deliverySourceConfiguration"] = d.attrs["deliverySourceConfiguration"]
+                if creating:
+                    params["tags"] = {**d.tags, **owner}
+                self._put_or_tag(d, "PutDeliverySource", params, creating)
+            if not creating:
+                self._tags(change, d.arn)
+        elif d.kind is Kind.DESTINATION:
+            if creating or change.attr_fields():
+                params = {"name": d.name, "deliveryDestinationType": d.attrs["deliveryDestinationType"]}
+                if d.attrs.get("outputFormat"):
+                    params["outputFormat"] = d.attrs["outputFormat"]
+                if d.attrs.get("destinationResourceArn"):
+                    params["deliveryDestinationConfiguration"] = {
+                        "destinationResourceArn": d.attrs["destinationResourceArn"]
+                    }
+                if d.attrs.get("roleArn"):
+                    params["roleArn"] = d.attrs["roleArn"]
+                if creating:
+                    params["tags"] = {**d.tags, **owner}
+                self._put_or_tag(d, "PutDeliveryDestination", params, creating)
+            if not creating:
+                self._tags(change, d.arn)
+        elif d.kind is Kind.POLICY:
+            api.call(
+                d.account,
+                d.region,
+                "PutDeliveryDestinationPolicy",
+                d.address,
+                deliveryDestinationName=d.name,
+                deliveryDestinationPolicy=json.dumps(d.attrs["policy"], sort_keys=True),
+            )
+        else:
+            self._apply_delivery(i, change, d, creating)
+
+    def _put_or_tag(self, d: Resource, operation: str, params: dict[str, Any], creating: bool) -> None:
+        """Put*; when creating finds the resource already there (a re-run after a crash), retry without tags."""
+        try:
+            self.api.call(d.account, d.region, operation, d.address, **params)
+        except AwsError as exc:
+            if not (creating and exc.code == "ConflictException" and "Tags can only be provided" in exc.message):
+                raise
+            tags = params.pop("tags")
+            self.api.call(d.account, d.region, operation, d.address, **params)
+            self.api.call(d.account, d.region, "TagResource", d.address, resourceArn=d.arn, tags=tags)
+
+    def _tags(self, change: Change, arn: str | None) -> None:
+        r = change.after
+        assert r is not None and arn is not None
+        to_set, to_remove = change.tag_changes()
+        if change.adopt:
+            to_set = {**to_set, OWNER_TAG: self.plan.project}
+            if r.kind is Kind.DELIVERY:
+                to_set[HANDLE_TAG] = r.name
+        if to_set:
+            self.api.call(r.account, r.region, "TagResource", r.address, resourceArn=arn, tags=to_set)
+        if to_remove:
+            self.api.call(r.account, r.region, "UntagResource", r.address, resourceArn=arn, tagKeys=to_remove)
+
+    def _delivery_config(self, d: Resource) -> dict[str, Any]:
+        params: dict[str, Any] = {}
+        if d.attrs.get("recordFields") is not None:
+            params["recordFields"] = d.attrs["recordFields"]
+        if d.attrs.get("fieldDelimiter") is not None:
+            params["fieldDelimiter"] = d.attrs["fieldDelimiter"]
+        s3 = d.attrs.get("s3DeliveryConfiguration")
+        if s3 is not None and d.attrs.get("deliveryDestinationType") in ("S3", None):
+            params["s3DeliveryConfiguration"] = s3  # never for a non-S3 destination (TF #46108)
+        return params
+
+    def _apply_delivery(self, i: int, change: Change, d: Resource, creating: bool) -> None:
+        api = self.api
+        source = str(d.attrs["deliverySourceName"])
+        dest = str(d.attrs["deliveryDestinationArn"])
+        config = self._delivery_config(d)
+        if creating:
+            existing = api.find_delivery(d.account, d.region, source, dest)
+            if existing is None:
+                tags = {**d.tags, OWNER_TAG: self.plan.project, HANDLE_TAG: d.name}
+                out = api.call(
+                    d.account,
+                    d.region,
+                    "CreateDelivery",
+                    d.address,
+                    deliverySourceName=source,
+                    deliveryDestinationArn=dest,
+                    tags=tags,
+                    **config,
+                )
+                self.created_ids[i] = out["delivery"]["id"]
+                return
+            # the pair exists already: an earlier run created it and stopped before recording it
+            delivery_id = existing["id"]
+            self.created_ids[i] = delivery_id
+            if config:
+                api.call(d.account, d.region, "UpdateDeliveryConfiguration", d.address, id=delivery_id, **config)
+            api.call(
+                d.account,
+                d.region,
+                "TagResource",
+                d.address,
+                resourceArn=existing["arn"],
+                tags={**d.tags, OWNER_TAG: self.plan.project, HANDLE_TAG: d.name},
+            )
+            return
+        before = change.before
+        assert before is not None and before.id is not None
+        self.created_ids[i] = before.id
+        if change.attr_fields():
+            api.call(d.account, d.region, "UpdateDeliveryConfiguration", d.address, id=before.id, **config)
+        self._tags(change, before.arn)
+
+    # ---- verification
+    def _verify(self, i: int, change: Change) -> None:
+        d = change.after
+        assert d is not None
+        live = self.api.read_one(d.kind, d.account, d.region, d.name, self.created_ids.get(i))
+        if live is None:
+            raise AwsError("verify", d.address, "Missing", "not found when read back after the write")
+        fields = diffmod.compare(d, live)
+        if d.kind is not Kind.POLICY and live.owner != self.plan.project:
+            fields.append(diffmod.FieldDiff(f"tags.{OWNER_TAG}", live.owner, self.plan.project))
+        if fields:
+            what = ", ".join(f"{f.path}: want {f.after!r}, read {f.before!r}" for f in fields[:3])
+            raise AwsError("verify", d.address, "Mismatch", f"read back differs from the manifest: {what}")
+
+    def _verify_gone(self, change: Change) -> None:
+        r = change.before
+        assert r is not None
+        if r.kind is Kind.POLICY:
+            return
+        if self.api.read_one(r.kind, r.account, r.region, r.name, r.id) is not None:
+            raise AwsError("verify", r.address, "StillPresent", "still present when read back after the delete")
+
+
+def run(plan: Plan, api: Api, parallelism: int = 8, verify: bool = True, on_event: Event | None = None) -> ApplyResult:
+    return Runner(plan, api, parallelism, verify, on_event).run()

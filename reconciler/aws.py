@@ -1,0 +1,474 @@
+"""The only module that talks to AWS: clients per (account, region), reading live state, and the write calls.
+
+Reads: per scope, the three ``Describe*`` listings are paged concurrently; tags (``ListTagsForResource``, unless a
+listing already carries them), destination policies and, where a listing lacks configuration, ``GetDelivery`` run on
+a bounded pool. Clients use botocore's adaptive retry mode (client-side rate limiting that learns from throttling).
+The transient ``ConflictException: ... currently being updated`` (TF #42194) is retried here with backoff and jitter.
+Every botocore error is translated into ``errors.AwsError`` at this boundary.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+import boto3
+import botocore.config
+import botocore.exceptions
+
+from .errors import AccessDenied, AwsError, ConfigError
+from .models import (
+    HANDLE_TAG,
+    OWNER_TAG,
+    PROTECT_TAGS,
+    AccountAccess,
+    Kind,
+    Resource,
+    parse_destination_arn,
+)
+
+T = TypeVar("T")
+
+DENIED_CODES = {"AccessDeniedException", "AccessDenied", "UnauthorizedOperation", "UnrecognizedClientException"}
+NOT_FOUND = "ResourceNotFoundException"
+TRANSIENT_CONFLICT = "currently being updated"
+CONFLICT_RETRY_SECONDS = 60.0
+
+
+@dataclass
+class ScopeState:
+    account: str
+    region: str
+    resources: list[Resource] = field(default_factory=list)
+    error: AwsError | None = None
+
+
+@dataclass
+class LiveState:
+    scopes: dict[tuple[str, str], ScopeState]
+
+    @property
+    def resources(self) -> list[Resource]:
+        return [r for s in self.scopes.values() for r in s.resources]
+
+    def errors(self) -> list[AwsError]:
+        return [s.error for s in self.scopes.values() if s.error is not None]
+
+
+def fingerprint(resource: Resource | None) -> str:
+    """A digest of a live resource as read (``absent`` when it does not exist)."""
+    if resource is None:
+        return "absent"
+    data = resource.to_json()
+    data.pop("origin", None)
+    return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def _split_tags(tags: dict[str, str]) -> tuple[dict[str, str], str | None, bool, dict[str, str], str | None]:
+    user = dict(tags)
+    owner = user.pop(OWNER_TAG, None)
+    handle = user.pop(HANDLE_TAG, None)
+    extra = {k: user.pop(k) for k in PROTECT_TAGS if k in user}
+    protected = any(v.lower() not in ("false", "0", "no") for v in extra.values())
+    return user, owner, protected, extra, handle
+
+
+class Api:
+    """Clients per (account, region) and the calls the reconciler makes; thread-safe."""
+
+    def __init__(
+        self,
+        accounts: dict[str, AccountAccess],
+        default_region: str,
+        endpoint_url: str | None = None,
+        read_concurrency: int = 32,
+        max_attempts: int = 10,
+        retry_mode: str = "adaptive",
+    ) -> None:
+        self.accounts = accounts
+        self.default_region = default_region
+        self.endpoint_url = endpoint_url or None
+        self.read_concurrency = read_concurrency
+        self._config = botocore.config.Config(
+            retries={"mode": retry_mode, "max_attempts": max_attempts},  # type: ignore[typeddict-item]
+            max_pool_connections=max(read_concurrency, 10),
+            connect_timeout=10,
+            read_timeout=60,
+            user_agent_extra="reconciler",
+        )
+        self._lock = threading.Lock()
+        self._session_lock = threading.RLock()
+        self._sessions: dict[str, boto3.Session] = {}
+        self._clients: dict[tuple[str, str, str], Any] = {}
+        self._caller: str | None = None
+        self.calls: Counter[str] = Counter()  # HTTP requests per operation, retries included
+
+    # ---- sessions and clients
+    def _base_session(self) -> boto3.Session:
+        return boto3.Session()
+
+    def caller_account(self) -> str:
+        with self._session_lock:
+            return self._caller_account()
+
+    def _caller_account(self) -> str:
+        if self._caller is None:
+            sts = self._raw_client(self._base_session(), "sts", self.default_region)
+            ident = self._call(sts.get_caller_identity, "GetCallerIdentity", "caller")
+            self._caller = str(ident["Account"])
+        return self._caller
+
+    def _raw_client(self, session: boto3.Session, service: str, region: str) -> Any:
+        client = session.client(service, region_name=region, endpoint_url=self.endpoint_url, config=self._config)
+        client.meta.events.register("before-send", lambda request, **kw: self._count_request(request))
+        return client
+
+    def _count_request(self, request: Any) -> None:
+        target = request.headers.get("X-Amz-Target", b"")
+        if isinstance(target, bytes):
+            target = target.decode()
+        op = target.split(".", 1)[1] if "." in target else "other"
+        if op == "other" and request.body:
+            body = request.body if isinstance(request.body, bytes) else str(request.body).encode()
+            for part in body.split(b"&"):
+                if part.startswith(b"Action="):
+                    op = part[7:].decode()
+        with self._lock:
+            self.calls[op] += 1
+
+    def session_for(self, account: str) -> boto3.Session:
+        with self._lock:
+            cached = self._sessions.get(account)
+        if cached is not None:
+            return cached
+        with self._session_lock:  # one AssumeRole per account, however many threads ask at once
+            with self._lock:
+                cached = self._sessions.get(account)
+            if cached is not None:
+                return cached
+            return self._new_session(account)
+
+    def _new_session(self, account: str) -> boto3.Session:
+        access = self.accounts.get(account)
+        if access is not None and access.profile:
+            try:
+                session = boto3.Session(profile_name=access.profile)
+            except botocore.exceptions.ProfileNotFound:
+                raise ConfigError(f"accounts.{account}.profile: profile {access.profile!r} not found") from None
+        elif access is not None and access.roleArn:
+            sts = self._raw_client(self._base_session(), "sts", self.default_region)
+            kwargs: dict[str, Any] = {"RoleArn": access.roleArn, "RoleSessionName": "reconciler"}
+            if access.externalId:
+                kwargs["ExternalId"] = access.externalId
+            creds = self._call(lambda: sts.assume_role(**kwargs), "AssumeRole", access.roleArn)["Credentials"]
+            session = boto3.Session(
+                aws_access_key_id=creds["AccessKeyId"],
+                aws_secret_access_key=creds["SecretAccessKey"],
+                aws_session_token=creds["SessionToken"],
+            )
+        else:
+            caller = self.caller_account()
+            if caller != account:
+                raise AccessDenied(
+                    "AssumeRole",
+                    f"account {account}",
+                    "NoAccess",
+                    f"the credentials are for account {caller}; add accounts.{account}.roleArn or profile to the "
+                    "project file",
+                )
+            session = self._base_session()
+        with self._lock:
+            self._sessions.setdefault(account, session)
+            return self._sessions[account]
+
+    def logs(self, account: str, region: str) -> Any:
+        key = (account, region, "logs")
+        with self._lock:
+            client = self._clients.get(key)
+        if client is None:
+            client = self._raw_client(self.session_for(account), "logs", region)
+            with self._lock:
+                client = self._clients.setdefault(key, client)
+        return client
+
+    # ---- error boundary
+    def _call(self, fn: Callable[[], T], operation: str, resource: str) -> T:
+        deadline = time.monotonic() + CONFLICT_RETRY_SECONDS
+        delay = 0.2
+        while True:
+            try:
+                return fn()
+            except botocore.exceptions.ClientError as exc:
+                err = exc.response.get("Error", {})
+                code = str(err.get("Code", "Unknown"))
+                message = str(err.get("Message", ""))
+                if code == "ConflictException" and TRANSIENT_CONFLICT in message and time.monotonic() < deadline:
+                    time.sleep(delay * (0.5 + random.random()))
+                    delay = min(delay * 2, 5.0)
+                    continue
+                cls = AccessDenied if code in DENIED_CODES else AwsError
+                raise cls(operation, resource, code, message) from exc
+            except botocore.exceptions.NoCredentialsError as exc:
+                raise AccessDenied(operation, resource, "NoCredentials", "no AWS credentials found") from exc
+            except (botocore.exceptions.EndpointConnectionError, botocore.exceptions.ConnectionClosedError) as exc:
+                raise AwsError(operation, resource, "ConnectionError", str(exc)) from exc
+            except botocore.exceptions.BotoCoreError as exc:
+                raise AwsError(operation, resource, type(exc).__name__, str(exc)) from exc
+
+    def call(self, account: str, region: str, operation: str, resource: str, **params: Any) -> Any:
+        client = self.logs(account, region)
+        method = getattr(client, _snake(operation))
+        return self._call(lambda: method(**params), operation, resource)
+
+    # ---- reads
+    def _pages(self, account: str, region: str, operation: str, key: str, **params: Any) -> list[dict[str, Any]]:
+        items: list[dict[str, Any]] = []
+        token: str | None = None
+        while True:
+            extra = dict(params)
+            if token:
+                extra["nextToken"] = token
+            page = self.call(account, region, operation, f"{account}/{region}", limit=50, **extra)
+            items.extend(page.get(key, []))
+            token = page.get("nextToken")
+            if not token:
+                return items
+
+    def read_live(self, scopes: Iterable[tuple[str, str]]) -> LiveState:
+        """Read every (account, region) scope concurrently; a scope that fails carries its error."""
+        scope_list = sorted(set(scopes))
+        state = LiveState({s: ScopeState(*s) for s in scope_list})
+        listings = [(s, op) for s in scope_list for op in ("sources", "destinations", "deliveries")]
+        with (
+            ThreadPoolExecutor(max_workers=max(1, min(len(listings), 16)), thread_name_prefix="list") as lister,
+            ThreadPoolExecutor(max_workers=self.read_concurrency, thread_name_prefix="read") as reader,
+        ):
+            futures: dict[tuple[tuple[str, str], str], Future[list[dict[str, Any]]]] = {}
+            for scope, what in listings:
+                op, key = _LISTINGS[what]
+                futures[(scope, what)] = lister.submit(self._pages, scope[0], scope[1], op, key)
+            per_scope: dict[tuple[str, str], Future[list[Resource]]] = {}
+            for scope in scope_list:
+                per_scope[scope] = lister.submit(self._assemble, scope, futures, reader)
+            for scope, fut in per_scope.items():
+                try:
+                    state.scopes[scope].resources = fut.result()
+                except AwsError as exc:
+                    state.scopes[scope].error = exc
+        return state
+
+    def _assemble(
+        self,
+        scope: tuple[str, str],
+        listings: dict[tuple[tuple[str, str], str], Future[list[dict[str, Any]]]],
+        reader: ThreadPoolExecutor,
+    ) -> list[Resource]:
+        account, region = scope
+        sources = listings[(scope, "sources")].result()
+        destinations = listings[(scope, "destinations")].result()
+        deliveries = listings[(scope, "deliveries")].result()
+        jobs: list[Future[Resource | None]] = []
+        policy_jobs: list[Future[Resource | None]] = []
+        for item in sources:
+            jobs.append(reader.submit(self._source, account, region, item))
+        for item in destinations:
+            jobs.append(reader.submit(self._destination, account, region, item))
+            policy_jobs.append(reader.submit(self._policy, account, region, item["name"], item["arn"]))
+        for item in deliveries:
+            jobs.append(reader.submit(self._delivery, account, region, item))
+        resources = [r for j in jobs if (r := j.result()) is not None]
+        owners = {r.name: r for r in resources if r.kind is Kind.DESTINATION}
+        for j in policy_jobs:
+            policy = j.result()
+            if policy is not None:
+                dest = owners.get(policy.name)
+                if dest is not None:
+                    policy.owner, policy.protected = dest.owner, dest.protected
+                resources.append(policy)
+        return resources
+
+    def _tags(self, account: str, region: str, item: dict[str, Any]) -> dict[str, str] | None:
+        if "tags" in item:
+            return dict(item["tags"] or {})
+        try:
+            out = self.call(account, region, "ListTagsForResource", item["arn"], resourceArn=item["arn"])
+        except AwsError as exc:
+            if exc.code == NOT_FOUND:
+                return None  # deleted between listing and tag read
+            raise
+        return dict(out.get("tags", {}))
+
+    def _source(self, account: str, region: str, item: dict[str, Any]) -> Resource | None:
+        tags = self._tags(account, region, item)
+        if tags is None:
+            return None
+        return source_from_api(account, region, item, tags)
+
+    def _destination(self, account: str, region: str, item: dict[str, Any]) -> Resource | None:
+        tags = self._tags(account, region, item)
+        if tags is None:
+            return None
+        return destination_from_api(account, region, item, tags)
+
+    def _policy(self, account: str, region: str, name: str, arn: str) -> Resource | None:
+        try:
+            out = self.call(account, region, "GetDeliveryDestinationPolicy", name, deliveryDestinationName=name)
+        except AwsError as exc:
+            if exc.code == NOT_FOUND:
+                return None
+            raise
+        return policy_from_api(account, region, name, arn, out)
+
+    def _delivery(self, account: str, region: str, item: dict[str, Any]) -> Resource | None:
+        if "recordFields" not in item or "deliveryDestinationType" not in item:
+            try:  # DescribeDeliveries may omit configuration (aws-cli #10002)
+                item = self.call(account, region, "GetDelivery", item["id"], id=item["id"])["delivery"]
+            except AwsError as exc:
+                if exc.code == NOT_FOUND:
+                    return None
+                raise
+        tags = self._tags(account, region, item)
+        if tags is None:
+            return None
+        return delivery_from_api(account, region, item, tags)
+
+    def read_one(self, kind: Kind, account: str, region: str, name: str, delivery_id: str | None = None) -> Resource | None:
+        """Re-read one resource (None when it does not exist)."""
+        try:
+            if kind is Kind.SOURCE:
+                item = self.call(account, region, "GetDeliverySource", name, name=name)["deliverySource"]
+                tags = self._tags(account, region, item)
+                return None if tags is None else source_from_api(account, region, item, tags)
+            if kind is Kind.DESTINATION:
+                item = self.call(account, region, "GetDeliveryDestination", name, name=name)["deliveryDestination"]
+                tags = self._tags(account, region, item)
+                return None if tags is None else destination_from_api(account, region, item, tags)
+            if kind is Kind.POLICY:
+                arn = f"arn:aws:logs:{region}:{account}:delivery-destination:{name}"
+                return self._policy(account, region, name, arn)
+            assert delivery_id is not None
+            item = self.call(account, region, "GetDelivery", delivery_id, id=delivery_id)["delivery"]
+            tags = self._tags(account, region, item)
+            return None if tags is None else delivery_from_api(account, region, item, tags)
+        except AwsError as exc:
+            if exc.code == NOT_FOUND:
+                return None
+            raise
+
+    def find_delivery(self, account: str, region: str, source: str, destination_arn: str) -> dict[str, Any] | None:
+        """The live delivery pairing source and destination, if any (so a re-run never creates a duplicate)."""
+        items = self._pages(account, region, "DescribeDeliveries", "deliveries", deliverySourceNames=[source])
+        for item in items:
+            if item.get("deliverySourceName") == source and item.get("deliveryDestinationArn") == destination_arn:
+                return item
+        return None
+
+
+_LISTINGS = {
+    "sources": ("DescribeDeliverySources", "deliverySources"),
+    "destinations": ("DescribeDeliveryDestinations", "deliveryDestinations"),
+    "deliveries": ("DescribeDeliveries", "deliveries"),
+}
+
+
+def _snake(operation: str) -> str:
+    out = []
+    for i, ch in enumerate(operation):
+        if ch.isupper() and i:
+            out.append("_")
+        out.append(ch.lower())
+    return "".join(out)
+
+
+# ---- API shapes -> Resource (normalised) ---------------------------------------------------------------------
+
+
+def source_from_api(account: str, region: str, item: dict[str, Any], tags: dict[str, str]) -> Resource:
+    user, owner, protected, extra, _ = _split_tags(tags)
+    arns = item.get("resourceArns") or [""]
+    return Resource(
+        Kind.SOURCE,
+        account,
+        region,
+        item["name"],
+        {
+            "resourceArn": arns[0],
+            "logType": item.get("logType"),
+            "deliverySourceConfiguration": dict(item.get("deliverySourceConfiguration") or {}),
+        },
+        tags=user,
+        arn=item.get("arn"),
+        owner=owner,
+        protected=protected,
+        extra_tags=extra,
+    )
+
+
+def destination_from_api(account: str, region: str, item: dict[str, Any], tags: dict[str, str]) -> Resource:
+    user, owner, protected, extra, _ = _split_tags(tags)
+    config = item.get("deliveryDestinationConfiguration") or {}
+    return Resource(
+        Kind.DESTINATION,
+        account,
+        region,
+        item["name"],
+        {
+            "deliveryDestinationType": item.get("deliveryDestinationType"),
+            "outputFormat": item.get("outputFormat"),
+            "destinationResourceArn": config.get("destinationResourceArn"),
+            "roleArn": item.get("roleArn"),
+        },
+        tags=user,
+        arn=item.get("arn"),
+        owner=owner,
+        protected=protected,
+        extra_tags=extra,
+    )
+
+
+def policy_from_api(account: str, region: str, name: str, arn: str, out: dict[str, Any]) -> Resource | None:
+    text = (out.get("policy") or {}).get("deliveryDestinationPolicy")
+    if not text:
+        return None  # {"policy": {}} after a delete means no policy (LS)
+    try:
+        doc = json.loads(text)
+    except ValueError:
+        doc = {"__unparsed__": text}
+    return Resource(Kind.POLICY, account, region, name, {"policy": doc}, arn=arn)
+
+
+def delivery_from_api(account: str, region: str, item: dict[str, Any], tags: dict[str, str]) -> Resource:
+    user, owner, protected, extra, handle = _split_tags(tags)
+    dest_arn = item.get("deliveryDestinationArn", "")
+    parsed = parse_destination_arn(dest_arn)
+    dest_name = parsed[2] if parsed else dest_arn.rsplit(":", 1)[-1]
+    name = handle or f"{item.get('deliverySourceName')}.{dest_name}"
+    return Resource(
+        Kind.DELIVERY,
+        account,
+        region,
+        name,
+        {
+            "deliverySourceName": item.get("deliverySourceName"),
+            "deliveryDestinationArn": dest_arn,
+            "deliveryDestinationType": item.get("deliveryDestinationType"),
+            "recordFields": list(item.get("recordFields") or []),
+            "fieldDelimiter": item.get("fieldDelimiter", ""),
+            "s3DeliveryConfiguration": item.get("s3DeliveryConfiguration"),
+        },
+        tags=user,
+        arn=item.get("arn"),
+        id=item.get("id"),
+        owner=owner,
+        protected=protected,
+        extra_tags=extra,
+    )
+

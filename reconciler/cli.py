@@ -1,0 +1,472 @@
+"""Commands, options and exit codes; the one place that prints, exits, and turns errors into one clean line.
+
+Exit codes: 0 success (and, with ``--detailed-exitcode``, no changes); 1 error; 2 changes present (plan with
+``--detailed-exitcode``) or drift found; 3 drift could not read part of its scope.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, NoReturn, TypeVar
+
+import click
+import yaml
+
+from . import apply as applymod
+from . import config as configmod
+from . import diff as diffmod
+from . import manifest as manifestmod
+from . import plan as planmod
+from . import render
+from .aws import Api, LiveState, fingerprint
+from .errors import AwsError, PlanError, ReconcilerError, StalePlanError
+from .models import json_schemas
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+@dataclass
+class Common:
+    config: Path
+    env: str | None
+    vars: tuple[str, ...]
+    var_files: tuple[Path, ...]
+    debug: bool
+    no_color: bool
+    endpoint_url: str | None = None
+
+    def project(self) -> configmod.Project:
+        return configmod.load_project(
+            self.config, self.env, configmod.parse_var_args(self.vars), [Path(p) for p in self.var_files]
+        )
+
+    def color(self, stream: Any = None) -> bool:
+        stream = stream or sys.stdout
+        return not self.no_color and not os.environ.get("NO_COLOR") and stream.isatty()
+
+
+def common_options(fn: F) -> F:
+    opts = [
+        click.option("--config", "config", type=click.Path(path_type=Path), default=Path("reconciler.yaml"),
+                     show_default=True, help="Project file."),  # fmt: skip
+        click.option("--env", "env", default=None, help="Environment overlay from the project file."),
+        click.option("--var", "vars", multiple=True, metavar="KEY=VALUE", help="Template variable (repeatable)."),
+        click.option("--var-file", "var_files", multiple=True, type=click.Path(path_type=Path),
+                     help="YAML file of template variables (repeatable)."),  # fmt: skip
+        click.option("--debug", is_flag=True, help="Show tracebacks and API call counts."),
+        click.option("--no-color", is_flag=True, help="Plain output."),
+    ]
+    for opt in reversed(opts):
+        fn = opt(fn)
+    return fn
+
+
+def aws_options(fn: F) -> F:
+    fn = click.option(
+        "--endpoint-url",
+        default=None,
+        envvar="AWS_ENDPOINT_URL",
+        help="AWS endpoint (the sandbox, LocalStack...); AWS_ENDPOINT_URL is honoured too.",
+    )(fn)
+    return fn
+
+
+def plan_options(fn: F) -> F:
+    opts = [
+        click.option("--target", "targets", multiple=True, metavar="GLOB", help="Only matching addresses (and what they need)."),
+        click.option("--exclude", "excludes", multiple=True, metavar="GLOB", help="Leave matching addresses out."),
+        click.option("--no-prune", is_flag=True, help="Do not delete owned resources that left the manifests."),
+        click.option("--adopt", is_flag=True, help="Take over existing resources that lack the ownership tag."),
+        click.option("--scope", "scopes", multiple=True, metavar="ACCOUNT/REGION", help="Only these scopes (repeatable)."),
+    ]  # fmt: skip
+    for opt in reversed(opts):
+        fn = opt(fn)
+    return fn
+
+
+def _common(kw: dict[str, Any]) -> Common:
+    return Common(
+        config=kw.pop("config"),
+        env=kw.pop("env"),
+        vars=kw.pop("vars"),
+        var_files=kw.pop("var_files"),
+        debug=kw.pop("debug"),
+        no_color=kw.pop("no_color"),
+        endpoint_url=kw.pop("endpoint_url", None),
+    )
+
+
+def out(text: str) -> None:
+    sys.stdout.write(text)
+    sys.stdout.flush()
+
+
+def err(text: str) -> None:
+    sys.stderr.write(text if text.endswith("\n") else text + "\n")
+    sys.stderr.flush()
+
+
+def fail(message: str) -> NoReturn:
+    raise ReconcilerError(message)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="reconciler")
+def cli() -> None:
+    """Declarative reconciler for CloudWatch Logs vended-log delivery."""
+
+
+# ---- validate / render / schema ------------------------------------------------------------------------------
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@common_options
+def validate(paths: tuple[Path, ...], **kw: Any) -> None:
+    """Validate manifests (no AWS call); print a one-line summary."""
+    c = _common(kw)
+    project = c.project()
+    state = manifestmod.load(project, list(paths) or None)
+    counts: dict[str, int] = {}
+    for r in state.resources:
+        counts[r.kind.value] = counts.get(r.kind.value, 0) + 1
+    kinds = ", ".join(f"{n} {k}" for k, n in sorted(counts.items())) or "no resources"
+    scopes = ", ".join(f"{a}/{r}" for a, r in state.scopes()) or "none"
+    out(f"OK: {len(state.files)} files, {kinds}; scopes: {scopes}\n")
+
+
+@cli.command("render")
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--format", "fmt", type=click.Choice(["yaml", "json"]), default="yaml", show_default=True)
+@common_options
+def render_cmd(paths: tuple[Path, ...], fmt: str, **kw: Any) -> None:
+    """Print the fully rendered, defaulted desired state in a stable order."""
+    c = _common(kw)
+    state = manifestmod.load(c.project(), list(paths) or None)
+    docs = manifestmod.render_documents(state)
+    if fmt == "json":
+        out(json.dumps(docs, indent=2, sort_keys=False) + "\n")
+    else:
+        out(yaml.safe_dump_all(docs, sort_keys=False, default_flow_style=False, allow_unicode=True))
+
+
+@cli.command()
+@click.option("--out", "out_dir", type=click.Path(path_type=Path), default=None, help="Write the schemas here.")
+@click.option("--check", is_flag=True, help="Exit 1 when the files in --out differ from the models.")
+def schema(out_dir: Path | None, check: bool) -> None:
+    """JSON Schemas: one per manifest kind and one for the project file."""
+    schemas = json_schemas()
+    if out_dir is None:
+        out(json.dumps(schemas, indent=2) + "\n")
+        return
+    stale = []
+    for name, doc in schemas.items():
+        path = out_dir / f"{name}.schema.json"
+        text = json.dumps(doc, indent=2, sort_keys=True) + "\n"
+        if check:
+            if not path.exists() or path.read_text() != text:
+                stale.append(str(path))
+            continue
+        out_dir.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    if stale:
+        fail(f"schemas out of date: {', '.join(stale)} (run `reconciler schema --out {out_dir}`)")
+    if not check:
+        out(f"wrote {len(schemas)} schemas to {out_dir}\n")
+
+
+# ---- plan ----------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Planned:
+    plan: planmod.Plan
+    live: LiveState
+    api: Api
+    project: configmod.Project
+    diff: diffmod.DiffResult
+
+
+def _parse_scopes(scopes: tuple[str, ...]) -> set[tuple[str, str]]:
+    out_set = set()
+    for s in scopes:
+        acct, sep, region = s.partition("/")
+        if not sep or not acct or not region:
+            fail(f"--scope {s!r}: expected ACCOUNT/REGION")
+        out_set.add((acct, region))
+    return out_set
+
+
+def make_api(c: Common, project: configmod.Project) -> Api:
+    return Api(project.accounts, project.region, c.endpoint_url)
+
+
+def make_plan(
+    c: Common,
+    paths: tuple[Path, ...],
+    *,
+    targets: tuple[str, ...] = (),
+    excludes: tuple[str, ...] = (),
+    no_prune: bool = False,
+    adopt: bool = False,
+    scopes: tuple[str, ...] = (),
+    ignore: list[diffmod.Ignore] | None = None,
+    allow_unreadable: bool = False,
+) -> Planned:
+    project = c.project()
+    # validate before any AWS call: a bad manifest never costs a request
+    state = manifestmod.load(project, list(paths) or None, project.account)
+    api = make_api(c, project)
+    default_account = project.account or api.caller_account()
+    if project.account is None:
+        state = manifestmod.load(project, list(paths) or None, default_account)
+    all_scopes = set(state.scopes()) | {(default_account, project.region)}
+    only = _parse_scopes(scopes)
+    if only:
+        all_scopes = {s for s in all_scopes if s in only} | only
+    live = api.read_live(all_scopes)
+    errors = live.errors()
+    if errors and not allow_unreadable:
+        raise errors[0]
+    readable = {s for s, st in live.scopes.items() if st.error is None}
+    desired = [r for r in state.resources if (r.account, r.region) in readable]
+    result = diffmod.diff(desired, live.resources, project.name, prune=not no_prune, adopt=adopt, ignore=ignore)
+    if result.errors:
+        raise PlanError("\n".join(result.errors))
+    fps = {}
+    by_key = {r.key: r for r in live.resources}
+    for ch in result.changes:
+        r = ch.before or ch.after
+        assert r is not None
+        fps[ch.address] = fingerprint(by_key.get(r.key))
+    plan = planmod.build(
+        result.changes,
+        project.name,
+        targets=list(targets),
+        excludes=list(excludes),
+        digest=state.digest,
+        fingerprints=fps,
+        api_calls=dict(api.calls),
+        scopes=sorted(all_scopes),
+        unmanaged=result.unmanaged,
+        options={"prune": not no_prune, "adopt": adopt, "targets": list(targets), "excludes": list(excludes)},
+    )
+    return Planned(plan, live, api, project, result)
+
+
+def emit_plan(c: Common, plan: planmod.Plan, fmt: str) -> None:
+    if fmt == "json":
+        out(render.plan_json(plan))
+    elif fmt == "markdown":
+        out(render.plan_markdown(plan))
+    else:
+        out(render.plan_text(plan, c.color()))
+    if c.debug:
+        err(f"API requests: {sum(plan.api_calls.values())} {json.dumps(plan.api_calls, sort_keys=True)}")
+
+
+@cli.command("plan")
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text", show_default=True)
+@click.option("--out", "out_file", type=click.Path(path_type=Path), default=None, help="Save the plan for `apply FILE`.")
+@click.option("--detailed-exitcode", is_flag=True, help="Exit 0 no changes, 2 changes, 1 error.")
+@plan_options
+@aws_options
+@common_options
+def plan_cmd(paths: tuple[Path, ...], fmt: str, out_file: Path | None, detailed_exitcode: bool, **kw: Any) -> None:
+    """Read live state, diff it against the manifests and print the ordered plan."""
+    opts = {k: kw.pop(k) for k in ("targets", "excludes", "no_prune", "adopt", "scopes")}
+    c = _common(kw)
+    planned = make_plan(c, paths, **opts)
+    emit_plan(c, planned.plan, fmt)
+    if out_file is not None:
+        out_file.write_text(planmod.dumps(planned.plan))
+        err(f"Saved the plan to {out_file}; apply it with `reconciler apply {out_file}`.")
+    if detailed_exitcode and not planned.plan.empty:
+        sys.exit(2)
+
+
+# ---- apply ---------------------------------------------------------------------------------------------------
+
+
+def _is_plan_file(paths: tuple[Path, ...]) -> bool:
+    if len(paths) != 1 or not paths[0].is_file() or paths[0].suffix != ".json":
+        return False
+    return True
+
+
+def _load_plan_file(path: Path) -> planmod.Plan:
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise StalePlanError(f"{path}: not a readable plan file: {exc}") from None
+    return planmod.from_json(doc)
+
+
+class _Progress:
+    """A live bar on a TTY; one line per finished change in CI."""
+
+    def __init__(self, total: int, tty: bool, color: bool) -> None:
+        self.tty = tty
+        self.color = color
+        self.bar: Any = None
+        if tty and total:
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+            self.bar = Progress(TextColumn("apply"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                                TextColumn("{task.description}"), transient=True)  # fmt: skip
+            self.task = self.bar.add_task("", total=total)
+            self.bar.start()
+
+    def __call__(self, event: str, res: applymod.ChangeResult) -> None:
+        if event != "done":
+            return
+        if self.bar is not None:
+            self.bar.update(self.task, advance=1, description=res.change.address)
+        else:
+            line = f"{res.status:>7} {res.change.action.value:<7} {res.change.address} ({res.seconds:.2f}s)"
+            if res.error:
+                line += f": {res.error}"
+            err(line)
+
+    def stop(self) -> None:
+        if self.bar is not None:
+            self.bar.stop()
+
+
+def run_apply(c: Common, plan: planmod.Plan, api: Api, parallelism: int, fmt: str) -> applymod.ApplyResult:
+    progress = _Progress(len(plan.changes), sys.stderr.isatty(), c.color(sys.stderr))
+    try:
+        result = applymod.run(plan, api, parallelism=parallelism, on_event=progress)
+    finally:
+        progress.stop()
+    if fmt == "json":
+        out(render.apply_json(result))
+    else:
+        out(render.apply_text(result, c.color()))
+    return result
+
+
+@cli.command("apply")
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--auto-approve", is_flag=True, help="Write without asking (required without a TTY).")
+@click.option("--parallelism", type=click.IntRange(1, 64), default=8, show_default=True)
+@click.option("--max-deletes", type=click.IntRange(0), default=None, help="Refuse plans with more deletes+replaces.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@plan_options
+@aws_options
+@common_options
+def apply_cmd(paths: tuple[Path, ...], auto_approve: bool, parallelism: int, max_deletes: int | None, fmt: str,
+              **kw: Any) -> None:  # fmt: skip
+    """Plan and apply, or apply a saved plan file exactly (refused when stale)."""
+    opts = {k: kw.pop(k) for k in ("targets", "excludes", "no_prune", "adopt", "scopes")}
+    c = _common(kw)
+    if _is_plan_file(paths):
+        plan = _load_plan_file(paths[0])
+        project = c.project()
+        if plan.project != project.name:
+            raise StalePlanError(f"{paths[0]}: the plan is for project {plan.project!r}, not {project.name!r}")
+        api = make_api(c, project)
+        live = api.read_live(plan.scopes)
+        applymod.check_fresh(plan, live)
+    else:
+        planned = make_plan(c, paths, **opts)
+        plan, api = planned.plan, planned.api
+    _check_max_deletes(plan, max_deletes)
+    if plan.empty:
+        out("No changes.\n")
+        return
+    if fmt == "text":
+        out(render.plan_text(plan, c.color()))
+    else:
+        err(render.plan_text(plan, False))
+    if not auto_approve:
+        if not sys.stdin.isatty():
+            fail("refusing to write without --auto-approve: no terminal to confirm on; nothing was written")
+        answer = click.prompt("Apply these changes? Only 'yes' is accepted", default="", show_default=False)
+        if answer.strip() != "yes":
+            fail("apply cancelled; nothing was written")
+    result = run_apply(c, plan, api, parallelism, fmt)
+    if not result.ok:
+        sys.exit(1)
+
+
+def _check_max_deletes(plan: planmod.Plan, max_deletes: int | None) -> None:
+    if max_deletes is None:
+        return
+    n = sum(1 for ch in plan.changes if ch.action in (diffmod.Action.DELETE, diffmod.Action.REPLACE))
+    if n > max_deletes:
+        fail(f"the plan deletes or replaces {n} resources, more than --max-deletes {max_deletes}; nothing was written")
+
+
+# ---- sandbox -------------------------------------------------------------------------------------------------
+
+
+@cli.command()
+@click.option("--port", type=int, default=4566, show_default=True)
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--account", default="111111111111", show_default=True, help="Account of the test credentials.")
+@click.option("--latency-ms", type=float, default=0.0)
+@click.option("--jitter-ms", type=float, default=0.0)
+@click.option("--throttle", multiple=True, metavar="OPERATION=RPS", help="Requests per second per operation ('*' = all).")
+@click.option("--fail-rate", type=float, default=0.0, help="Share of requests answered with HTTP 500.")
+@click.option("--conflict-rate", type=float, default=0.0, help="Share of writes answered with a transient conflict.")
+@click.option("--drop-rate", type=float, default=0.0, help="Share of connections dropped.")
+@click.option("--seed", type=int, default=0)
+def sandbox(port: int, host: str, account: str, latency_ms: float, jitter_ms: float, throttle: tuple[str, ...],
+            fail_rate: float, conflict_rate: float, drop_rate: float, seed: int) -> None:  # fmt: skip
+    """Run the local AWS emulator in the foreground (moto + fidelity fixes + fault injection)."""
+    try:
+        from .sandbox.__main__ import parse_throttle
+        from .sandbox.server import Faults, SandboxServer
+    except ImportError as exc:
+        fail(f"the sandbox needs moto[server]: pip install 'reconciler[sandbox]' ({exc})")
+    faults = Faults(seed=seed, latency_ms=latency_ms, jitter_ms=jitter_ms, throttle=parse_throttle(list(throttle)),
+                    fail_rate=fail_rate, conflict_rate=conflict_rate, drop_rate=drop_rate)  # fmt: skip
+    server = SandboxServer(host, port, account, faults)
+    out(f"sandbox listening on {server.url} (account {account}); in another shell:\n")
+    out(f"  export AWS_ENDPOINT_URL={server.url} AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing "
+        "AWS_DEFAULT_REGION=us-east-1\n")  # fmt: skip
+    out(f"control: {server.url}/_sandbox/counters, POST /_sandbox/faults, POST /_sandbox/reset\n")
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+
+
+# ---- entry point and the error boundary ----------------------------------------------------------------------
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in args
+    try:
+        cli.main(args=args, prog_name="reconciler", standalone_mode=False)
+    except click.exceptions.Abort:
+        err("aborted")
+        sys.exit(1)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(1 if exc.exit_code == 2 else exc.exit_code)
+    except ReconcilerError as exc:
+        if debug:
+            traceback.print_exc()
+        for line in str(exc).splitlines() or [type(exc).__name__]:
+            err(f"error: {line}" if not line.startswith("  ") else line)
+        sys.exit(1)
+    except KeyboardInterrupt:
+        err("interrupted")
+        sys.exit(130)
+    except AwsError:  # pragma: no cover - AwsError is a ReconcilerError; kept for clarity
+        raise
+    except Exception as exc:  # an unexpected bug: still one line, the traceback under --debug
+        if debug:
+            traceback.print_exc()
+        err(f"error: internal error: {type(exc).__name__}: {exc} (re-run with --debug for the traceback)")
+        sys.exit(1)

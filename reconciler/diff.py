@@ -1,0 +1,352 @@
+"""Desired vs live → changes, field by field (pure: no I/O).
+
+Rules (see the README's plan section for the sources):
+- DeliverySource: a new ``resourceArn`` or ``logType`` → replace; ``deliverySourceConfiguration`` → update.
+- DeliveryDestination: a new ``outputFormat`` or ``deliveryDestinationType`` (which a destination ARN of another
+  service implies) → replace; a same-service ``destinationResourceArn`` or ``roleArn`` → update.
+- DeliveryDestinationPolicy: compared by meaning (``canonical_policy``) → update with a Put; dropped → delete.
+- Delivery: identity is (source, destination ARN); a manifest handle that moves to another pair → replace;
+  ``recordFields``, ``fieldDelimiter``, ``s3DeliveryConfiguration`` → update. A field the manifest leaves out is the
+  server's (not compared), and a CloudFront suffixPath is compared without the prefix AWS adds on create.
+- Tags: only the user's tags are compared; the ownership tag and live protect tags are not the user's.
+- Cascades: replacing a source or destination replaces the deliveries on it (and re-puts the policy).
+- Ownership: a live resource without our tag is an error unless ``adopt``; never deleted. Protected → no delete or
+  replace.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from . import catalog
+from .models import KIND_RANK, Kind, Resource, canonical_policy
+
+
+class Action(StrEnum):
+    CREATE = "create"
+    UPDATE = "update"
+    REPLACE = "replace"
+    DELETE = "delete"
+    NOOP = "noop"
+
+
+@dataclass
+class FieldDiff:
+    path: str
+    before: Any
+    after: Any
+
+    def to_json(self) -> dict[str, Any]:
+        return {"path": self.path, "before": self.before, "after": self.after}
+
+
+@dataclass
+class Change:
+    action: Action
+    before: Resource | None
+    after: Resource | None
+    reason: str = ""
+    fields: list[FieldDiff] = field(default_factory=list)
+    adopt: bool = False
+
+    @property
+    def resource(self) -> Resource:
+        r = self.after or self.before
+        assert r is not None
+        return r
+
+    @property
+    def kind(self) -> Kind:
+        return self.resource.kind
+
+    @property
+    def address(self) -> str:
+        return self.resource.address
+
+    @property
+    def sort_key(self) -> tuple[int, str]:
+        return (KIND_RANK[self.kind], self.address)
+
+    def tag_changes(self) -> tuple[dict[str, str], list[str]]:
+        """(tags to set, tag keys to remove) for an in-place update."""
+        before = self.before.tags if self.before else {}
+        after = self.after.tags if self.after else {}
+        to_set = {k: v for k, v in after.items() if before.get(k) != v}
+        to_remove = sorted(k for k in before if k not in after)
+        return to_set, to_remove
+
+    def attr_fields(self) -> list[FieldDiff]:
+        return [f for f in self.fields if not f.path.startswith("tags")]
+
+
+@dataclass
+class DiffResult:
+    changes: list[Change]
+    unmanaged: list[Resource]  # live resources in scope without our ownership tag (never touched)
+    errors: list[str]  # ownership and protection problems; the plan cannot be applied while any remain
+    ignored: list[str] = field(default_factory=list)  # addresses or fields left out by ignore rules
+
+
+@dataclass(frozen=True)
+class Ignore:
+    address: str  # glob over account/region/Kind/name or Kind/name
+    fields: tuple[str, ...] = ()
+
+    def matches(self, resource: Resource) -> bool:
+        short = f"{resource.kind.value}/{resource.name}"
+        return fnmatch.fnmatchcase(resource.address, self.address) or fnmatch.fnmatchcase(short, self.address)
+
+
+# ---- field comparison ----------------------------------------------------------------------------------------
+
+IMMUTABLE = {
+    Kind.SOURCE: {"resourceArn": "resourceArn cannot change in place", "logType": "logType cannot change in place"},
+    Kind.DESTINATION: {
+        "outputFormat": "outputFormat cannot change in place",
+        "deliveryDestinationType": "deliveryDestinationType cannot change in place",
+    },
+    Kind.POLICY: {},
+    Kind.DELIVERY: {},
+}
+
+COMPARED = {
+    Kind.SOURCE: ("resourceArn", "logType", "deliverySourceConfiguration"),
+    Kind.DESTINATION: ("deliveryDestinationType", "outputFormat", "destinationResourceArn", "roleArn"),
+    Kind.POLICY: ("policy",),
+    Kind.DELIVERY: ("recordFields", "fieldDelimiter", "s3DeliveryConfiguration"),
+}
+
+
+def _dict_diffs(path: str, before: dict[str, Any], after: dict[str, Any], only_after_keys: bool) -> list[FieldDiff]:
+    out = []
+    keys = sorted(after) if only_after_keys else sorted(set(before) | set(after))
+    for k in keys:
+        b, a = before.get(k), after.get(k)
+        if b != a:
+            out.append(FieldDiff(f"{path}.{k}", b, a))
+    return out
+
+
+def _policy_diffs(before: Any, after: Any) -> list[FieldDiff]:
+    cb, ca = canonical_policy(before), canonical_policy(after)
+    if cb == ca:
+        return []
+    return [FieldDiff("policy", before, after)]
+
+
+def compare(desired: Resource, live: Resource) -> list[FieldDiff]:
+    """Field diffs from live to desired, for the fields the manifest sets."""
+    out: list[FieldDiff] = []
+    if desired.kind is Kind.POLICY:
+        out.extend(_policy_diffs(live.attrs.get("policy"), desired.attrs.get("policy")))
+    else:
+        for name in COMPARED[desired.kind]:
+            want = desired.attrs.get(name)
+            have = live.attrs.get(name)
+            if want is None and (desired.kind is Kind.DELIVERY or name == "outputFormat"):
+                continue  # left to the server (defaults)
+            if name == "s3DeliveryConfiguration" and isinstance(want, dict):
+                have_d = dict(have or {})
+                if desired.attrs.get("sourceService") == "cloudfront" and "suffixPath" in want:
+                    path = str(have_d.get("suffixPath", ""))
+                    if path == catalog.CLOUDFRONT_SUFFIX_PREFIX + want["suffixPath"]:
+                        have_d["suffixPath"] = want["suffixPath"]  # prefix added by AWS on create (TF #40968)
+                out.extend(_dict_diffs(name, have_d, want, only_after_keys=True))
+            elif name == "deliverySourceConfiguration":
+                out.extend(_dict_diffs(name, dict(have or {}), dict(want or {}), only_after_keys=False))
+            elif want != have:
+                out.append(FieldDiff(name, have, want))
+    out.extend(_dict_diffs("tags", live.tags, desired.tags, only_after_keys=False))
+    return out
+
+
+def _replace_reason(kind: Kind, fields: list[FieldDiff], live: Resource, desired: Resource) -> str | None:
+    for f in fields:
+        reason = IMMUTABLE[kind].get(f.path)
+        if reason:
+            return reason
+    if kind is Kind.DESTINATION:
+        b = live.attrs.get("destinationResourceArn")
+        a = desired.attrs.get("destinationResourceArn")
+        if b != a and catalog.destination_type_for_arn(str(b)) != catalog.destination_type_for_arn(str(a)):
+            return "destinationResourceArn moves to another service"
+    return None
+
+
+# ---- the diff ------------------------------------------------------------------------------------------------
+
+
+def diff(
+    desired: list[Resource],
+    live: list[Resource],
+    project: str,
+    *,
+    prune: bool = True,
+    adopt: bool = False,
+    ignore: list[Ignore] | None = None,
+) -> DiffResult:
+    """Compare desired and live resources; return changes (unordered), unmanaged resources and errors."""
+    ignore = ignore or []
+    live_by_key = {r.key: r for r in live}
+    desired_keys = {r.key for r in desired}
+    dest_owner = {(r.account, r.region, r.name): r for r in live if r.kind is Kind.DESTINATION}
+    changes: dict[tuple[str, ...], Change] = {}
+    errors: list[str] = []
+    unmanaged: list[Resource] = []
+    ignored: list[str] = []
+
+    def owner_of(r: Resource) -> str | None:
+        if r.kind is Kind.POLICY:
+            dest = dest_owner.get((r.account, r.region, r.name))
+            return dest.owner if dest else None
+        return r.owner
+
+    def protected(r: Resource) -> bool:
+        if r.kind is Kind.POLICY:
+            dest = dest_owner.get((r.account, r.region, r.name))
+            return bool(dest and dest.protected)
+        return r.protected
+
+    # deliveries whose manifest handle now names another (source, destination) pair
+    live_handles: dict[tuple[str, str, str], Resource] = {}
+    for r in live:
+        if r.kind is Kind.DELIVERY and r.key not in desired_keys and owner_of(r) == project:
+            live_handles[(r.account, r.region, r.name)] = r
+    moved: set[tuple[str, ...]] = set()
+
+    for d in desired:
+        rule = next((i for i in ignore if i.matches(d) and not i.fields), None)
+        if rule is not None:
+            ignored.append(d.address)
+            continue
+        current = live_by_key.get(d.key)
+        if current is None:
+            old = live_handles.get((d.account, d.region, d.name)) if d.kind is Kind.DELIVERY else None
+            if old is not None:
+                moved.add(old.key)
+                fields = [
+                    FieldDiff(k, old.attrs.get(k), d.attrs.get(k))
+                    for k in ("deliverySourceName", "deliveryDestinationArn")
+                    if old.attrs.get(k) != d.attrs.get(k)
+                ]
+                changes[d.key] = Change(Action.REPLACE, old, d, "source/destination of a delivery cannot change", fields)
+            else:
+                changes[d.key] = Change(Action.CREATE, None, d, "not in AWS")
+            continue
+        owner = owner_of(current)
+        adopting = False
+        if owner != project:
+            if owner is None and adopt:
+                adopting = True
+            elif owner is None:
+                errors.append(
+                    f"{d.address} ({d.origin}) already exists in AWS without the reconciler:project tag; "
+                    "re-run with --adopt to take it over"
+                )
+                continue
+            else:
+                errors.append(f"{d.address} ({d.origin}) is owned by project {owner!r}; refusing to touch it")
+                continue
+        fields = compare(d, current)
+        for rule_f in (i for i in ignore if i.matches(d) and i.fields):
+            kept = [f for f in fields if not any(f.path == p or f.path.startswith(p + ".") for p in rule_f.fields)]
+            if len(kept) != len(fields):
+                ignored.extend(f"{d.address}:{f.path}" for f in fields if f not in kept)
+            fields = kept
+        if adopting and d.kind is not Kind.POLICY:
+            changes[d.key] = Change(Action.UPDATE, current, d, "adopt: add the ownership tag", fields, adopt=True)
+            continue
+        if not fields:
+            changes[d.key] = Change(Action.NOOP, current, d)
+            continue
+        reason = _replace_reason(d.kind, fields, current, d)
+        if reason:
+            changes[d.key] = Change(Action.REPLACE, current, d, reason, fields)
+        else:
+            paths = ", ".join(sorted({f.path.split(".")[0] for f in fields}))
+            changes[d.key] = Change(Action.UPDATE, current, d, f"{paths} changed", fields)
+
+    deleted_destinations = set()
+    for r in live:
+        if r.key in desired_keys or r.key in moved:
+            continue
+        if owner_of(r) != project:
+            if r.kind is not Kind.POLICY:
+                unmanaged.append(r)
+            continue
+        if not prune:
+            continue
+        if r.kind is Kind.DESTINATION:
+            deleted_destinations.add((r.account, r.region, r.name))
+        changes[r.key] = Change(Action.DELETE, r, None, "not in the manifests (prune)")
+    # a policy goes with its destination: no separate delete
+    for key, ch in list(changes.items()):
+        r = ch.resource
+        if ch.action is Action.DELETE and r.kind is Kind.POLICY and (r.account, r.region, r.name) in deleted_destinations:
+            del changes[key]
+
+    _cascade(changes)
+
+    for ch in changes.values():
+        if ch.action in (Action.DELETE, Action.REPLACE) and ch.before is not None and protected(ch.before):
+            errors.append(f"{ch.address} is protected by a live protect tag; refusing to {ch.action.value} it")
+    _check_delete_blockers(changes, live, errors)
+    return DiffResult(
+        sorted(changes.values(), key=lambda c: c.sort_key), sorted(unmanaged, key=lambda r: r.address), errors, ignored
+    )
+
+
+def _cascade(changes: dict[tuple[str, ...], Change]) -> None:
+    """Replacing a source or destination replaces the deliveries on it and re-puts the destination's policy."""
+    replaced_sources = {
+        (c.resource.account, c.resource.region, c.resource.name)
+        for c in changes.values()
+        if c.kind is Kind.SOURCE and c.action is Action.REPLACE
+    }
+    replaced_dest_arns = {
+        c.resource.arn: c.resource for c in changes.values() if c.kind is Kind.DESTINATION and c.action is Action.REPLACE
+    }
+    if not replaced_sources and not replaced_dest_arns:
+        return
+    for ch in changes.values():
+        r = ch.resource
+        if r.kind is Kind.DELIVERY and ch.action in (Action.NOOP, Action.UPDATE):
+            src = (r.account, r.region, str(r.attrs["deliverySourceName"]))
+            if src in replaced_sources:
+                ch.action, ch.reason = Action.REPLACE, f"its DeliverySource/{src[2]} is replaced"
+            elif r.attrs["deliveryDestinationArn"] in replaced_dest_arns:
+                dest = replaced_dest_arns[r.attrs["deliveryDestinationArn"]]
+                ch.action, ch.reason = Action.REPLACE, f"its DeliveryDestination/{dest.name} is replaced"
+        elif r.kind is Kind.POLICY and ch.action in (Action.NOOP, Action.UPDATE) and r.arn in replaced_dest_arns:
+            ch.action, ch.reason = Action.REPLACE, f"its DeliveryDestination/{r.name} is replaced"
+
+
+def _check_delete_blockers(
+    changes: dict[tuple[str, ...], Change], live: list[Resource], errors: list[str]
+) -> None:
+    """A source or destination cannot be deleted while a delivery we will not delete still uses it."""
+    going = {
+        (c.resource.account, c.resource.region, c.kind, c.resource.name)
+        for c in changes.values()
+        if c.action in (Action.DELETE, Action.REPLACE) and c.kind in (Kind.SOURCE, Kind.DESTINATION)
+    }
+    if not going:
+        return
+    leaving = {
+        c.before.key for c in changes.values() if c.action in (Action.DELETE, Action.REPLACE) and c.before is not None
+    }
+    for r in live:
+        if r.kind is not Kind.DELIVERY or r.key in leaving:
+            continue
+        src = (r.account, r.region, Kind.SOURCE, str(r.attrs["deliverySourceName"]))
+        parts = str(r.attrs["deliveryDestinationArn"]).split(":")
+        dst = (parts[4], parts[3], Kind.DESTINATION, parts[-1]) if len(parts) >= 7 else None
+        for target in (src, dst):
+            if target is not None and target in going:
+                errors.append(
+                    f"{target[0]}/{target[1]}/{target[2].value}/{target[3]} cannot be deleted: the delivery "
+                    f"{r.address} ({r.id}) still uses it and is not being deleted"
+                )

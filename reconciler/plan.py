@@ -1,0 +1,353 @@
+"""Order changes into an executable plan, list each change's API calls, and (de)serialise saved plans (pure).
+
+Each change has one or two steps: ``delete`` (delete, and the first half of a replace) and ``apply`` (create,
+update, second half of a replace). Edges, as in Terraform's graph with destroy edges reversed:
+
+- a replace deletes before it creates;
+- apply: source → deliveries on it; destination → its policy → deliveries into it;
+- delete: deliveries → their source and destination; policy → its destination;
+- a source deleted from a resource ARN → a source created on the same ARN (renames; one source per ARN per account);
+- a delivery deleted from a source → deliveries created on that source (one delivery per source per type).
+
+The order is ``graphlib.TopologicalSorter`` taken one node at a time, always the smallest ready node by (deletes
+first, kind rank — reversed for deletes — then address), so it never depends on input order.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import graphlib
+import heapq
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from .diff import Action, Change, FieldDiff
+from .errors import StalePlanError
+from .models import KIND_RANK, Kind, Resource
+
+FORMAT_VERSION = 1
+
+DELETE, APPLY = "delete", "apply"
+Step = tuple[int, str]  # (change index, phase)
+
+
+@dataclass
+class Plan:
+    project: str
+    changes: list[Change]  # in execution order (noops left out)
+    steps: list[Step]  # in execution order
+    deps: dict[Step, set[Step]]  # step -> steps that must finish first
+    digest: str = ""
+    fingerprints: dict[str, str] = field(default_factory=dict)  # change address -> live fingerprint at plan time
+    api_calls: dict[str, int] = field(default_factory=dict)
+    scopes: list[tuple[str, str]] = field(default_factory=list)
+    unmanaged: list[Resource] = field(default_factory=list)
+    options: dict[str, Any] = field(default_factory=dict)
+
+    def summary(self) -> dict[str, int]:
+        out = {a.value: 0 for a in (Action.CREATE, Action.UPDATE, Action.REPLACE, Action.DELETE)}
+        for c in self.changes:
+            out[c.action.value] += 1
+        return out
+
+    @property
+    def empty(self) -> bool:
+        return not self.changes
+
+
+def calls_for(change: Change) -> list[str]:
+    """The API calls a change makes, in order."""
+    kind, action = change.kind, change.action
+    put = {
+        Kind.SOURCE: "PutDeliverySource",
+        Kind.DESTINATION: "PutDeliveryDestination",
+        Kind.POLICY: "PutDeliveryDestinationPolicy",
+        Kind.DELIVERY: "CreateDelivery",
+    }[kind]
+    delete = {
+        Kind.SOURCE: "DeleteDeliverySource",
+        Kind.DESTINATION: "DeleteDeliveryDestination",
+        Kind.POLICY: "DeleteDeliveryDestinationPolicy",
+        Kind.DELIVERY: "DeleteDelivery",
+    }[kind]
+    create = ["DescribeDeliveries", put] if kind is Kind.DELIVERY else [put]
+    if action is Action.CREATE:
+        return create
+    if action is Action.DELETE:
+        return [delete]
+    if action is Action.REPLACE:
+        # a policy goes with its destination when that is replaced: only the Put remains
+        if kind is Kind.POLICY and change.reason.startswith("its DeliveryDestination"):
+            return [put]
+        return [delete, *create]
+    if action is Action.UPDATE:
+        out: list[str] = []
+        if change.attr_fields():
+            out.append("UpdateDeliveryConfiguration" if kind is Kind.DELIVERY else put)
+        to_set, to_remove = change.tag_changes()
+        if kind is not Kind.POLICY and (to_set or change.adopt):
+            out.append("TagResource")
+        if kind is not Kind.POLICY and to_remove:
+            out.append("UntagResource")
+        return out
+    return []
+
+
+def phases(change: Change) -> list[str]:
+    if change.action is Action.REPLACE:
+        return [DELETE, APPLY]
+    if change.action is Action.DELETE:
+        return [DELETE]
+    return [APPLY]
+
+
+def _match(change: Change, patterns: list[str]) -> bool:
+    r = change.resource
+    short = f"{r.kind.value}/{r.name}"
+    return any(fnmatch.fnmatchcase(r.address, p) or fnmatch.fnmatchcase(short, p) for p in patterns)
+
+
+def _edges(changes: list[Change]) -> dict[Step, set[Step]]:
+    deps: dict[Step, set[Step]] = {}
+    for i, c in enumerate(changes):
+        for ph in phases(c):
+            deps[(i, ph)] = set()
+
+    def add(before: Step, after: Step) -> None:
+        if before in deps and after in deps and before != after:
+            deps[after].add(before)
+
+    sources_apply: dict[tuple[str, str, str], int] = {}
+    sources_delete: dict[tuple[str, str, str], int] = {}
+    dest_apply: dict[str, int] = {}
+    dest_delete: dict[str, int] = {}
+    policy_apply: dict[str, int] = {}
+    policy_delete: dict[str, int] = {}
+    source_arn_created: dict[tuple[str, str], list[int]] = {}
+    deliveries_by_source: dict[tuple[str, str, str], list[int]] = {}
+    for i, c in enumerate(changes):
+        if c.action is Action.REPLACE:
+            add((i, DELETE), (i, APPLY))
+        after, before = c.after, c.before
+        if c.kind is Kind.DELIVERY and after is not None:
+            key = (after.account, after.region, str(after.attrs["deliverySourceName"]))
+            deliveries_by_source.setdefault(key, []).append(i)
+        if c.kind is Kind.SOURCE:
+            if after is not None:
+                sources_apply[(after.account, after.region, after.name)] = i
+                if c.action in (Action.CREATE, Action.REPLACE):
+                    source_arn_created.setdefault((after.account, str(after.attrs["resourceArn"])), []).append(i)
+            if before is not None and c.action in (Action.DELETE, Action.REPLACE):
+                sources_delete[(before.account, before.region, before.name)] = i
+        elif c.kind is Kind.DESTINATION:
+            if after is not None and after.arn:
+                dest_apply[after.arn] = i
+            if before is not None and before.arn and c.action in (Action.DELETE, Action.REPLACE):
+                dest_delete[before.arn] = i
+        elif c.kind is Kind.POLICY:
+            r = c.resource
+            if after is not None and r.arn:
+                policy_apply[r.arn] = i
+            if c.action is Action.DELETE and r.arn:
+                policy_delete[r.arn] = i
+
+    for i, c in enumerate(changes):
+        if c.kind is Kind.SOURCE and c.before is not None and c.action in (Action.DELETE, Action.REPLACE):
+            for j in source_arn_created.get((c.before.account, str(c.before.attrs["resourceArn"])), []):
+                add((i, DELETE), (j, APPLY))
+        if c.kind is Kind.POLICY and c.resource.arn:
+            if c.resource.arn in dest_apply:
+                add((dest_apply[c.resource.arn], APPLY), (i, APPLY))
+            if c.resource.arn in dest_delete:
+                add((i, DELETE), (dest_delete[c.resource.arn], DELETE))
+        if c.kind is not Kind.DELIVERY:
+            continue
+        if c.after is not None:
+            a = c.after
+            src = (a.account, a.region, str(a.attrs["deliverySourceName"]))
+            dest = str(a.attrs["deliveryDestinationArn"])
+            if src in sources_apply:
+                add((sources_apply[src], APPLY), (i, APPLY))
+            if dest in dest_apply:
+                add((dest_apply[dest], APPLY), (i, APPLY))
+            if dest in policy_apply:
+                add((policy_apply[dest], APPLY), (i, APPLY))
+        if c.before is not None and c.action in (Action.DELETE, Action.REPLACE):
+            b = c.before
+            src = (b.account, b.region, str(b.attrs["deliverySourceName"]))
+            dest = str(b.attrs["deliveryDestinationArn"])
+            if src in sources_delete:
+                add((i, DELETE), (sources_delete[src], DELETE))
+            if dest in dest_delete:
+                add((i, DELETE), (dest_delete[dest], DELETE))
+            for j in deliveries_by_source.get(src, []):
+                add((i, DELETE), (j, APPLY))
+    return deps
+
+
+def _step_key(changes: list[Change], step: Step) -> tuple[int, int, str]:
+    c = changes[step[0]]
+    rank = KIND_RANK[c.kind]
+    if step[1] == DELETE:
+        return (0, 3 - rank, c.address)
+    return (1, rank, c.address)
+
+
+def order(changes: list[Change]) -> tuple[list[Change], list[Step], dict[Step, set[Step]]]:
+    """Changes and steps in execution order, with each step's dependencies (indexes into the returned list)."""
+    base = sorted(changes, key=lambda c: c.sort_key)
+    deps = _edges(base)
+    sorter: graphlib.TopologicalSorter[Step] = graphlib.TopologicalSorter(deps)
+    sorter.prepare()
+    ready: list[tuple[tuple[int, int, str], Step]] = []
+    steps: list[Step] = []
+    while sorter.is_active():
+        for s in sorter.get_ready():
+            heapq.heappush(ready, (_step_key(base, s), s))
+        _, step = heapq.heappop(ready)
+        steps.append(step)
+        sorter.done(step)
+    first: dict[int, int] = {}
+    for pos, (idx, _) in enumerate(steps):
+        first.setdefault(idx, pos)
+    new_index = {old: new for new, old in enumerate(sorted(first, key=lambda i: first[i]))}
+    ordered = [base[old] for old in sorted(first, key=lambda i: first[i])]
+    steps = [(new_index[i], ph) for i, ph in steps]
+    new_deps = {(new_index[i], ph): {(new_index[j], q) for j, q in d} for (i, ph), d in deps.items()}
+    return ordered, steps, new_deps
+
+
+def build(
+    changes: list[Change],
+    project: str,
+    *,
+    targets: list[str] | None = None,
+    excludes: list[str] | None = None,
+    digest: str = "",
+    fingerprints: dict[str, str] | None = None,
+    api_calls: dict[str, int] | None = None,
+    scopes: list[tuple[str, str]] | None = None,
+    unmanaged: list[Resource] | None = None,
+    options: dict[str, Any] | None = None,
+) -> Plan:
+    """The plan: non-noop changes (filtered by --target/--exclude, keeping what targets depend on), ordered."""
+    active = [c for c in changes if c.action is not Action.NOOP]
+    if targets or excludes:
+        ordered_all, _, deps_all = order(active)
+        selected = {
+            i
+            for i, c in enumerate(ordered_all)
+            if (not targets or _match(c, targets)) and not (excludes and _match(c, excludes))
+        }
+        # keep what selected changes depend on (Terraform's -target semantics)
+        stack = list(selected)
+        while stack:
+            i = stack.pop()
+            for ph in phases(ordered_all[i]):
+                for j, _ in deps_all.get((i, ph), set()):
+                    if j not in selected and not (excludes and _match(ordered_all[j], excludes)):
+                        selected.add(j)
+                        stack.append(j)
+        active = [c for i, c in enumerate(ordered_all) if i in selected]
+    ordered, steps, deps = order(active)
+    fps = fingerprints or {}
+    return Plan(
+        project=project,
+        changes=ordered,
+        steps=steps,
+        deps=deps,
+        digest=digest,
+        fingerprints={c.address: fps.get(c.address, "absent") for c in ordered},
+        api_calls=dict(sorted((api_calls or {}).items())),
+        scopes=sorted(scopes or []),
+        unmanaged=unmanaged or [],
+        options=options or {},
+    )
+
+
+# ---- (de)serialisation ---------------------------------------------------------------------------------------
+
+
+def change_to_json(c: Change, full: bool = False) -> dict[str, Any]:
+    r = c.resource
+    out: dict[str, Any] = {
+        "address": r.address,
+        "kind": r.kind.value,
+        "name": r.name,
+        "account": r.account,
+        "region": r.region,
+        "action": c.action.value,
+        "reason": c.reason,
+        "fields": [f.to_json() for f in c.fields],
+        "calls": calls_for(c),
+    }
+    if c.after is not None and c.after.origin:
+        out["origin"] = c.after.origin
+    if c.adopt:
+        out["adopt"] = True
+    if full:
+        out["before"] = c.before.to_json() if c.before else None
+        out["after"] = c.after.to_json() if c.after else None
+    return out
+
+
+def to_json(plan: Plan, full: bool = True) -> dict[str, Any]:
+    """The JSON plan (``format_version`` 1); ``full`` adds what ``apply PLANFILE`` needs."""
+    doc: dict[str, Any] = {
+        "format_version": FORMAT_VERSION,
+        "project": plan.project,
+        "summary": plan.summary(),
+        "changes": [change_to_json(c, full) for c in plan.changes],
+        "unmanaged": [r.address for r in plan.unmanaged],
+        "api_calls": {"total": sum(plan.api_calls.values()), "by_operation": plan.api_calls},
+        "scopes": [f"{a}/{r}" for a, r in plan.scopes],
+    }
+    if full:
+        doc["manifest_digest"] = plan.digest
+        doc["fingerprints"] = plan.fingerprints
+        doc["steps"] = [[i, ph] for i, ph in plan.steps]
+        doc["deps"] = [[[i, ph], sorted([j, q] for j, q in d)] for (i, ph), d in sorted(plan.deps.items())]
+        doc["options"] = plan.options
+    return doc
+
+
+def from_json(doc: Any) -> Plan:
+    if not isinstance(doc, dict) or doc.get("format_version") != FORMAT_VERSION:
+        version = doc.get("format_version") if isinstance(doc, dict) else None
+        raise StalePlanError(f"unknown plan format_version {version!r} (this reconciler reads {FORMAT_VERSION})")
+    if "steps" not in doc:
+        raise StalePlanError("the plan file has no steps; save plans with `reconciler plan --out FILE`")
+    try:
+        changes = []
+        for c in doc["changes"]:
+            changes.append(
+                Change(
+                    Action(c["action"]),
+                    Resource.from_json(c["before"]) if c.get("before") else None,
+                    Resource.from_json(c["after"]) if c.get("after") else None,
+                    c.get("reason", ""),
+                    [FieldDiff(f["path"], f["before"], f["after"]) for f in c.get("fields", [])],
+                    bool(c.get("adopt", False)),
+                )
+            )
+        steps = [(int(i), str(ph)) for i, ph in doc["steps"]]
+        deps: dict[Step, set[Step]] = {s: set() for s in steps}
+        for (i, ph), ds in doc.get("deps", []):
+            deps[(int(i), str(ph))] = {(int(j), str(q)) for j, q in ds}
+        return Plan(
+            project=doc["project"],
+            changes=changes,
+            steps=steps,
+            deps=deps,
+            digest=doc.get("manifest_digest", ""),
+            fingerprints=dict(doc.get("fingerprints", {})),
+            scopes=[tuple(s.split("/", 1)) for s in doc.get("scopes", [])],  # type: ignore[misc]
+            options=dict(doc.get("options", {})),
+        )
+    except (KeyError, TypeError, ValueError) as exc:
+        raise StalePlanError(f"the plan file is malformed: {type(exc).__name__}: {exc}") from None
+
+
+def dumps(plan: Plan) -> str:
+    return json.dumps(to_json(plan, full=True), indent=2, sort_keys=False, default=str)

@@ -1,0 +1,166 @@
+"""Text, JSON and markdown views of plans, drift reports and apply results (returns strings; never prints)."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from typing import Any
+
+from .apply import DONE, FAILED, SKIPPED, ApplyResult
+from .diff import Action, Change
+from .plan import Plan, calls_for, to_json
+
+SYMBOL = {
+    Action.CREATE: "+",
+    Action.UPDATE: "~",
+    Action.REPLACE: "-/+",
+    Action.DELETE: "-",
+    Action.NOOP: " ",
+}
+COLOR = {Action.CREATE: "32", Action.UPDATE: "33", Action.REPLACE: "35", Action.DELETE: "31", Action.NOOP: "0"}
+MARKDOWN_BUDGET = 65_000
+MARKER = "<!-- reconciler-plan -->"
+
+
+def _c(text: str, code: str, color: bool) -> str:
+    return f"\x1b[{code}m{text}\x1b[0m" if color else text
+
+
+def _v(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, default=str)
+
+
+def change_lines(c: Change, color: bool = False, indent: str = "  ") -> list[str]:
+    r = c.resource
+    sym = SYMBOL[c.action]
+    head = f"{indent}{_c(sym.rjust(3), COLOR[c.action], color)} {r.kind.value} {r.name}  ({r.account}/{r.region})"
+    if c.reason:
+        head += f"  # {c.reason}"
+    lines = [head]
+    if c.action is Action.CREATE and c.after is not None:
+        for k, v in c.after.attrs.items():
+            if v is not None and v != {} and k != "sourceService":
+                lines.append(f"{indent}      {k}: {_v(v)}")
+        for k, v in sorted(c.after.tags.items()):
+            lines.append(f"{indent}      tags.{k}: {_v(v)}")
+    elif c.action is Action.DELETE and c.before is not None and c.before.id:
+        lines.append(f"{indent}      id: {c.before.id}")
+    for f in c.fields:
+        if f.before is None:
+            lines.append(f"{indent}      {_c('+', '32', color)} {f.path}: {_v(f.after)}")
+        elif f.after is None:
+            lines.append(f"{indent}      {_c('-', '31', color)} {f.path}: {_v(f.before)}")
+        else:
+            lines.append(f"{indent}      {_c('~', '33', color)} {f.path}: {_v(f.before)} → {_v(f.after)}")
+    calls = calls_for(c)
+    if calls:
+        lines.append(f"{indent}      calls: {', '.join(calls)}")
+    return lines
+
+
+def summary_line(plan: Plan) -> str:
+    if plan.empty:
+        return "No changes."
+    s = plan.summary()
+    return (
+        f"Plan: {s['create']} to create, {s['update']} to update, {s['replace']} to replace, {s['delete']} to delete."
+    )
+
+
+def plan_text(plan: Plan, color: bool = False) -> str:
+    lines: list[str] = []
+    if plan.changes:
+        lines.append("Changes, in the order they will run:")
+        for c in plan.changes:
+            lines.extend(change_lines(c, color))
+        lines.append("")
+    if plan.unmanaged:
+        lines.append(f"Unmanaged (no reconciler:project tag; never touched): {len(plan.unmanaged)}")
+        for r in plan.unmanaged[:20]:
+            lines.append(f"    {r.address}")
+        if len(plan.unmanaged) > 20:
+            lines.append(f"    ... and {len(plan.unmanaged) - 20} more")
+        lines.append("")
+    lines.append(_c(summary_line(plan), "1", color))
+    return "\n".join(lines) + "\n"
+
+
+def plan_json(plan: Plan) -> str:
+    return json.dumps(to_json(plan, full=False), indent=2, default=str) + "\n"
+
+
+def _details(c: Change) -> str:
+    r = c.resource
+    body = "\n".join(change_lines(c, color=False, indent=""))
+    title = f"{SYMBOL[c.action]} <code>{r.kind.value}/{r.name}</code> ({r.account}/{r.region}) — {c.action.value}"
+    return f"<details><summary>{title}</summary>\n\n```diff\n{body}\n```\n</details>\n"
+
+
+def plan_markdown(plan: Plan, title: str = "reconciler plan", budget: int = MARKDOWN_BUDGET) -> str:
+    head = [MARKER, f"### {title}", "", f"**{summary_line(plan)}**", ""]
+    if plan.empty:
+        return "\n".join(head) + "\n"
+    counts: Counter[tuple[str, str, str, str]] = Counter()
+    for c in plan.changes:
+        r = c.resource
+        counts[(r.account, r.region, r.kind.value, c.action.value)] += 1
+    head += ["| account | region | kind | action | count |", "|---|---|---|---|---|"]
+    for (acct, region, kind, action), n in sorted(counts.items()):
+        head.append(f"| {acct} | {region} | {kind} | {action} | {n} |")
+    head.append("")
+    destructive = [c for c in plan.changes if c.action in (Action.DELETE, Action.REPLACE)]
+    others = [c for c in plan.changes if c.action not in (Action.DELETE, Action.REPLACE)]
+    if destructive:
+        head.append(f"**Destructive changes: {len(destructive)}** (listed first)")
+        head.append("")
+    text = "\n".join(head) + "\n"
+    footer_room = 300
+    shown = 0
+    ordered = destructive + others
+    for c in ordered:
+        block = _details(c)
+        if len(text) + len(block) + footer_room > budget:
+            break
+        text += block
+        shown += 1
+    if shown < len(ordered):
+        text += (
+            f"\n_{len(ordered) - shown} of {len(ordered)} changes not shown to stay within GitHub's comment size; "
+            "the full plan is in the JSON artifact._\n"
+        )
+    return text
+
+
+def apply_text(result: ApplyResult, color: bool = False) -> str:
+    lines = []
+    for r in result.results:
+        if r.status == DONE:
+            continue
+        label = _c("FAILED", "31", color) if r.status == FAILED else _c("skipped", "33", color)
+        lines.append(f"  {label} {r.change.action.value} {r.change.address}: {r.error}")
+    total = sum(result.api_calls.values())
+    lines.append(
+        f"Apply: {result.count(DONE)} done, {result.count(FAILED)} failed, {result.count(SKIPPED)} skipped "
+        f"in {result.seconds:.1f}s ({total} API requests)."
+    )
+    return "\n".join(lines) + "\n"
+
+
+def apply_json(result: ApplyResult) -> str:
+    doc = {
+        "format_version": 1,
+        "summary": {s: result.count(s) for s in (DONE, FAILED, SKIPPED)},
+        "results": [
+            {
+                "address": r.change.address,
+                "action": r.change.action.value,
+                "status": r.status,
+                "error": r.error,
+                "seconds": round(r.seconds, 3),
+                "verified": r.verified,
+            }
+            for r in result.results
+        ],
+        "api_calls": {"total": sum(result.api_calls.values()), "by_operation": dict(sorted(result.api_calls.items()))},
+    }
+    return json.dumps(doc, indent=2) + "\n"
