@@ -22,7 +22,7 @@ from .aws import Api, LiveState, fingerprint
 from .diff import Action, Change
 from .errors import AwsError, StalePlanError
 from .models import HANDLE_TAG, OWNER_TAG, Kind, Resource
-from .plan import APPLY, DELETE, Plan, Step
+from .plan import DELETE, Plan, Step
 
 DONE, FAILED, SKIPPED = "done", "failed", "skipped"
 
@@ -214,7 +214,13 @@ class Runner:
             elif r.kind is Kind.POLICY:
                 if change.action is Action.REPLACE:
                     return  # goes with its destination
-                api.call(r.account, r.region, "DeleteDeliveryDestinationPolicy", r.address, deliveryDestinationName=r.name)
+                api.call(
+                    r.account,
+                    r.region,
+                    "DeleteDeliveryDestinationPolicy",
+                    r.address,
+                    deliveryDestinationName=r.name,
+                )
             else:
                 api.call(r.account, r.region, "DeleteDelivery", r.address, id=r.id)
         except AwsError as exc:
@@ -274,7 +280,9 @@ class Runner:
         try:
             self.api.call(d.account, d.region, operation, d.address, **params)
         except AwsError as exc:
-            if not (creating and exc.code == "ConflictException" and "Tags can only be provided" in exc.message):
+            if not (
+                creating and exc.code == "ConflictException" and "Tags can only be provided" in exc.message
+            ):
                 raise
             tags = params.pop("tags")
             self.api.call(d.account, d.region, operation, d.address, **params)
@@ -329,7 +337,9 @@ class Runner:
             delivery_id = existing["id"]
             self.created_ids[i] = delivery_id
             if config:
-                api.call(d.account, d.region, "UpdateDeliveryConfiguration", d.address, id=delivery_id, **config)
+                api.call(
+                    d.account, d.region, "UpdateDeliveryConfiguration", d.address, id=delivery_id, **config
+                )
             api.call(
                 d.account,
                 d.region,
@@ -366,8 +376,12 @@ class Runner:
         if r.kind is Kind.POLICY:
             return
         if self.api.read_one(r.kind, r.account, r.region, r.name, r.id) is not None:
-            raise AwsError("verify", r.address, "StillPresent", "still present when read back after the delete")
+            raise AwsError(
+                "verify", r.address, "StillPresent", "still present when read back after the delete"
+            )
 
 
-def run(plan: Plan, api: Api, parallelism: int = 8, verify: bool = True, on_event: Event | None = None) -> ApplyResult:
+def run(
+    plan: Plan, api: Api, parallelism: int = 8, verify: bool = True, on_event: Event | None = None
+) -> ApplyResult:
     return Runner(plan, api, parallelism, verify, on_event).run()

@@ -37,7 +37,12 @@ from .models import (
 
 T = TypeVar("T")
 
-DENIED_CODES = {"AccessDeniedException", "AccessDenied", "UnauthorizedOperation", "UnrecognizedClientException"}
+DENIED_CODES = {
+    "AccessDeniedException",
+    "AccessDenied",
+    "UnauthorizedOperation",
+    "UnrecognizedClientException",
+}
 NOT_FOUND = "ResourceNotFoundException"
 TRANSIENT_CONFLICT = "currently being updated"
 CONFLICT_RETRY_SECONDS = 60.0
@@ -98,7 +103,7 @@ class Api:
         self.endpoint_url = endpoint_url or None
         self.read_concurrency = read_concurrency
         self._config = botocore.config.Config(
-            retries={"mode": retry_mode, "max_attempts": max_attempts},  # type: ignore[typeddict-item]
+            retries={"mode": retry_mode, "max_attempts": max_attempts},
             max_pool_connections=max(read_concurrency, 10),
             connect_timeout=10,
             read_timeout=60,
@@ -127,7 +132,9 @@ class Api:
         return self._caller
 
     def _raw_client(self, session: boto3.Session, service: str, region: str) -> Any:
-        client = session.client(service, region_name=region, endpoint_url=self.endpoint_url, config=self._config)
+        client = session.client(
+            service, region_name=region, endpoint_url=self.endpoint_url, config=self._config
+        )
         client.meta.events.register("before-send", lambda request, **kw: self._count_request(request))
         return client
 
@@ -162,7 +169,9 @@ class Api:
             try:
                 session = boto3.Session(profile_name=access.profile)
             except botocore.exceptions.ProfileNotFound:
-                raise ConfigError(f"accounts.{account}.profile: profile {access.profile!r} not found") from None
+                raise ConfigError(
+                    f"accounts.{account}.profile: profile {access.profile!r} not found"
+                ) from None
         elif access is not None and access.roleArn:
             sts = self._raw_client(self._base_session(), "sts", self.default_region)
             kwargs: dict[str, Any] = {"RoleArn": access.roleArn, "RoleSessionName": "reconciler"}
@@ -210,7 +219,11 @@ class Api:
                 err = exc.response.get("Error", {})
                 code = str(err.get("Code", "Unknown"))
                 message = str(err.get("Message", ""))
-                if code == "ConflictException" and TRANSIENT_CONFLICT in message and time.monotonic() < deadline:
+                if (
+                    code == "ConflictException"
+                    and TRANSIENT_CONFLICT in message
+                    and time.monotonic() < deadline
+                ):
                     time.sleep(delay * (0.5 + random.random()))
                     delay = min(delay * 2, 5.0)
                     continue
@@ -218,7 +231,10 @@ class Api:
                 raise cls(operation, resource, code, message) from exc
             except botocore.exceptions.NoCredentialsError as exc:
                 raise AccessDenied(operation, resource, "NoCredentials", "no AWS credentials found") from exc
-            except (botocore.exceptions.EndpointConnectionError, botocore.exceptions.ConnectionClosedError) as exc:
+            except (
+                botocore.exceptions.EndpointConnectionError,
+                botocore.exceptions.ConnectionClosedError,
+            ) as exc:
                 raise AwsError(operation, resource, "ConnectionError", str(exc)) from exc
             except botocore.exceptions.BotoCoreError as exc:
                 raise AwsError(operation, resource, type(exc).__name__, str(exc)) from exc
@@ -229,7 +245,9 @@ class Api:
         return self._call(lambda: method(**params), operation, resource)
 
     # ---- reads
-    def _pages(self, account: str, region: str, operation: str, key: str, **params: Any) -> list[dict[str, Any]]:
+    def _pages(
+        self, account: str, region: str, operation: str, key: str, **params: Any
+    ) -> list[dict[str, Any]]:
         items: list[dict[str, Any]] = []
         token: str | None = None
         while True:
@@ -248,7 +266,9 @@ class Api:
         state = LiveState({s: ScopeState(*s) for s in scope_list})
         listings = [(s, op) for s in scope_list for op in ("sources", "destinations", "deliveries")]
         with (
-            ThreadPoolExecutor(max_workers=max(1, min(len(listings), 16)), thread_name_prefix="list") as lister,
+            ThreadPoolExecutor(
+                max_workers=max(1, min(len(listings), 16)), thread_name_prefix="list"
+            ) as lister,
             ThreadPoolExecutor(max_workers=self.read_concurrency, thread_name_prefix="read") as reader,
         ):
             futures: dict[tuple[tuple[str, str], str], Future[list[dict[str, Any]]]] = {}
@@ -320,7 +340,9 @@ class Api:
 
     def _policy(self, account: str, region: str, name: str, arn: str) -> Resource | None:
         try:
-            out = self.call(account, region, "GetDeliveryDestinationPolicy", name, deliveryDestinationName=name)
+            out = self.call(
+                account, region, "GetDeliveryDestinationPolicy", name, deliveryDestinationName=name
+            )
         except AwsError as exc:
             if exc.code == NOT_FOUND:
                 return None
@@ -340,7 +362,9 @@ class Api:
             return None
         return delivery_from_api(account, region, item, tags)
 
-    def read_one(self, kind: Kind, account: str, region: str, name: str, delivery_id: str | None = None) -> Resource | None:
+    def read_one(
+        self, kind: Kind, account: str, region: str, name: str, delivery_id: str | None = None
+    ) -> Resource | None:
         """Re-read one resource (None when it does not exist)."""
         try:
             if kind is Kind.SOURCE:
@@ -348,7 +372,9 @@ class Api:
                 tags = self._tags(account, region, item)
                 return None if tags is None else source_from_api(account, region, item, tags)
             if kind is Kind.DESTINATION:
-                item = self.call(account, region, "GetDeliveryDestination", name, name=name)["deliveryDestination"]
+                item = self.call(account, region, "GetDeliveryDestination", name, name=name)[
+                    "deliveryDestination"
+                ]
                 tags = self._tags(account, region, item)
                 return None if tags is None else destination_from_api(account, region, item, tags)
             if kind is Kind.POLICY:
@@ -363,11 +389,16 @@ class Api:
                 return None
             raise
 
-    def find_delivery(self, account: str, region: str, source: str, destination_arn: str) -> dict[str, Any] | None:
+    def find_delivery(
+        self, account: str, region: str, source: str, destination_arn: str
+    ) -> dict[str, Any] | None:
         """The live delivery pairing source and destination, if any (so a re-run never creates a duplicate)."""
         items = self._pages(account, region, "DescribeDeliveries", "deliveries", deliverySourceNames=[source])
         for item in items:
-            if item.get("deliverySourceName") == source and item.get("deliveryDestinationArn") == destination_arn:
+            if (
+                item.get("deliverySourceName") == source
+                and item.get("deliveryDestinationArn") == destination_arn
+            ):
                 return item
         return None
 
@@ -471,4 +502,3 @@ def delivery_from_api(account: str, region: str, item: dict[str, Any], tags: dic
         protected=protected,
         extra_tags=extra,
     )
-

@@ -27,7 +27,9 @@ SOURCE_SERVICES: tuple[SourceService, ...] = (
         "Application Load Balancer",
         ("ALB_ACCESS_LOGS", "ALB_CONNECTION_LOGS", "ALB_HEALTH_CHECK_LOGS"),
     ),
-    SourceService("elasticloadbalancing", ("loadbalancer/net/",), "Network Load Balancer", ("NLB_ACCESS_LOGS",)),
+    SourceService(
+        "elasticloadbalancing", ("loadbalancer/net/",), "Network Load Balancer", ("NLB_ACCESS_LOGS",)
+    ),
     SourceService(
         "bedrock-agentcore", ("gateway/",), "Amazon Bedrock AgentCore Gateway", ("APPLICATION_LOGS", "TRACES")
     ),
@@ -58,7 +60,10 @@ SOURCE_SERVICES: tuple[SourceService, ...] = (
     ),
     SourceService("cloudfront", ("distribution/",), "CloudFront", ("ACCESS_LOGS",)),
     SourceService(
-        "logs", ("log-group:",), "query execution logs from CloudWatch Logs Insights", ("INSIGHTS_QUERY_LOGS",)
+        "logs",
+        ("log-group:",),
+        "query execution logs from CloudWatch Logs Insights",
+        ("INSIGHTS_QUERY_LOGS",),
     ),
     SourceService("codewhisperer", ("",), "Amazon CodeWhisperer", ("EVENT_LOGS",)),
     SourceService(

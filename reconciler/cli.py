@@ -6,6 +6,7 @@ Exit codes: 0 success (and, with ``--detailed-exitcode``, no changes); 1 error; 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
@@ -53,12 +54,25 @@ class Common:
 
 def common_options(fn: F) -> F:
     opts = [
-        click.option("--config", "config", type=click.Path(path_type=Path), default=Path("reconciler.yaml"),
-                     show_default=True, help="Project file."),  # fmt: skip
+        click.option(
+            "--config",
+            "config",
+            type=click.Path(path_type=Path),
+            default=Path("reconciler.yaml"),
+            show_default=True,
+            help="Project file.",
+        ),
         click.option("--env", "env", default=None, help="Environment overlay from the project file."),
-        click.option("--var", "vars", multiple=True, metavar="KEY=VALUE", help="Template variable (repeatable)."),
-        click.option("--var-file", "var_files", multiple=True, type=click.Path(path_type=Path),
-                     help="YAML file of template variables (repeatable)."),  # fmt: skip
+        click.option(
+            "--var", "vars", multiple=True, metavar="KEY=VALUE", help="Template variable (repeatable)."
+        ),
+        click.option(
+            "--var-file",
+            "var_files",
+            multiple=True,
+            type=click.Path(path_type=Path),
+            help="YAML file of template variables (repeatable).",
+        ),
         click.option("--debug", is_flag=True, help="Show tracebacks and API call counts."),
         click.option("--no-color", is_flag=True, help="Plain output."),
     ]
@@ -157,7 +171,9 @@ def render_cmd(paths: tuple[Path, ...], fmt: str, **kw: Any) -> None:
 
 
 @cli.command()
-@click.option("--out", "out_dir", type=click.Path(path_type=Path), default=None, help="Write the schemas here.")
+@click.option(
+    "--out", "out_dir", type=click.Path(path_type=Path), default=None, help="Write the schemas here."
+)
 @click.option("--check", is_flag=True, help="Exit 1 when the files in --out differ from the models.")
 def schema(out_dir: Path | None, check: bool) -> None:
     """JSON Schemas: one per manifest kind and one for the project file."""
@@ -236,7 +252,9 @@ def make_plan(
         raise errors[0]
     readable = {s for s, st in live.scopes.items() if st.error is None}
     desired = [r for r in state.resources if (r.account, r.region) in readable]
-    result = diffmod.diff(desired, live.resources, project.name, prune=not no_prune, adopt=adopt, ignore=ignore)
+    result = diffmod.diff(
+        desired, live.resources, project.name, prune=not no_prune, adopt=adopt, ignore=ignore
+    )
     if result.errors:
         raise PlanError("\n".join(result.errors))
     fps = {}
@@ -273,13 +291,19 @@ def emit_plan(c: Common, plan: planmod.Plan, fmt: str) -> None:
 
 @cli.command("plan")
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
-@click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text", show_default=True)
-@click.option("--out", "out_file", type=click.Path(path_type=Path), default=None, help="Save the plan for `apply FILE`.")
+@click.option(
+    "--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text", show_default=True
+)
+@click.option(
+    "--out", "out_file", type=click.Path(path_type=Path), default=None, help="Save the plan for `apply FILE`."
+)
 @click.option("--detailed-exitcode", is_flag=True, help="Exit 0 no changes, 2 changes, 1 error.")
 @plan_options
 @aws_options
 @common_options
-def plan_cmd(paths: tuple[Path, ...], fmt: str, out_file: Path | None, detailed_exitcode: bool, **kw: Any) -> None:
+def plan_cmd(
+    paths: tuple[Path, ...], fmt: str, out_file: Path | None, detailed_exitcode: bool, **kw: Any
+) -> None:
     """Read live state, diff it against the manifests and print the ordered plan."""
     opts = {k: kw.pop(k) for k in ("targets", "excludes", "no_prune", "adopt", "scopes")}
     c = _common(kw)
@@ -296,9 +320,7 @@ def plan_cmd(paths: tuple[Path, ...], fmt: str, out_file: Path | None, detailed_
 
 
 def _is_plan_file(paths: tuple[Path, ...]) -> bool:
-    if len(paths) != 1 or not paths[0].is_file() or paths[0].suffix != ".json":
-        return False
-    return True
+    return not (len(paths) != 1 or not paths[0].is_file() or paths[0].suffix != ".json")
 
 
 def _load_plan_file(path: Path) -> planmod.Plan:
@@ -357,7 +379,9 @@ def run_apply(c: Common, plan: planmod.Plan, api: Api, parallelism: int, fmt: st
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 @click.option("--auto-approve", is_flag=True, help="Write without asking (required without a TTY).")
 @click.option("--parallelism", type=click.IntRange(1, 64), default=8, show_default=True)
-@click.option("--max-deletes", type=click.IntRange(0), default=None, help="Refuse plans with more deletes+replaces.")
+@click.option(
+    "--max-deletes", type=click.IntRange(0), default=None, help="Refuse plans with more deletes+replaces."
+)
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @plan_options
 @aws_options
@@ -371,7 +395,9 @@ def apply_cmd(paths: tuple[Path, ...], auto_approve: bool, parallelism: int, max
         plan = _load_plan_file(paths[0])
         project = c.project()
         if plan.project != project.name:
-            raise StalePlanError(f"{paths[0]}: the plan is for project {plan.project!r}, not {project.name!r}")
+            raise StalePlanError(
+                f"{paths[0]}: the plan is for project {plan.project!r}, not {project.name!r}"
+            )
         api = make_api(c, project)
         live = api.read_live(plan.scopes)
         applymod.check_fresh(plan, live)
@@ -402,7 +428,9 @@ def _check_max_deletes(plan: planmod.Plan, max_deletes: int | None) -> None:
         return
     n = sum(1 for ch in plan.changes if ch.action in (diffmod.Action.DELETE, diffmod.Action.REPLACE))
     if n > max_deletes:
-        fail(f"the plan deletes or replaces {n} resources, more than --max-deletes {max_deletes}; nothing was written")
+        fail(
+            f"the plan deletes or replaces {n} resources, more than --max-deletes {max_deletes}; nothing was written"
+        )
 
 
 # ---- sandbox -------------------------------------------------------------------------------------------------
@@ -414,9 +442,16 @@ def _check_max_deletes(plan: planmod.Plan, max_deletes: int | None) -> None:
 @click.option("--account", default="111111111111", show_default=True, help="Account of the test credentials.")
 @click.option("--latency-ms", type=float, default=0.0)
 @click.option("--jitter-ms", type=float, default=0.0)
-@click.option("--throttle", multiple=True, metavar="OPERATION=RPS", help="Requests per second per operation ('*' = all).")
+@click.option(
+    "--throttle",
+    multiple=True,
+    metavar="OPERATION=RPS",
+    help="Requests per second per operation ('*' = all).",
+)
 @click.option("--fail-rate", type=float, default=0.0, help="Share of requests answered with HTTP 500.")
-@click.option("--conflict-rate", type=float, default=0.0, help="Share of writes answered with a transient conflict.")
+@click.option(
+    "--conflict-rate", type=float, default=0.0, help="Share of writes answered with a transient conflict."
+)
 @click.option("--drop-rate", type=float, default=0.0, help="Share of connections dropped.")
 @click.option("--seed", type=int, default=0)
 def sandbox(port: int, host: str, account: str, latency_ms: float, jitter_ms: float, throttle: tuple[str, ...],
@@ -434,10 +469,8 @@ def sandbox(port: int, host: str, account: str, latency_ms: float, jitter_ms: fl
     out(f"  export AWS_ENDPOINT_URL={server.url} AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing "
         "AWS_DEFAULT_REGION=us-east-1\n")  # fmt: skip
     out(f"control: {server.url}/_sandbox/counters, POST /_sandbox/faults, POST /_sandbox/reset\n")
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         server.serve_forever()
-    except KeyboardInterrupt:
-        pass
 
 
 # ---- entry point and the error boundary ----------------------------------------------------------------------

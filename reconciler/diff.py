@@ -103,7 +103,10 @@ class Ignore:
 # ---- field comparison ----------------------------------------------------------------------------------------
 
 IMMUTABLE = {
-    Kind.SOURCE: {"resourceArn": "resourceArn cannot change in place", "logType": "logType cannot change in place"},
+    Kind.SOURCE: {
+        "resourceArn": "resourceArn cannot change in place",
+        "logType": "logType cannot change in place",
+    },
     Kind.DESTINATION: {
         "outputFormat": "outputFormat cannot change in place",
         "deliveryDestinationType": "deliveryDestinationType cannot change in place",
@@ -120,7 +123,9 @@ COMPARED = {
 }
 
 
-def _dict_diffs(path: str, before: dict[str, Any], after: dict[str, Any], only_after_keys: bool) -> list[FieldDiff]:
+def _dict_diffs(
+    path: str, before: dict[str, Any], after: dict[str, Any], only_after_keys: bool
+) -> list[FieldDiff]:
     out = []
     keys = sorted(after) if only_after_keys else sorted(set(before) | set(after))
     for k in keys:
@@ -232,7 +237,9 @@ def diff(
                     for k in ("deliverySourceName", "deliveryDestinationArn")
                     if old.attrs.get(k) != d.attrs.get(k)
                 ]
-                changes[d.key] = Change(Action.REPLACE, old, d, "source/destination of a delivery cannot change", fields)
+                changes[d.key] = Change(
+                    Action.REPLACE, old, d, "source/destination of a delivery cannot change", fields
+                )
             else:
                 changes[d.key] = Change(Action.CREATE, None, d, "not in AWS")
             continue
@@ -252,12 +259,16 @@ def diff(
                 continue
         fields = compare(d, current)
         for rule_f in (i for i in ignore if i.matches(d) and i.fields):
-            kept = [f for f in fields if not any(f.path == p or f.path.startswith(p + ".") for p in rule_f.fields)]
+            kept = [
+                f for f in fields if not any(f.path == p or f.path.startswith(p + ".") for p in rule_f.fields)
+            ]
             if len(kept) != len(fields):
                 ignored.extend(f"{d.address}:{f.path}" for f in fields if f not in kept)
             fields = kept
         if adopting and d.kind is not Kind.POLICY:
-            changes[d.key] = Change(Action.UPDATE, current, d, "adopt: add the ownership tag", fields, adopt=True)
+            changes[d.key] = Change(
+                Action.UPDATE, current, d, "adopt: add the ownership tag", fields, adopt=True
+            )
             continue
         if not fields:
             changes[d.key] = Change(Action.NOOP, current, d)
@@ -285,17 +296,26 @@ def diff(
     # a policy goes with its destination: no separate delete
     for key, ch in list(changes.items()):
         r = ch.resource
-        if ch.action is Action.DELETE and r.kind is Kind.POLICY and (r.account, r.region, r.name) in deleted_destinations:
+        if (
+            ch.action is Action.DELETE
+            and r.kind is Kind.POLICY
+            and (r.account, r.region, r.name) in deleted_destinations
+        ):
             del changes[key]
 
     _cascade(changes)
 
     for ch in changes.values():
         if ch.action in (Action.DELETE, Action.REPLACE) and ch.before is not None and protected(ch.before):
-            errors.append(f"{ch.address} is protected by a live protect tag; refusing to {ch.action.value} it")
+            errors.append(
+                f"{ch.address} is protected by a live protect tag; refusing to {ch.action.value} it"
+            )
     _check_delete_blockers(changes, live, errors)
     return DiffResult(
-        sorted(changes.values(), key=lambda c: c.sort_key), sorted(unmanaged, key=lambda r: r.address), errors, ignored
+        sorted(changes.values(), key=lambda c: c.sort_key),
+        sorted(unmanaged, key=lambda r: r.address),
+        errors,
+        ignored,
     )
 
 
@@ -307,7 +327,9 @@ def _cascade(changes: dict[tuple[str, ...], Change]) -> None:
         if c.kind is Kind.SOURCE and c.action is Action.REPLACE
     }
     replaced_dest_arns = {
-        c.resource.arn: c.resource for c in changes.values() if c.kind is Kind.DESTINATION and c.action is Action.REPLACE
+        c.resource.arn: c.resource
+        for c in changes.values()
+        if c.kind is Kind.DESTINATION and c.action is Action.REPLACE
     }
     if not replaced_sources and not replaced_dest_arns:
         return
@@ -320,7 +342,11 @@ def _cascade(changes: dict[tuple[str, ...], Change]) -> None:
             elif r.attrs["deliveryDestinationArn"] in replaced_dest_arns:
                 dest = replaced_dest_arns[r.attrs["deliveryDestinationArn"]]
                 ch.action, ch.reason = Action.REPLACE, f"its DeliveryDestination/{dest.name} is replaced"
-        elif r.kind is Kind.POLICY and ch.action in (Action.NOOP, Action.UPDATE) and r.arn in replaced_dest_arns:
+        elif (
+            r.kind is Kind.POLICY
+            and ch.action in (Action.NOOP, Action.UPDATE)
+            and r.arn in replaced_dest_arns
+        ):
             ch.action, ch.reason = Action.REPLACE, f"its DeliveryDestination/{r.name} is replaced"
 
 
@@ -336,7 +362,9 @@ def _check_delete_blockers(
     if not going:
         return
     leaving = {
-        c.before.key for c in changes.values() if c.action in (Action.DELETE, Action.REPLACE) and c.before is not None
+        c.before.key
+        for c in changes.values()
+        if c.action in (Action.DELETE, Action.REPLACE) and c.before is not None
     }
     for r in live:
         if r.kind is not Kind.DELIVERY or r.key in leaving:

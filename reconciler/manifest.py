@@ -43,7 +43,7 @@ MAX_DEPTH = 50  # YAML nesting
 MAX_FILES = 5_000
 CALLER_ACCOUNT = "(caller)"  # placeholder when neither manifest nor project names an account
 
-_YAML_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # type: ignore[assignment]
+_YAML_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 Path_ = tuple[str | int, ...]
 
@@ -100,7 +100,9 @@ def discover(paths: list[Path], root: Path) -> tuple[list[Path], list[Problem]]:
             candidates = (p for p in sorted(base.rglob("*")) if p.suffix in (".yaml", ".yml"))
         for path in candidates:
             if path.is_symlink() and not inside(path):
-                problems.append(Problem(_display(path), 0, "", "", "symlink leaves the manifest root; refused"))
+                problems.append(
+                    Problem(_display(path), 0, "", "", "symlink leaves the manifest root; refused")
+                )
                 continue
             if path.is_file():
                 found.append(path)
@@ -133,7 +135,9 @@ def make_environment(root: Path, variables: dict[str, Any]) -> jinja2.sandbox.Sa
         loader=_RootLoader(str(root), followlinks=False),
     )
     env.globals.clear()
-    env.globals.update({"range": range, "dict": dict, "namespace": jinja2.utils.Namespace, "vars": dict(variables)})
+    env.globals.update(
+        {"range": range, "dict": dict, "namespace": jinja2.utils.Namespace, "vars": dict(variables)}
+    )
     env.globals.update(variables)
     env.filters["tojson"] = lambda value: json.dumps(value, sort_keys=True)
     return env
@@ -148,7 +152,9 @@ def _template_line(tb: TracebackType | None, filename: str) -> int | None:
     return line
 
 
-def render_file(env: jinja2.sandbox.SandboxedEnvironment, path: Path, root: Path) -> tuple[str | None, list[Problem]]:
+def render_file(
+    env: jinja2.sandbox.SandboxedEnvironment, path: Path, root: Path
+) -> tuple[str | None, list[Problem]]:
     name = _display(path)
     try:
         raw = path.read_bytes()
@@ -172,7 +178,9 @@ def render_file(env: jinja2.sandbox.SandboxedEnvironment, path: Path, root: Path
         return None, [Problem(name, exc.lineno or 0, "", "template", exc.message or "syntax error")]
     except jinja2.TemplateNotFound as exc:
         line = _template_line(sys.exc_info()[2], "<template>") or 0
-        return None, [Problem(name, line, "", "template", f"include {exc.name!r} not found inside the manifest root")]
+        return None, [
+            Problem(name, line, "", "template", f"include {exc.name!r} not found inside the manifest root")
+        ]
     except jinja2.exceptions.SecurityError as exc:
         line = _template_line(sys.exc_info()[2], "<template>") or 0
         return None, [Problem(name, line, "", "template", f"refused by the sandbox: {exc}")]
@@ -185,7 +193,9 @@ def render_file(env: jinja2.sandbox.SandboxedEnvironment, path: Path, root: Path
         line = _template_line(sys.exc_info()[2], "<template>") or 0
         return None, [Problem(name, line, "", "template", f"{type(exc).__name__}: {exc}")]
     if len(rendered.encode("utf-8")) > MAX_FILE_BYTES:
-        return None, [Problem(name, 0, "", "template", f"rendered output is larger than {MAX_FILE_BYTES} bytes")]
+        return None, [
+            Problem(name, 0, "", "template", f"rendered output is larger than {MAX_FILE_BYTES} bytes")
+        ]
     return rendered, []
 
 
@@ -203,7 +213,9 @@ def _walk(node: yaml.Node, path: Path_, lines: dict[Path_, int], depth: int, bud
         raise _YamlProblem(node.start_mark.line + 1, f"nesting deeper than {MAX_DEPTH} levels; refused")
     budget[0] -= 1
     if budget[0] < 0:
-        raise _YamlProblem(node.start_mark.line + 1, f"more than {MAX_NODES} nodes after alias expansion; refused")
+        raise _YamlProblem(
+            node.start_mark.line + 1, f"more than {MAX_NODES} nodes after alias expansion; refused"
+        )
     lines[path] = node.start_mark.line + 1
     if isinstance(node, yaml.MappingNode):
         seen: dict[Any, int] = {}
@@ -313,14 +325,18 @@ def _check_document(doc: Document) -> tuple[Any, list[Problem]]:
     kind = data.get("kind")
     if kind not in DOC_MODELS:
         known = ", ".join(DOC_MODELS)
-        return None, [Problem(doc.file, doc.line_of(("kind",)), "", "kind", f"must be one of {known}, got {kind!r}")]
+        return None, [
+            Problem(doc.file, doc.line_of(("kind",)), "", "kind", f"must be one of {known}, got {kind!r}")
+        ]
     try:
         return DOC_MODELS[kind].model_validate(data), []
     except ValidationError as exc:
         return None, _validation_problems(doc, exc)
 
 
-def load(project: Project, paths: list[Path] | None = None, default_account: str | None = None) -> DesiredState:
+def load(
+    project: Project, paths: list[Path] | None = None, default_account: str | None = None
+) -> DesiredState:
     """Render and validate the manifests into the desired state; raise ManifestError with every problem."""
     files, problems = discover(paths or project.manifest_paths, project.root)
     env = make_environment(project.root, project.vars)
@@ -370,7 +386,7 @@ def _cross_checks(parsed: list[_Parsed], project: Project) -> tuple[list[Resourc
     destinations: dict[tuple[str, str, str], _Parsed] = {}
     dest_by_name: dict[str, list[_Parsed]] = {}
     arn_owner: dict[tuple[str, str], _Parsed] = {}
-    for (kind, acct, region, name), p in seen.items():
+    for (_kind, acct, region, name), p in seen.items():
         origin = f"{p.doc.file}:{p.doc.line}"
         if isinstance(p.model, DeliverySourceDoc):
             spec = p.model.spec
@@ -386,8 +402,14 @@ def _cross_checks(parsed: list[_Parsed], project: Project) -> tuple[list[Resourc
                 )
             arn_owner[(acct, spec.resourceArn)] = p
             parsed_arn = catalog.split_arn(spec.resourceArn)
-            if parsed_arn and (parsed_arn[1], spec.logType) in catalog.US_EAST_1_ONLY and region != "us-east-1":
-                problems.append(p.problem(("metadata", "region"), f"{spec.logType} sources must be in us-east-1"))
+            if (
+                parsed_arn
+                and (parsed_arn[1], spec.logType) in catalog.US_EAST_1_ONLY
+                and region != "us-east-1"
+            ):
+                problems.append(
+                    p.problem(("metadata", "region"), f"{spec.logType} sources must be in us-east-1")
+                )
             resources.append(
                 Resource(
                     Kind.SOURCE,
@@ -428,11 +450,13 @@ def _cross_checks(parsed: list[_Parsed], project: Project) -> tuple[list[Resourc
             )
             if dspec.policy is not None:
                 resources.append(
-                    Resource(Kind.POLICY, acct, region, name, {"policy": dspec.policy}, arn=arn, origin=origin)
+                    Resource(
+                        Kind.POLICY, acct, region, name, {"policy": dspec.policy}, arn=arn, origin=origin
+                    )
                 )
 
     pairs: dict[tuple[str, str, str, str], _Parsed] = {}
-    for (kind, acct, region, name), p in seen.items():
+    for (_kind, acct, region, name), p in seen.items():
         if not isinstance(p.model, DeliveryDoc):
             continue
         spec_d = p.model.spec
@@ -448,7 +472,9 @@ def _cross_checks(parsed: list[_Parsed], project: Project) -> tuple[list[Resourc
         if target.startswith("arn:"):
             parts = parse_destination_arn(target)
             if parts is None:
-                problems.append(p.problem(("spec", "destination"), f"{target!r} is not a delivery-destination ARN"))
+                problems.append(
+                    p.problem(("spec", "destination"), f"{target!r} is not a delivery-destination ARN")
+                )
             else:
                 dest_arn = target
                 dest = destinations.get((parts[1], parts[0], parts[2]))
@@ -462,10 +488,15 @@ def _cross_checks(parsed: list[_Parsed], project: Project) -> tuple[list[Resourc
             elif len(candidates) > 1:
                 where = ", ".join(f"{c.account}/{c.region}" for c in candidates)
                 problems.append(
-                    p.problem(("spec", "destination"), f"{target!r} is ambiguous ({where}); use the destination's ARN")
+                    p.problem(
+                        ("spec", "destination"),
+                        f"{target!r} is ambiguous ({where}); use the destination's ARN",
+                    )
                 )
             else:
-                problems.append(p.problem(("spec", "destination"), f"no DeliveryDestination named {target!r}"))
+                problems.append(
+                    p.problem(("spec", "destination"), f"no DeliveryDestination named {target!r}")
+                )
             if dest is not None:
                 dest_arn = destination_arn(dest.account, dest.region, dest.model.metadata.name)
         if dest is not None:
@@ -499,7 +530,11 @@ def _cross_checks(parsed: list[_Parsed], project: Project) -> tuple[list[Resourc
             continue
         pairs[pair] = p
         s3 = spec_d.s3DeliveryConfiguration
-        src_arn = catalog.split_arn(src.model.spec.resourceArn) if isinstance(src.model, DeliverySourceDoc) else None
+        src_arn = (
+            catalog.split_arn(src.model.spec.resourceArn)
+            if isinstance(src.model, DeliverySourceDoc)
+            else None
+        )
         src_service = src_arn[1] if src_arn else None
         resources.append(
             Resource(
@@ -531,8 +566,10 @@ def render_documents(state: DesiredState) -> list[dict[str, Any]]:
             {
                 "kind": r.kind.value,
                 "metadata": {"name": r.name, "account": r.account, "region": r.region},
-                "spec": {**{k: v for k, v in r.attrs.items() if v is not None}, "tags": dict(sorted(r.tags.items()))},
+                "spec": {
+                    **{k: v for k, v in r.attrs.items() if v is not None},
+                    "tags": dict(sorted(r.tags.items())),
+                },
             }
         )
     return out
-

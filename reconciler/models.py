@@ -91,7 +91,9 @@ def check_tags(tags: dict[str, str]) -> dict[str, str]:
         if len(value) > TAG_VALUE_MAX:
             raise ValueError(f"tag {key!r}: value must be at most {TAG_VALUE_MAX} characters")
         if not _tag_chars_ok(value):
-            raise ValueError(f"tag {key!r}: value has characters outside letters, digits, spaces and _.:/=+-@")
+            raise ValueError(
+                f"tag {key!r}: value has characters outside letters, digits, spaces and _.:/=+-@"
+            )
     return tags
 
 
@@ -118,7 +120,9 @@ Tags = dict[str, str]
 
 class Metadata(Strict):
     name: str = Field(description="Unique per kind, account and region; for a Delivery, a handle for humans.")
-    account: str | None = Field(default=None, description="12-digit account id; default from the project file.")
+    account: str | None = Field(
+        default=None, description="12-digit account id; default from the project file."
+    )
     region: str | None = Field(default=None, description="Region; default from the project file.")
 
     _n = field_validator("name")(lambda cls, v: check_name(v))
@@ -167,7 +171,9 @@ class SourceSpec(Strict):
             service = parsed[1] if parsed else "?"
             raise ValueError(f"resourceArn: service {service!r} cannot be a delivery source")
         if self.logType not in allowed:
-            raise ValueError(f"logType: {self.logType!r} is not valid for this resource; valid: {', '.join(allowed)}")
+            raise ValueError(
+                f"logType: {self.logType!r} is not valid for this resource; valid: {', '.join(allowed)}"
+            )
         return self
 
 
@@ -206,8 +212,12 @@ class DestinationSpec(Strict):
     outputFormat: Literal["json", "plain", "w3c", "raw", "parquet"] | None = None
     destinationResourceArn: str | None = None
     roleArn: str | None = Field(default=None, description="XRAY only: the role CloudWatch Logs assumes.")
-    policy: dict[str, Any] | None = Field(default=None, description="IAM policy document for cross-account delivery.")
-    allowPublicPolicy: bool = Field(default=False, description="Allow a policy that lets any principal deliver.")
+    policy: dict[str, Any] | None = Field(
+        default=None, description="IAM policy document for cross-account delivery."
+    )
+    allowPublicPolicy: bool = Field(
+        default=False, description="Allow a policy that lets any principal deliver."
+    )
     tags: Tags = Field(default_factory=dict)
 
     _t = field_validator("tags")(lambda cls, v: check_tags(v))
@@ -271,10 +281,12 @@ class S3DeliveryConfiguration(Strict):
 
 class DeliverySpec(Strict):
     source: str = Field(description="A DeliverySource name in the manifests (same account and region).")
-    destination: str = Field(description="A DeliveryDestination name in the manifests, or a delivery-destination ARN.")
-    recordFields: list[Annotated[str, Field(min_length=RECORD_FIELD_MIN_LEN, max_length=RECORD_FIELD_MAX_LEN)]] | None = (
-        Field(default=None, max_length=RECORD_FIELDS_MAX)
+    destination: str = Field(
+        description="A DeliveryDestination name in the manifests, or a delivery-destination ARN."
     )
+    recordFields: (
+        list[Annotated[str, Field(min_length=RECORD_FIELD_MIN_LEN, max_length=RECORD_FIELD_MAX_LEN)]] | None
+    ) = Field(default=None, max_length=RECORD_FIELDS_MAX)
     fieldDelimiter: str | None = Field(default=None, max_length=FIELD_DELIMITER_MAX)
     s3DeliveryConfiguration: S3DeliveryConfiguration | None = None
     tags: Tags = Field(default_factory=dict)
@@ -394,7 +406,9 @@ def destination_arn(account: str, region: str, name: str) -> str:
     return f"arn:aws:logs:{region}:{account}:delivery-destination:{name}"
 
 
-_DEST_ARN_RE = re.compile(r"arn:aws[\w-]*:logs:([a-z0-9-]+):(\d{12}):delivery-destination:([\w-]{1,60})", re.ASCII)
+_DEST_ARN_RE = re.compile(
+    r"arn:aws[\w-]*:logs:([a-z0-9-]+):(\d{12}):delivery-destination:([\w-]{1,60})", re.ASCII
+)
 
 
 def parse_destination_arn(arn: str) -> tuple[str, str, str] | None:
@@ -438,7 +452,9 @@ class AccountAccess(Strict):
 
 class IgnoreRule(Strict):
     address: str = Field(description="Glob over account/region/Kind/name (or Kind/name).")
-    fields: list[str] = Field(default_factory=list, description="Field paths to ignore; empty means all fields.")
+    fields: list[str] = Field(
+        default_factory=list, description="Field paths to ignore; empty means all fields."
+    )
     reason: str
     until: str | None = Field(default=None, description="ISO date after which the rule stops applying.")
 
@@ -463,7 +479,9 @@ class EnvironmentOverlay(Strict):
 
 
 class ProjectFile(Strict):
-    project: str = Field(description="Project name; every resource created is tagged reconciler:project=<name>.")
+    project: str = Field(
+        description="Project name; every resource created is tagged reconciler:project=<name>."
+    )
     region: str
     account: str | None = None
     accounts: dict[str, AccountAccess] = Field(default_factory=dict)

@@ -39,7 +39,9 @@ class Plan:
     steps: list[Step]  # in execution order
     deps: dict[Step, set[Step]]  # step -> steps that must finish first
     digest: str = ""
-    fingerprints: dict[str, str] = field(default_factory=dict)  # change address -> live fingerprint at plan time
+    fingerprints: dict[str, str] = field(
+        default_factory=dict
+    )  # change address -> live fingerprint at plan time
     api_calls: dict[str, int] = field(default_factory=dict)
     scopes: list[tuple[str, str]] = field(default_factory=list)
     unmanaged: list[Resource] = field(default_factory=list)
@@ -137,7 +139,9 @@ def _edges(changes: list[Change]) -> dict[Step, set[Step]]:
             if after is not None:
                 sources_apply[(after.account, after.region, after.name)] = i
                 if c.action in (Action.CREATE, Action.REPLACE):
-                    source_arn_created.setdefault((after.account, str(after.attrs["resourceArn"])), []).append(i)
+                    source_arn_created.setdefault(
+                        (after.account, str(after.attrs["resourceArn"])), []
+                    ).append(i)
             if before is not None and c.action in (Action.DELETE, Action.REPLACE):
                 sources_delete[(before.account, before.region, before.name)] = i
         elif c.kind is Kind.DESTINATION:
@@ -315,7 +319,9 @@ def to_json(plan: Plan, full: bool = True) -> dict[str, Any]:
 def from_json(doc: Any) -> Plan:
     if not isinstance(doc, dict) or doc.get("format_version") != FORMAT_VERSION:
         version = doc.get("format_version") if isinstance(doc, dict) else None
-        raise StalePlanError(f"unknown plan format_version {version!r} (this reconciler reads {FORMAT_VERSION})")
+        raise StalePlanError(
+            f"unknown plan format_version {version!r} (this reconciler reads {FORMAT_VERSION})"
+        )
     if "steps" not in doc:
         raise StalePlanError("the plan file has no steps; save plans with `reconciler plan --out FILE`")
     try:
@@ -342,7 +348,7 @@ def from_json(doc: Any) -> Plan:
             deps=deps,
             digest=doc.get("manifest_digest", ""),
             fingerprints=dict(doc.get("fingerprints", {})),
-            scopes=[tuple(s.split("/", 1)) for s in doc.get("scopes", [])],  # type: ignore[misc]
+            scopes=[tuple(s.split("/", 1)) for s in doc.get("scopes", [])],
             options=dict(doc.get("options", {})),
         )
     except (KeyError, TypeError, ValueError) as exc:

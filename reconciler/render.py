@@ -17,7 +17,13 @@ SYMBOL = {
     Action.DELETE: "-",
     Action.NOOP: " ",
 }
-COLOR = {Action.CREATE: "32", Action.UPDATE: "33", Action.REPLACE: "35", Action.DELETE: "31", Action.NOOP: "0"}
+COLOR = {
+    Action.CREATE: "32",
+    Action.UPDATE: "33",
+    Action.REPLACE: "35",
+    Action.DELETE: "31",
+    Action.NOOP: "0",
+}
 MARKDOWN_BUDGET = 65_000
 MARKER = "<!-- reconciler-plan -->"
 
@@ -62,9 +68,7 @@ def summary_line(plan: Plan) -> str:
     if plan.empty:
         return "No changes."
     s = plan.summary()
-    return (
-        f"Plan: {s['create']} to create, {s['update']} to update, {s['replace']} to replace, {s['delete']} to delete."
-    )
+    return f"Plan: {s['create']} to create, {s['update']} to update, {s['replace']} to replace, {s['delete']} to delete."
 
 
 def plan_text(plan: Plan, color: bool = False) -> str:
@@ -92,7 +96,9 @@ def plan_json(plan: Plan) -> str:
 def _details(c: Change) -> str:
     r = c.resource
     body = "\n".join(change_lines(c, color=False, indent=""))
-    title = f"{SYMBOL[c.action]} <code>{r.kind.value}/{r.name}</code> ({r.account}/{r.region}) — {c.action.value}"
+    title = (
+        f"{SYMBOL[c.action]} <code>{r.kind.value}/{r.name}</code> ({r.account}/{r.region}) — {c.action.value}"
+    )
     return f"<details><summary>{title}</summary>\n\n```diff\n{body}\n```\n</details>\n"
 
 
@@ -161,6 +167,9 @@ def apply_json(result: ApplyResult) -> str:
             }
             for r in result.results
         ],
-        "api_calls": {"total": sum(result.api_calls.values()), "by_operation": dict(sorted(result.api_calls.items()))},
+        "api_calls": {
+            "total": sum(result.api_calls.values()),
+            "by_operation": dict(sorted(result.api_calls.items())),
+        },
     }
     return json.dumps(doc, indent=2) + "\n"

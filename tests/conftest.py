@@ -44,11 +44,15 @@ def sandbox(sandbox_server: Sandbox, monkeypatch: pytest.MonkeyPatch) -> Sandbox
 
 def client(box: Sandbox, service: str = "logs", account: str | None = None, region: str = "us-east-1") -> Any:
     """A boto3 client on the sandbox, in the default account or (via STS AssumeRole) another one."""
-    base = dict(region_name=region, endpoint_url=box.url, aws_access_key_id="testing", aws_secret_access_key="testing")
+    base = dict(
+        region_name=region, endpoint_url=box.url, aws_access_key_id="testing", aws_secret_access_key="testing"
+    )
     if account is None or account == box.default_account:
         return boto3.client(service, **base)
     sts = boto3.client("sts", **base)
-    creds = sts.assume_role(RoleArn=f"arn:aws:iam::{account}:role/test", RoleSessionName="tests")["Credentials"]
+    creds = sts.assume_role(RoleArn=f"arn:aws:iam::{account}:role/test", RoleSessionName="tests")[
+        "Credentials"
+    ]
     return boto3.client(
         service,
         region_name=region,
@@ -124,7 +128,7 @@ def ws(tmp_path: Path) -> Workspace:
 
 def doc(kind: str, name: str, spec: str, **meta: str) -> str:
     """One manifest document."""
-    meta_lines = "".join(f"\n  {k}: \"{v}\"" for k, v in meta.items())
+    meta_lines = "".join(f'\n  {k}: "{v}"' for k, v in meta.items())
     body = textwrap.indent(textwrap.dedent(spec).strip(), "  ")
     return f"apiVersion: reconciler/v1\nkind: {kind}\nmetadata:\n  name: {name}{meta_lines}\nspec:\n{body}\n"
 

@@ -37,7 +37,9 @@ def make(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Ite
                 if account is None:
                     return base
                 sts = boto3.client("sts", region_name=region)
-                c = sts.assume_role(RoleArn=f"arn:aws:iam::{account}:role/t", RoleSessionName="tests")["Credentials"]
+                c = sts.assume_role(RoleArn=f"arn:aws:iam::{account}:role/t", RoleSessionName="tests")[
+                    "Credentials"
+                ]
                 return boto3.client(service, region_name=region, aws_access_key_id=c["AccessKeyId"],
                                     aws_secret_access_key=c["SecretAccessKey"], aws_session_token=c["SessionToken"])  # fmt: skip
 
@@ -65,7 +67,9 @@ def setup_pair(make: Make, dest_arn: str = "arn:aws:s3:::bucket/prefix", log_typ
     logs = make()
     a = acct(make)
     logs.put_delivery_source(name="src", resourceArn=resource or kb(a), logType=log_type)
-    d = logs.put_delivery_destination(name="dst", deliveryDestinationConfiguration={"destinationResourceArn": dest_arn})
+    d = logs.put_delivery_destination(
+        name="dst", deliveryDestinationConfiguration={"destinationResourceArn": dest_arn}
+    )
     return logs, a, d["deliveryDestination"]["arn"]
 
 
@@ -128,7 +132,10 @@ def test_describe_paging_and_filters(make: Make) -> None:
 def test_delete_in_use_conflicts(make: Make) -> None:
     logs, _, dest = setup_pair(make)
     delivery = logs.create_delivery(deliverySourceName="src", deliveryDestinationArn=dest)["delivery"]
-    for call in (lambda: logs.delete_delivery_source(name="src"), lambda: logs.delete_delivery_destination(name="dst")):
+    for call in (
+        lambda: logs.delete_delivery_source(name="src"),
+        lambda: logs.delete_delivery_destination(name="dst"),
+    ):
         with pytest.raises(botocore.exceptions.ClientError) as exc:
             call()
         assert code_of(exc)[0] == "ConflictException"
@@ -145,7 +152,9 @@ def test_cross_account_delivery_needs_policy(make: Make) -> None:
     logs.put_delivery_source(name="src", resourceArn=kb(a), logType="APPLICATION_LOGS")
     arn = other.put_delivery_destination(
         name="central",
-        deliveryDestinationConfiguration={"destinationResourceArn": f"arn:aws:logs:us-east-1:{OTHER}:log-group:c"},
+        deliveryDestinationConfiguration={
+            "destinationResourceArn": f"arn:aws:logs:us-east-1:{OTHER}:log-group:c"
+        },
     )["deliveryDestination"]["arn"]
     assert f":{OTHER}:" in arn
     with pytest.raises(botocore.exceptions.ClientError) as exc:
@@ -153,7 +162,9 @@ def test_cross_account_delivery_needs_policy(make: Make) -> None:
     assert code_of(exc)[0] == "AccessDeniedException"
     policy = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{a}:root"},
               "Action": "logs:CreateDelivery", "Resource": arn}]}  # fmt: skip
-    other.put_delivery_destination_policy(deliveryDestinationName="central", deliveryDestinationPolicy=json.dumps(policy))
+    other.put_delivery_destination_policy(
+        deliveryDestinationName="central", deliveryDestinationPolicy=json.dumps(policy)
+    )
     delivery = logs.create_delivery(deliverySourceName="src", deliveryDestinationArn=arn)["delivery"]
     assert delivery["deliveryDestinationArn"] == arn and f":{a}:delivery:" in delivery["arn"]
     # the destination account cannot drop its destination while the other account's delivery uses it
@@ -169,12 +180,24 @@ def test_source_rules(make: Make) -> None:
     logs.put_delivery_source(name="one", resourceArn=kb(a), logType="APPLICATION_LOGS")
     with pytest.raises(botocore.exceptions.ClientError) as exc:
         logs.put_delivery_source(name="two", resourceArn=kb(a), logType="APPLICATION_LOGS")
-    assert code_of(exc) == ("ConflictException", "This ResourceId has already been used in another Delivery Source in this account.")
+    assert code_of(exc) == (
+        "ConflictException",
+        "This ResourceId has already been used in another Delivery Source in this account.",
+    )
     with pytest.raises(botocore.exceptions.ClientError) as exc:
-        logs.put_delivery_source(name="x", resourceArn=f"arn:aws:dynamodb:us-east-1:{a}:table/t", logType="X_LOGS")
-    assert code_of(exc) == ("ResourceNotFoundException", "Cannot access provided service.")  # LS, recorded on AWS
+        logs.put_delivery_source(
+            name="x", resourceArn=f"arn:aws:dynamodb:us-east-1:{a}:table/t", logType="X_LOGS"
+        )
+    assert code_of(exc) == (
+        "ResourceNotFoundException",
+        "Cannot access provided service.",
+    )  # LS, recorded on AWS
     for name, arn, log_type in [
-        ("alb", f"arn:aws:elasticloadbalancing:us-east-1:{a}:loadbalancer/app/web/50dc6c495c0c9188", "ALB_ACCESS_LOGS"),
+        (
+            "alb",
+            f"arn:aws:elasticloadbalancing:us-east-1:{a}:loadbalancer/app/web/50dc6c495c0c9188",
+            "ALB_ACCESS_LOGS",
+        ),
         ("eks", f"arn:aws:eks:us-east-1:{a}:cluster/prod", "AUTO_MODE_COMPUTE_LOGS"),
         ("agent", f"arn:aws:bedrock-agentcore:us-east-1:{a}:runtime/r-1", "USAGE_LOGS"),
         ("insights", f"arn:aws:logs:us-east-1:{a}:log-group:*", "INSIGHTS_QUERY_LOGS"),
@@ -196,7 +219,9 @@ def test_new_fields_and_xray(make: Make) -> None:
                                    deliverySourceConfiguration={"samplingRate": "10"})["deliverySource"]  # fmt: skip
     assert src["deliverySourceConfiguration"] == {"samplingRate": "10"} and src["status"] == "ACTIVE"
     role = f"arn:aws:iam::{a}:role/xray-writer"
-    x = logs.put_delivery_destination(name="x", deliveryDestinationType="XRAY", roleArn=role)["deliveryDestination"]
+    x = logs.put_delivery_destination(name="x", deliveryDestinationType="XRAY", roleArn=role)[
+        "deliveryDestination"
+    ]
     assert x["deliveryDestinationType"] == "XRAY" and x["roleArn"] == role
     assert "deliveryDestinationConfiguration" not in x
     d = logs.create_delivery(deliverySourceName="s", deliveryDestinationArn=x["arn"])["delivery"]
@@ -217,7 +242,10 @@ def test_tags_only_through_tag_apis(make: Make) -> None:
     assert logs.list_tags_for_resource(resourceArn=arn)["tags"] == {"b": "2"}
     with pytest.raises(botocore.exceptions.ClientError) as exc:
         logs.put_delivery_source(name="s", resourceArn=kb(a), logType="APPLICATION_LOGS", tags={"c": "3"})
-    assert code_of(exc) == ("ConflictException", "Tags can only be provided when a resource is being created, not updated.")
+    assert code_of(exc) == (
+        "ConflictException",
+        "Tags can only be provided when a resource is being created, not updated.",
+    )
     with pytest.raises(botocore.exceptions.ClientError) as exc:
         logs.list_tags_for_resource(resourceArn=f"arn:aws:logs:us-east-1:{a}:delivery-source:missing")
     assert code_of(exc)[0] == "ResourceNotFoundException"
@@ -232,9 +260,14 @@ def test_defaults_and_normalisation(make: Make) -> None:
     assert "s3DeliveryConfiguration" not in d
     with pytest.raises(botocore.exceptions.ClientError) as exc:
         logs.update_delivery_configuration(id=d["id"], s3DeliveryConfiguration={"suffixPath": "x"})
-    assert code_of(exc) == ("ValidationException", "Provided delivery configuration is invalid for the destination type.")
+    assert code_of(exc) == (
+        "ValidationException",
+        "Provided delivery configuration is invalid for the destination type.",
+    )
 
-    logs.put_delivery_source(name="cf", resourceArn=f"arn:aws:cloudfront::{a}:distribution/E1", logType="ACCESS_LOGS")
+    logs.put_delivery_source(
+        name="cf", resourceArn=f"arn:aws:cloudfront::{a}:distribution/E1", logType="ACCESS_LOGS"
+    )
     s3 = logs.put_delivery_destination(
         name="cf-s3", deliveryDestinationConfiguration={"destinationResourceArn": "arn:aws:s3:::cf-logs"}
     )["deliveryDestination"]["arn"]
@@ -246,7 +279,9 @@ def test_defaults_and_normalisation(make: Make) -> None:
     assert logs.get_delivery(id=cf["id"])["delivery"]["s3DeliveryConfiguration"]["suffixPath"] == "{MM}"
 
     assert logs.get_delivery_destination_policy(deliveryDestinationName="dst")["policy"] == {}
-    logs.put_delivery_destination_policy(deliveryDestinationName="dst", deliveryDestinationPolicy='{"Statement": []}')
+    logs.put_delivery_destination_policy(
+        deliveryDestinationName="dst", deliveryDestinationPolicy='{"Statement": []}'
+    )
     logs.delete_delivery_destination_policy(deliveryDestinationName="dst")
     assert logs.get_delivery_destination_policy(deliveryDestinationName="dst")["policy"] == {}
 
@@ -308,7 +343,9 @@ def test_random_faults_are_seeded(sandbox: Any) -> None:
         seen = []
         for i in range(30):
             try:
-                logs.tag_resource(resourceArn="arn:aws:logs:us-east-1:111111111111:log-group:x", tags={"k": str(i)})
+                logs.tag_resource(
+                    resourceArn="arn:aws:logs:us-east-1:111111111111:log-group:x", tags={"k": str(i)}
+                )
                 seen.append("ok")
             except botocore.exceptions.ClientError as exc:
                 seen.append(exc.response["Error"]["Code"])
@@ -320,7 +357,9 @@ def test_random_faults_are_seeded(sandbox: Any) -> None:
 
 
 def test_rules_and_dropped_connections(sandbox: Any) -> None:
-    sandbox.set_faults(Faults(rules=[Rule(operation="DescribeDeliveries", code="AccessDeniedException", times=2)]))
+    sandbox.set_faults(
+        Faults(rules=[Rule(operation="DescribeDeliveries", code="AccessDeniedException", times=2)])
+    )
     logs = raw_client(sandbox)
     for _ in range(2):
         with pytest.raises(botocore.exceptions.ClientError) as exc:

@@ -36,11 +36,15 @@ def sandbox_env(url: str, region: str = "us-east-1") -> dict[str, str]:
 class Sandbox:
     """A sandbox server in a child process, with its counters and fault controls."""
 
-    def __init__(self, port: int = 0, default_account: str = DEFAULT_ACCOUNT, faults: Faults | None = None) -> None:
+    def __init__(
+        self, port: int = 0, default_account: str = DEFAULT_ACCOUNT, faults: Faults | None = None
+    ) -> None:
         args = [sys.executable, "-m", "reconciler.sandbox", "--port", str(port), "--account", default_account,
                 "--ready-json"]  # fmt: skip
         env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-        self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env)
+        self.proc = subprocess.Popen(
+            args, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env
+        )
         assert self.proc.stdout is not None
         line = self.proc.stdout.readline()
         if not line:
@@ -53,7 +57,9 @@ class Sandbox:
 
     def _call(self, path: str, data: Any = None) -> Any:
         body = None if data is None else json.dumps(data).encode()
-        req = urllib.request.Request(self.url + "/_sandbox/" + path, data=body, method="POST" if body else "GET")
+        req = urllib.request.Request(
+            self.url + "/_sandbox/" + path, data=body, method="POST" if body else "GET"
+        )
         with urllib.request.urlopen(req, timeout=30) as resp:
             return json.loads(resp.read())
 
@@ -67,7 +73,8 @@ class Sandbox:
         return sum(
             c["count"]
             for c in self.counters()["counts"]
-            if (operation is None or c["operation"] == operation) and (account is None or c["account"] == account)
+            if (operation is None or c["operation"] == operation)
+            and (account is None or c["account"] == account)
         )
 
     def reset_counters(self) -> None:

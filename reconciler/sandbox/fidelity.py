@@ -209,7 +209,14 @@ def configuration_templates() -> list[dict[str, Any]]:
                         if dest_type == "S3"
                         else (["json", "plain", "raw"] if dest_type != "XRAY" else []),
                         "allowedFieldDelimiters": ["", "\t", " ", ",", "|"],
-                        "allowedSuffixPathFields": ["{account-id}", "{region}", "{yyyy}", "{MM}", "{dd}", "{HH}"]
+                        "allowedSuffixPathFields": [
+                            "{account-id}",
+                            "{region}",
+                            "{yyyy}",
+                            "{MM}",
+                            "{dd}",
+                            "{HH}",
+                        ]
                         if dest_type == "S3"
                         else [],
                     }
@@ -379,7 +386,9 @@ class DeliveryHandlers:
             else:
                 for other in st.sources.values():
                     if other.resource_arn == resource_arn:  # one source per resource ARN per account
-                        raise conflict("This ResourceId has already been used in another Delivery Source in this account.")
+                        raise conflict(
+                            "This ResourceId has already been used in another Delivery Source in this account."
+                        )
             arn = f"arn:aws:logs:{self.region}:{self.current_account}:delivery-source:{name}"
             src = Source(name, arn, resource_arn, log_type, dict(config))
             st.sources[name] = src
@@ -450,18 +459,24 @@ class DeliveryHandlers:
             if existing is not None:
                 if tags:  # TF #43572
                     raise conflict("Tags can only be provided when a resource is being created, not updated.")
-                if output_format is not None and existing.output_format != output_format:  # TF, CFN createOnly
+                if (
+                    output_format is not None and existing.output_format != output_format
+                ):  # TF, CFN createOnly
                     raise validation(
                         "Update to existing Delivery Destination with new Output Format is not allowed. "
                         "Please create a new Delivery Destination instead."
                     )
-                if existing.type != derived:  # unconfirmed message; TF forces replacement on a change of service
+                if (
+                    existing.type != derived
+                ):  # unconfirmed message; TF forces replacement on a change of service
                     raise validation(
                         "Update to existing Delivery Destination with new Delivery Destination Type is not allowed. "
                         "Please create a new Delivery Destination instead."
                     )
                 if output_format is None:
-                    output_format = existing.output_format  # unconfirmed: an omitted format keeps the current one
+                    output_format = (
+                        existing.output_format
+                    )  # unconfirmed: an omitted format keeps the current one
             elif output_format is None and derived != "XRAY":
                 output_format = "json"  # unconfirmed default
             arn = f"arn:aws:logs:{self.region}:{self.current_account}:delivery-destination:{name}"
@@ -497,7 +512,9 @@ class DeliveryHandlers:
                 raise not_found("Requested Delivery Destination does not exist in this account.")
             for _, other in _all_states(self.region):  # deliveries from any account count
                 if any(d.destination_arn == dest.arn for d in other.deliveries.values()):
-                    raise conflict("Delivery Destination is in use by one or more Deliveries; delete them first.")
+                    raise conflict(
+                        "Delivery Destination is in use by one or more Deliveries; delete them first."
+                    )
             del st.destinations[name]
             self.logs_backend.tagger.delete_all_tags_for_resource(dest.arn)
         return "{}"
@@ -572,7 +589,9 @@ class DeliveryHandlers:
             for d in st.deliveries.values():
                 if d.source_name == source_name and d.destination_arn == dest_arn:
                     raise conflict("The specified Delivery already exists")
-                if d.source_name == source_name and d.destination_type == dest.type:  # moto; unconfirmed on AWS
+                if (
+                    d.source_name == source_name and d.destination_type == dest.type
+                ):  # moto; unconfirmed on AWS
                     raise conflict(
                         "Delivery already exists for this Delivery Source with the same Delivery Destination Type."
                     )

@@ -13,6 +13,7 @@ A WSGI middleware in front of moto's app:
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import random
@@ -86,7 +87,11 @@ def _error(start_response: Any, status: int, code: str, message: str) -> list[by
     reason = {400: "Bad Request", 403: "Forbidden", 429: "Too Many Requests", 500: "Internal Server Error"}
     start_response(
         f"{status} {reason.get(status, 'Error')}",
-        [("Content-Type", "application/x-amz-json-1.1"), ("Content-Length", str(len(body))), ("x-amzn-ErrorType", code)],
+        [
+            ("Content-Type", "application/x-amz-json-1.1"),
+            ("Content-Length", str(len(body))),
+            ("x-amzn-ErrorType", code),
+        ],
     )
     return [body]
 
@@ -121,7 +126,10 @@ class SandboxApp:
         if path == "counters":
             with self.lock:
                 result = {
-                    "counts": [{"operation": o, "account": a, "count": n} for (o, a), n in sorted(self.counts.items())],
+                    "counts": [
+                        {"operation": o, "account": a, "count": n}
+                        for (o, a), n in sorted(self.counts.items())
+                    ],
                     "total": sum(self.counts.values()),
                     "faults": dict(self.faults_injected),
                 }
@@ -181,7 +189,9 @@ class SandboxApp:
             environ["HTTP_X_MOTO_ACCOUNT_ID"] = account
         return service, operation, account
 
-    def _fault(self, service: str, operation: str, account: str, body: bytes) -> tuple[int, str, str] | str | None:
+    def _fault(
+        self, service: str, operation: str, account: str, body: bytes
+    ) -> tuple[int, str, str] | str | None:
         f = self.faults
         with self.lock:
             for i, rule in enumerate(f.rules):
@@ -212,7 +222,11 @@ class SandboxApp:
                 return (500, "ServiceUnavailableException", "Service unavailable (injected)")
             roll -= f.fail_rate
             if operation.startswith(WRITE_PREFIXES) and roll < f.conflict_rate:
-                return (400, "ConflictException", "Requested resource is currently being updated. Please try again later.")
+                return (
+                    400,
+                    "ConflictException",
+                    "Requested resource is currently being updated. Please try again later.",
+                )
         return None
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
@@ -222,7 +236,9 @@ class SandboxApp:
         service, operation, account = self._identify(environ, body)
         with self.lock:
             self.counts[(operation, account)] += 1
-            delay = self.faults.latency_ms + (self.rng.random() * self.faults.jitter_ms if self.faults.jitter_ms else 0)
+            delay = self.faults.latency_ms + (
+                self.rng.random() * self.faults.jitter_ms if self.faults.jitter_ms else 0
+            )
         if delay:
             time.sleep(delay / 1000.0)
         fault = self._fault(service, operation, account, body)
@@ -231,10 +247,8 @@ class SandboxApp:
                 self.faults_injected["drop"] += 1
             sock = environ.get("werkzeug.socket")
             if sock is not None:
-                try:
+                with contextlib.suppress(OSError):
                     sock.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
             start_response("500 Internal Server Error", [("Content-Length", "0")])
             return [b""]
         if isinstance(fault, tuple):
@@ -259,7 +273,8 @@ class SandboxServer:
     @property
     def url(self) -> str:
         host, port = self.server.server_address[:2]
-        return f"http://{host}:{port}"
+        host_text = host.decode() if isinstance(host, bytes) else str(host)
+        return f"http://{host_text}:{port}"
 
     def serve_forever(self) -> None:
         self.server.serve_forever()
