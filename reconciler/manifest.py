@@ -8,6 +8,7 @@ cross-document checks (unique names, references, one source per resource ARN, re
 from __future__ import annotations
 
 import hashlib
+import os
 import json
 import re
 import sys
@@ -92,7 +93,7 @@ def discover(paths: list[Path], root: Path) -> tuple[list[Path], list[Problem]]:
 
     for base in paths:
         if not base.exists():
-            problems.append(Problem(_display(base), 0, "", "", "no such file or directory"))
+            problems.append(Problem(_display(base), 1, "", "", "no such file or directory"))
             continue
         if base.is_file():
             candidates: Iterator[Path] = iter([base])
@@ -101,21 +102,21 @@ def discover(paths: list[Path], root: Path) -> tuple[list[Path], list[Problem]]:
         for path in candidates:
             if path.is_symlink() and not inside(path):
                 problems.append(
-                    Problem(_display(path), 0, "", "", "symlink leaves the manifest root; refused")
+                    Problem(_display(path), 1, "", "", "symlink leaves the manifest root; refused")
                 )
                 continue
             if path.is_file():
                 found.append(path)
     unique = sorted(dict.fromkeys(found), key=lambda p: str(p))
     if len(unique) > MAX_FILES:
-        problems.append(Problem(_display(paths[0]), 0, "", "", f"more than {MAX_FILES} manifest files"))
+        problems.append(Problem(_display(paths[0]), 1, "", "", f"more than {MAX_FILES} manifest files"))
         unique = unique[:MAX_FILES]
     return unique, problems
 
 
 def _display(path: Path) -> str:
     try:
-        return str(path.resolve().relative_to(Path.cwd().resolve()))
+        return str(Path(os.path.abspath(path)).relative_to(Path.cwd().resolve()))
     except ValueError:
         return str(path)
 
@@ -159,11 +160,11 @@ def render_file(
     try:
         raw = path.read_bytes()
     except OSError as exc:
-        return None, [Problem(name, 0, "", "", f"cannot read: {exc.strerror}")]
+        return None, [Problem(name, 1, "", "", f"cannot read: {exc.strerror}")]
     if len(raw) > MAX_FILE_BYTES:
-        return None, [Problem(name, 0, "", "", f"file is larger than {MAX_FILE_BYTES} bytes; refused")]
+        return None, [Problem(name, 1, "", "", f"file is larger than {MAX_FILE_BYTES} bytes; refused")]
     if b"\x00" in raw:
-        return None, [Problem(name, 0, "", "", "binary file (NUL byte); refused")]
+        return None, [Problem(name, 1, "", "", "binary file (NUL byte); refused")]
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -175,26 +176,26 @@ def render_file(
         template = env.from_string(text)
         rendered = template.render()
     except jinja2.TemplateSyntaxError as exc:
-        return None, [Problem(name, exc.lineno or 0, "", "template", exc.message or "syntax error")]
+        return None, [Problem(name, exc.lineno or 1, "", "template", exc.message or "syntax error")]
     except jinja2.TemplateNotFound as exc:
-        line = _template_line(sys.exc_info()[2], "<template>") or 0
+        line = _template_line(sys.exc_info()[2], "<template>") or 1
         return None, [
             Problem(name, line, "", "template", f"include {exc.name!r} not found inside the manifest root")
         ]
     except jinja2.exceptions.SecurityError as exc:
-        line = _template_line(sys.exc_info()[2], "<template>") or 0
+        line = _template_line(sys.exc_info()[2], "<template>") or 1
         return None, [Problem(name, line, "", "template", f"refused by the sandbox: {exc}")]
     except jinja2.UndefinedError as exc:
-        line = _template_line(sys.exc_info()[2], "<template>") or 0
+        line = _template_line(sys.exc_info()[2], "<template>") or 1
         return None, [Problem(name, line, "", "template", f"undefined variable: {exc.message}")]
     except RecursionError:
-        return None, [Problem(name, 0, "", "template", "recursion too deep")]
+        return None, [Problem(name, 1, "", "template", "recursion too deep")]
     except Exception as exc:  # any other template runtime error (bad filter argument, division by zero...)
-        line = _template_line(sys.exc_info()[2], "<template>") or 0
+        line = _template_line(sys.exc_info()[2], "<template>") or 1
         return None, [Problem(name, line, "", "template", f"{type(exc).__name__}: {exc}")]
     if len(rendered.encode("utf-8")) > MAX_FILE_BYTES:
         return None, [
-            Problem(name, 0, "", "template", f"rendered output is larger than {MAX_FILE_BYTES} bytes")
+            Problem(name, 1, "", "template", f"rendered output is larger than {MAX_FILE_BYTES} bytes")
         ]
     return rendered, []
 
@@ -240,12 +241,12 @@ def parse_yaml(text: str, name: str) -> tuple[list[Document], list[Problem]]:
         nodes = list(yaml.compose_all(text, Loader=_YAML_LOADER))
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark is not None else 0
+        line = mark.line + 1 if mark is not None else 1
         return [], [Problem(name, line, "", "", f"invalid YAML: {exc.problem or exc.context}")]
     except yaml.YAMLError as exc:
-        return [], [Problem(name, 0, "", "", f"invalid YAML: {exc}")]
+        return [], [Problem(name, 1, "", "", f"invalid YAML: {str(exc).splitlines()[0]}")]
     except RecursionError:
-        return [], [Problem(name, 0, "", "", f"nesting deeper than {MAX_DEPTH} levels; refused")]
+        return [], [Problem(name, 1, "", "", f"nesting deeper than {MAX_DEPTH} levels; refused")]
     for index, node in enumerate(nodes):
         if node is None:
             continue
@@ -258,7 +259,8 @@ def parse_yaml(text: str, name: str) -> tuple[list[Document], list[Problem]]:
             return docs, [Problem(name, exc.line, "", "", exc.message)]
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
-            return docs, [Problem(name, mark.line + 1 if mark else 0, "", "", f"invalid YAML: {exc}")]
+            problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+            return docs, [Problem(name, mark.line + 1 if mark else 1, "", "", f"invalid YAML: {problem}")]
         except RecursionError:
             return docs, [Problem(name, node.start_mark.line + 1, "", "", "nesting too deep; refused")]
         if data is None:
