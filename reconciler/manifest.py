@@ -8,8 +8,8 @@ cross-document checks (unique names, references, one source per resource ARN, re
 from __future__ import annotations
 
 import hashlib
-import os
 import json
+import os
 import re
 import sys
 from collections.abc import Iterator
