@@ -242,7 +242,9 @@ def make_plan(
     default_account = project.account or api.caller_account()
     if project.account is None:
         state = manifestmod.load(project, list(paths) or None, default_account)
-    all_scopes = set(state.scopes()) | {(default_account, project.region)}
+    # the manifests' scopes, plus every account the project file names in its default region, so that
+    # pruning still sees a scope whose last resource left the manifests
+    all_scopes = set(state.scopes()) | {(a, project.region) for a in [default_account, *project.accounts]}
     only = _parse_scopes(scopes)
     if only:
         all_scopes = {s for s in all_scopes if s in only} | only
