@@ -111,14 +111,19 @@ class Api:
         )
         self._lock = threading.Lock()
         self._session_lock = threading.RLock()
-        self._sessions: dict[str, boto3.Session] = {}
+        self._sessions: dict[str, tuple[boto3.Session, dict[str, str]]] = {}
+        self._base: boto3.Session | None = None
         self._clients: dict[tuple[str, str, str], Any] = {}
         self._caller: str | None = None
         self.calls: Counter[str] = Counter()  # HTTP requests per operation, retries included
 
     # ---- sessions and clients
     def _base_session(self) -> boto3.Session:
-        return boto3.Session()
+        """One session for the default credential chain; clients for assumed roles reuse its loaders."""
+        with self._lock:
+            if self._base is None:
+                self._base = boto3.Session()
+            return self._base
 
     def caller_account(self) -> str:
         with self._session_lock:
@@ -131,9 +136,11 @@ class Api:
             self._caller = str(ident["Account"])
         return self._caller
 
-    def _raw_client(self, session: boto3.Session, service: str, region: str) -> Any:
+    def _raw_client(
+        self, session: boto3.Session, service: str, region: str, creds: dict[str, str] | None = None
+    ) -> Any:
         client = session.client(
-            service, region_name=region, endpoint_url=self.endpoint_url, config=self._config
+            service, region_name=region, endpoint_url=self.endpoint_url, config=self._config, **(creds or {})
         )
         client.meta.events.register("before-send", lambda request, **kw: self._count_request(request))
         return client
@@ -151,7 +158,8 @@ class Api:
         with self._lock:
             self.calls[op] += 1
 
-    def session_for(self, account: str) -> boto3.Session:
+    def session_for(self, account: str) -> tuple[boto3.Session, dict[str, str]]:
+        """The session (and explicit credentials, for an assumed role) that reaches an account."""
         with self._lock:
             cached = self._sessions.get(account)
         if cached is not None:
@@ -163,8 +171,9 @@ class Api:
                 return cached
             return self._new_session(account)
 
-    def _new_session(self, account: str) -> boto3.Session:
+    def _new_session(self, account: str) -> tuple[boto3.Session, dict[str, str]]:
         access = self.accounts.get(account)
+        creds: dict[str, str] = {}
         if access is not None and access.profile:
             try:
                 session = boto3.Session(profile_name=access.profile)
@@ -177,12 +186,13 @@ class Api:
             kwargs: dict[str, Any] = {"RoleArn": access.roleArn, "RoleSessionName": "reconciler"}
             if access.externalId:
                 kwargs["ExternalId"] = access.externalId
-            creds = self._call(lambda: sts.assume_role(**kwargs), "AssumeRole", access.roleArn)["Credentials"]
-            session = boto3.Session(
-                aws_access_key_id=creds["AccessKeyId"],
-                aws_secret_access_key=creds["SecretAccessKey"],
-                aws_session_token=creds["SessionToken"],
-            )
+            out = self._call(lambda: sts.assume_role(**kwargs), "AssumeRole", access.roleArn)["Credentials"]
+            session = self._base_session()
+            creds = {
+                "aws_access_key_id": out["AccessKeyId"],
+                "aws_secret_access_key": out["SecretAccessKey"],
+                "aws_session_token": out["SessionToken"],
+            }
         else:
             caller = self.caller_account()
             if caller != account:
@@ -195,7 +205,7 @@ class Api:
                 )
             session = self._base_session()
         with self._lock:
-            self._sessions.setdefault(account, session)
+            self._sessions.setdefault(account, (session, creds))
             return self._sessions[account]
 
     def logs(self, account: str, region: str) -> Any:
@@ -203,7 +213,8 @@ class Api:
         with self._lock:
             client = self._clients.get(key)
         if client is None:
-            client = self._raw_client(self.session_for(account), "logs", region)
+            session, creds = self.session_for(account)
+            client = self._raw_client(session, "logs", region, creds)
             with self._lock:
                 client = self._clients.setdefault(key, client)
         return client
