@@ -492,7 +492,7 @@ def delivery_from_api(account: str, region: str, item: dict[str, Any], tags: dic
     dest_arn = item.get("deliveryDestinationArn", "")
     parsed = parse_destination_arn(dest_arn)
     dest_name = parsed[2] if parsed else dest_arn.rsplit(":", 1)[-1]
-    name = handle or f"{item.get('deliverySourceName')}.{dest_name}"
+    name = handle or f"{item.get('deliverySourceName')}-to-{dest_name}"[:60]
     return Resource(
         Kind.DELIVERY,
         account,

@@ -7,6 +7,7 @@ Exit codes: 0 success (and, with ``--detailed-exitcode``, no changes); 1 error; 
 from __future__ import annotations
 
 import contextlib
+import datetime
 import json
 import os
 import sys
@@ -22,6 +23,8 @@ import yaml
 from . import apply as applymod
 from . import config as configmod
 from . import diff as diffmod
+from . import drift as driftmod
+from . import export as exportmod
 from . import manifest as manifestmod
 from . import plan as planmod
 from . import render
@@ -234,6 +237,7 @@ def make_plan(
     scopes: tuple[str, ...] = (),
     ignore: list[diffmod.Ignore] | None = None,
     allow_unreadable: bool = False,
+    strict: bool = True,
 ) -> Planned:
     project = c.project()
     # validate before any AWS call: a bad manifest never costs a request
@@ -257,7 +261,7 @@ def make_plan(
     result = diffmod.diff(
         desired, live.resources, project.name, prune=not no_prune, adopt=adopt, ignore=ignore
     )
-    if result.errors:
+    if result.errors and strict:
         raise PlanError("\n".join(result.errors))
     fps = {}
     by_key = {r.key: r for r in live.resources}
@@ -316,6 +320,23 @@ def plan_cmd(
         err(f"Saved the plan to {out_file}; apply it with `reconciler apply {out_file}`.")
     if detailed_exitcode and not planned.plan.empty:
         sys.exit(2)
+
+
+@cli.command()
+@click.argument("plan_file", type=click.Path(path_type=Path, exists=True, dir_okay=False))
+@click.option(
+    "--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text", show_default=True
+)
+@click.option("--no-color", is_flag=True)
+def show(plan_file: Path, fmt: str, no_color: bool) -> None:
+    """Render a saved plan (no AWS call): for a pull-request comment from the plan that CI saved."""
+    plan = _load_plan_file(plan_file)
+    color = not no_color and sys.stdout.isatty()
+    out(
+        {"json": render.plan_json, "markdown": render.plan_markdown}.get(
+            fmt, lambda p: render.plan_text(p, color)
+        )(plan)
+    )
 
 
 # ---- apply ---------------------------------------------------------------------------------------------------
@@ -433,6 +454,102 @@ def _check_max_deletes(plan: planmod.Plan, max_deletes: int | None) -> None:
         fail(
             f"the plan deletes or replaces {n} resources, more than --max-deletes {max_deletes}; nothing was written"
         )
+
+
+# ---- drift / scopes / export --------------------------------------------------------------------------------
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.option(
+    "--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text", show_default=True
+)
+@click.option(
+    "--scope", "scopes", multiple=True, metavar="ACCOUNT/REGION", help="Only these scopes (repeatable)."
+)
+@aws_options
+@common_options
+def drift(paths: tuple[Path, ...], fmt: str, scopes: tuple[str, ...], **kw: Any) -> None:
+    """Read-only: report what changed out of band. Exit 0 in sync, 2 drift, 3 part of the scope unreadable."""
+    c = _common(kw)
+    project = c.project()
+    active, expired = driftmod.active_rules(project.ignore, datetime.date.today())
+    planned = make_plan(c, paths, scopes=scopes, ignore=active, allow_unreadable=True, strict=False)
+    unreadable = {
+        f"{a}/{r}": str(st.error) for (a, r), st in planned.live.scopes.items() if st.error is not None
+    }
+    rep = driftmod.report(planned.diff, unreadable, expired)
+    if fmt == "json":
+        out(render.drift_json(rep))
+    elif fmt == "markdown":
+        out(render.drift_markdown(rep))
+    else:
+        out(render.drift_text(rep, c.color()))
+    if rep.exit_code:
+        sys.exit(rep.exit_code)
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@common_options
+def scopes(paths: tuple[Path, ...], fmt: str, **kw: Any) -> None:
+    """List the (account, region) scopes; --format json gives a GitHub Actions strategy.matrix."""
+    c = _common(kw)
+    project = c.project()
+    state = manifestmod.load(project, list(paths) or None, project.account)
+    found = sorted(
+        set(state.scopes())
+        | {(a, project.region) for a in [*([project.account] if project.account else []), *project.accounts]}
+    )
+    if fmt == "json":
+        out(
+            json.dumps({"include": [{"account": a, "region": r, "scope": f"{a}/{r}"} for a, r in found]})
+            + "\n"
+        )
+    else:
+        out("".join(f"{a}/{r}\n" for a, r in found))
+
+
+@cli.command()
+@click.option(
+    "--scope",
+    "scopes",
+    multiple=True,
+    metavar="ACCOUNT/REGION",
+    help="Scopes to export (default: the project's).",
+)
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Write ACCOUNT-REGION.yaml files here.",
+)
+@aws_options
+@common_options
+def export(scopes: tuple[str, ...], out_dir: Path | None, **kw: Any) -> None:
+    """Write manifests for the live resources in scope (then `apply --adopt` takes them over)."""
+    c = _common(kw)
+    project = c.project()
+    api = make_api(c, project)
+    default_account = project.account or api.caller_account()
+    wanted = _parse_scopes(scopes) or {(a, project.region) for a in [default_account, *project.accounts]}
+    live = api.read_live(wanted)
+    errors = live.errors()
+    if errors:
+        raise errors[0]
+    docs = exportmod.documents(live.resources)
+    header = "# yaml-language-server: $schema=../schemas/manifest.schema.json\n# Exported by `reconciler export`.\n"
+    for (account, region), items in sorted(docs.items()):
+        text = header + yaml.safe_dump_all(items, sort_keys=False, allow_unicode=True)
+        if out_dir is None:
+            out(text)
+            continue
+        out_dir.mkdir(parents=True, exist_ok=True)
+        path = out_dir / f"{account}-{region}.yaml"
+        path.write_text(text)
+        err(f"wrote {len(items)} resources to {path}")
 
 
 # ---- sandbox -------------------------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ from typing import Any
 
 from .apply import DONE, FAILED, SKIPPED, ApplyResult
 from .diff import Action, Change
+from .drift import DriftReport
 from .plan import Plan, calls_for, to_json
 
 SYMBOL = {
@@ -173,3 +174,73 @@ def apply_json(result: ApplyResult) -> str:
         },
     }
     return json.dumps(doc, indent=2) + "\n"
+
+
+def drift_text(rep: DriftReport, color: bool = False) -> str:
+    lines = []
+    for e in rep.entries:
+        code = {"changed": "33", "missing": "31", "unexpected": "35", "conflict": "31"}[e.status]
+        lines.append(f"  {_c(e.status.upper(), code, color)} {e.address}: {e.reason}")
+        for f in e.fields:
+            lines.append(f"      {f.path}: live {_v(f.before)}, manifest {_v(f.after)}")
+    for scope, error in sorted(rep.unreadable.items()):
+        lines.append(f"  {_c('UNREADABLE', '31', color)} {scope}: {error}")
+    if rep.unmanaged:
+        lines.append(f"Unmanaged in scope (informational): {len(rep.unmanaged)}")
+        lines.extend(f"    {r.address}" for r in rep.unmanaged[:50])
+    for rule in rep.expired_rules:
+        lines.append(
+            f"Expired ignore rule (no longer applied): {rule.address} until {rule.until} ({rule.reason})"
+        )
+    if rep.ignored:
+        lines.append(f"Ignored by rules: {len(rep.ignored)}")
+    if rep.unreadable:
+        lines.append(
+            _c(f"Drift check incomplete: {len(rep.unreadable)} scope(s) could not be read.", "1", color)
+        )
+    elif rep.entries:
+        lines.append(_c(f"Drift: {len(rep.entries)} resource(s) out of sync.", "1", color))
+    else:
+        lines.append(_c("In sync.", "1", color))
+    return "\n".join(lines) + "\n"
+
+
+def drift_json(rep: DriftReport) -> str:
+    doc = {
+        "format_version": 1,
+        "in_sync": rep.exit_code == 0,
+        "exit_code": rep.exit_code,
+        "drift": [e.to_json() for e in rep.entries],
+        "unreadable": rep.unreadable,
+        "unmanaged": [r.address for r in rep.unmanaged],
+        "ignored": rep.ignored,
+        "expired_ignore_rules": [r.model_dump() for r in rep.expired_rules],
+    }
+    return json.dumps(doc, indent=2) + "\n"
+
+
+DRIFT_MARKER = "<!-- reconciler-drift -->"
+
+
+def drift_markdown(rep: DriftReport, budget: int = MARKDOWN_BUDGET) -> str:
+    head = [DRIFT_MARKER, "### reconciler drift", ""]
+    if rep.unreadable:
+        head.append(f"**Incomplete: {len(rep.unreadable)} scope(s) could not be read.**")
+        head.extend(f"- `{s}`: {e}" for s, e in sorted(rep.unreadable.items()))
+    head.append(f"**{len(rep.entries)} resource(s) out of sync.**" if rep.entries else "**In sync.**")
+    head.append("")
+    if rep.entries:
+        head += ["| status | resource | reason |", "|---|---|---|"]
+    text = "\n".join(head) + "\n"
+    shown = 0
+    for e in rep.entries:
+        row = f"| {e.status} | `{e.address}` | {e.reason} |\n"
+        if len(text) + len(row) + 300 > budget:
+            break
+        text += row
+        shown += 1
+    if shown < len(rep.entries):
+        text += f"\n_{len(rep.entries) - shown} more not shown to stay within the comment size._\n"
+    for rule in rep.expired_rules:
+        text += f"\n- expired ignore rule `{rule.address}` (until {rule.until}): {rule.reason}"
+    return text + "\n"
