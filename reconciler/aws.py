@@ -15,7 +15,7 @@ import random
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -256,75 +256,78 @@ class Api:
         return self._call(lambda: method(**params), operation, resource)
 
     # ---- reads
-    def _pages(
+    def _iter_pages(
         self, account: str, region: str, operation: str, key: str, **params: Any
-    ) -> list[dict[str, Any]]:
-        items: list[dict[str, Any]] = []
+    ) -> Iterator[list[dict[str, Any]]]:
         token: str | None = None
         while True:
             extra = dict(params)
             if token:
                 extra["nextToken"] = token
             page = self.call(account, region, operation, f"{account}/{region}", limit=50, **extra)
-            items.extend(page.get(key, []))
+            yield list(page.get(key, []))
             token = page.get("nextToken")
             if not token:
-                return items
+                return
+
+    def _pages(
+        self, account: str, region: str, operation: str, key: str, **params: Any
+    ) -> list[dict[str, Any]]:
+        return [item for page in self._iter_pages(account, region, operation, key, **params) for item in page]
 
     def read_live(self, scopes: Iterable[tuple[str, str]]) -> LiveState:
-        """Read every (account, region) scope concurrently; a scope that fails carries its error."""
+        """Read every (account, region) scope concurrently; a scope that fails carries its error.
+
+        Per scope, the three listings page concurrently, and each page's per-resource reads (tags, policies,
+        ``GetDelivery``) start as soon as the page arrives, on one bounded pool.
+        """
         scope_list = sorted(set(scopes))
         state = LiveState({s: ScopeState(*s) for s in scope_list})
-        listings = [(s, op) for s in scope_list for op in ("sources", "destinations", "deliveries")]
+        jobs: dict[tuple[str, str], list[Future[Resource | None]]] = {s: [] for s in scope_list}
+        lock = threading.Lock()
+        handlers: dict[str, Callable[[str, str, dict[str, Any]], Resource | None]] = {
+            "sources": self._source,
+            "destinations": self._destination,
+            "deliveries": self._delivery,
+        }
         with (
             ThreadPoolExecutor(
-                max_workers=max(1, min(len(listings), 16)), thread_name_prefix="list"
+                max_workers=max(1, min(3 * len(scope_list), 16)), thread_name_prefix="list"
             ) as lister,
             ThreadPoolExecutor(max_workers=self.read_concurrency, thread_name_prefix="read") as reader,
         ):
-            futures: dict[tuple[tuple[str, str], str], Future[list[dict[str, Any]]]] = {}
-            for scope, what in listings:
-                op, key = _LISTINGS[what]
-                futures[(scope, what)] = lister.submit(self._pages, scope[0], scope[1], op, key)
-            per_scope: dict[tuple[str, str], Future[list[Resource]]] = {}
-            for scope in scope_list:
-                per_scope[scope] = lister.submit(self._assemble, scope, futures, reader)
-            for scope, fut in per_scope.items():
-                try:
-                    state.scopes[scope].resources = fut.result()
-                except AwsError as exc:
-                    state.scopes[scope].error = exc
-        return state
 
-    def _assemble(
-        self,
-        scope: tuple[str, str],
-        listings: dict[tuple[tuple[str, str], str], Future[list[dict[str, Any]]]],
-        reader: ThreadPoolExecutor,
-    ) -> list[Resource]:
-        account, region = scope
-        sources = listings[(scope, "sources")].result()
-        destinations = listings[(scope, "destinations")].result()
-        deliveries = listings[(scope, "deliveries")].result()
-        jobs: list[Future[Resource | None]] = []
-        policy_jobs: list[Future[Resource | None]] = []
-        for item in sources:
-            jobs.append(reader.submit(self._source, account, region, item))
-        for item in destinations:
-            jobs.append(reader.submit(self._destination, account, region, item))
-            policy_jobs.append(reader.submit(self._policy, account, region, item["name"], item["arn"]))
-        for item in deliveries:
-            jobs.append(reader.submit(self._delivery, account, region, item))
-        resources = [r for j in jobs if (r := j.result()) is not None]
-        owners = {r.name: r for r in resources if r.kind is Kind.DESTINATION}
-        for j in policy_jobs:
-            policy = j.result()
-            if policy is not None:
-                dest = owners.get(policy.name)
-                if dest is not None:
-                    policy.owner, policy.protected = dest.owner, dest.protected
-                resources.append(policy)
-        return resources
+            def listing(scope: tuple[str, str], what: str) -> None:
+                account, region = scope
+                op, key = _LISTINGS[what]
+                for items in self._iter_pages(account, region, op, key):
+                    futs = [reader.submit(handlers[what], account, region, item) for item in items]
+                    if what == "destinations":
+                        futs += [
+                            reader.submit(self._policy, account, region, i["name"], i["arn"]) for i in items
+                        ]
+                    with lock:
+                        jobs[scope].extend(futs)
+
+            listings = {(s, w): lister.submit(listing, s, w) for s in scope_list for w in handlers}
+            for (scope, _), fut in listings.items():
+                try:
+                    fut.result()
+                except AwsError as exc:
+                    state.scopes[scope].error = state.scopes[scope].error or exc
+            for scope in scope_list:
+                resources: list[Resource] = []
+                for job in jobs[scope]:
+                    try:
+                        r = job.result()
+                    except AwsError as exc:
+                        state.scopes[scope].error = state.scopes[scope].error or exc
+                        continue
+                    if r is not None:
+                        resources.append(r)
+                if state.scopes[scope].error is None:
+                    state.scopes[scope].resources = _with_policy_owners(resources)
+        return state
 
     def _tags(self, account: str, region: str, item: dict[str, Any]) -> dict[str, str] | None:
         if "tags" in item:
@@ -412,6 +415,15 @@ class Api:
             ):
                 return item
         return None
+
+
+def _with_policy_owners(resources: list[Resource]) -> list[Resource]:
+    """A policy has no tags of its own: it carries its destination's ownership and protection."""
+    owners = {r.name: r for r in resources if r.kind is Kind.DESTINATION}
+    for r in resources:
+        if r.kind is Kind.POLICY and r.name in owners:
+            r.owner, r.protected = owners[r.name].owner, owners[r.name].protected
+    return resources
 
 
 _LISTINGS = {

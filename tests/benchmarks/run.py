@@ -1,0 +1,455 @@
+"""Benchmarks: the reconciler against a Terraform-style read baseline, side by side in one run, on the sandbox.
+
+Run with ``make bench`` (``python -m tests.benchmarks.run [--json FILE] [--scale F]``). Prints a table of every
+target as measured / target, writes a JSON file of results, and exits 1 when a target is missed.
+
+Scenarios:
+- L: 2,000 sources, 100 destinations with policies, 2,000 deliveries over 2 accounts x 2 regions, in sync (the drift
+  cron case); and the same with 5% of the resources changed out of band.
+- M: 200 sources, 10 destinations with policies, 200 deliveries in one scope, under 20 requests/second per operation.
+The baseline reads like Terraform's provider: one Get* and one ListTagsForResource per resource and one
+GetDeliveryDestinationPolicy per policy, 10 at a time, with boto3 in this process against the same sandbox.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import random
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import boto3
+import botocore.config
+
+from reconciler import apply as applymod
+from reconciler import config as configmod
+from reconciler import diff as diffmod
+from reconciler import manifest as manifestmod
+from reconciler import plan as planmod
+from reconciler.aws import Api
+from reconciler.models import Kind, Resource
+from reconciler.sandbox import Faults, Sandbox
+
+A, B = "111111111111", "222222222222"
+ROOT = Path(__file__).resolve().parents[2]
+PROJECT = "bench"
+
+
+@dataclass
+class Target:
+    name: str
+    measured: float
+    target: float
+    unit: str
+    better: str  # "lower" | "higher"
+    detail: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.measured <= self.target if self.better == "lower" else self.measured >= self.target
+
+
+@dataclass
+class Scenario:
+    name: str
+    scopes: list[tuple[str, str]]
+    sources: int  # per scope
+    destinations: int  # per scope
+    deliveries: int  # per scope (one per source, spread over the destinations)
+    seeded: dict[str, Any] = field(default_factory=dict)
+
+
+def clients(box: Sandbox, account: str, region: str, service: str = "logs", pool: int = 32) -> Any:
+    cfg = botocore.config.Config(max_pool_connections=pool, retries={"mode": "standard", "max_attempts": 10})
+    base = {"region_name": region, "endpoint_url": box.url, "config": cfg}
+    if account == A:
+        return boto3.client(service, aws_access_key_id="testing", aws_secret_access_key="testing", **base)
+    sts = boto3.client("sts", region_name=region, endpoint_url=box.url, aws_access_key_id="testing",
+                       aws_secret_access_key="testing")  # fmt: skip
+    creds = sts.assume_role(RoleArn=f"arn:aws:iam::{account}:role/bench", RoleSessionName="bench")["Credentials"]
+    return boto3.client(service, aws_access_key_id=creds["AccessKeyId"], aws_secret_access_key=creds["SecretAccessKey"],
+                        aws_session_token=creds["SessionToken"], **base)  # fmt: skip
+
+
+def other(account: str) -> str:
+    return B if account == A else A
+
+
+def names(sc: Scenario, account: str, region: str) -> dict[str, list[str]]:
+    tag = f"{account[-1]}{region.split('-')[1][0]}"
+    return {
+        "sources": [f"src-{tag}-{i:04d}" for i in range(sc.sources)],
+        "destinations": [f"dst-{tag}-{i:03d}" for i in range(sc.destinations)],
+    }
+
+
+def kb_arn(account: str, region: str, name: str) -> str:
+    return f"arn:aws:bedrock:{region}:{account}:knowledge-base/{name.replace('-', '')[:40]}"
+
+
+def policy(account: str, region: str, dest: str) -> dict[str, Any]:
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"AWS": other(account)},
+                "Action": "logs:CreateDelivery",
+                "Resource": f"arn:aws:logs:{region}:{account}:delivery-destination:{dest}",
+            }
+        ],
+    }
+
+
+def write_project(sc: Scenario, root: Path) -> None:
+    (root / "manifests").mkdir(parents=True)
+    (root / "reconciler.yaml").write_text(
+        f'project: {PROJECT}\nregion: us-east-1\naccount: "{A}"\n'
+        f'accounts:\n  "{B}": {{roleArn: "arn:aws:iam::{B}:role/bench"}}\n'
+        "defaultTags: {team: platform}\nmanifests: manifests/\n"
+    )
+    for account, region in sc.scopes:
+        n = names(sc, account, region)
+        docs = []
+        meta = f'account: "{account}", region: {region}'
+        for d in n["destinations"]:
+            docs.append(
+                f"apiVersion: reconciler/v1\nkind: DeliveryDestination\nmetadata: {{name: {d}, {meta}}}\n"
+                f"spec:\n  outputFormat: json\n  destinationResourceArn: arn:aws:logs:{region}:{account}:log-group:{d}\n"
+                f"  policy: {json.dumps(policy(account, region, d))}\n"
+            )
+        for i, s in enumerate(n["sources"]):
+            docs.append(
+                f"apiVersion: reconciler/v1\nkind: DeliverySource\nmetadata: {{name: {s}, {meta}}}\n"
+                f"spec: {{logType: APPLICATION_LOGS, resourceArn: {kb_arn(account, region, s)}}}\n"
+            )
+            if i < sc.deliveries:
+                dest = n["destinations"][i % sc.destinations]
+                docs.append(
+                    f"apiVersion: reconciler/v1\nkind: Delivery\nmetadata: {{name: {s}, {meta}}}\n"
+                    f"spec: {{source: {s}, destination: {dest}}}\n"
+                )
+        (root / "manifests" / f"{account}-{region}.yaml").write_text("---\n".join(docs))
+
+
+def seed(box: Sandbox, sc: Scenario) -> dict[str, Any]:
+    """Create the scenario's resources (owned, in sync) straight through boto3; returns ids for the baseline."""
+    owner = {"team": "platform", "reconciler:project": PROJECT}
+    ids: dict[str, Any] = {"sources": [], "destinations": [], "deliveries": []}
+    with ThreadPoolExecutor(16) as pool:
+        for account, region in sc.scopes:
+            logs = clients(box, account, region)
+            n = names(sc, account, region)
+            list(pool.map(lambda d, logs=logs, account=account, region=region: logs.put_delivery_destination(
+                name=d, outputFormat="json", tags=owner,
+                deliveryDestinationConfiguration={"destinationResourceArn": f"arn:aws:logs:{region}:{account}:log-group:{d}"},
+            ), n["destinations"]))  # fmt: skip
+            list(pool.map(lambda d, logs=logs, account=account, region=region: logs.put_delivery_destination_policy(
+                deliveryDestinationName=d, deliveryDestinationPolicy=json.dumps(policy(account, region, d))
+            ), n["destinations"]))  # fmt: skip
+            list(pool.map(lambda s, logs=logs, account=account, region=region: logs.put_delivery_source(
+                name=s, resourceArn=kb_arn(account, region, s), logType="APPLICATION_LOGS", tags=owner
+            ), n["sources"]))  # fmt: skip
+
+            def deliver(i: int, logs: Any = logs, account: str = account, region: str = region, n: dict[str, list[str]] = n) -> str:
+                s, d = n["sources"][i], n["destinations"][i % sc.destinations]
+                out = logs.create_delivery(deliverySourceName=s, tags={**owner, "reconciler:name": s},
+                                           deliveryDestinationArn=f"arn:aws:logs:{region}:{account}:delivery-destination:{d}")  # fmt: skip
+                return str(out["delivery"]["id"])
+
+            delivery_ids = list(pool.map(deliver, range(sc.deliveries)))
+            ids["sources"] += [(account, region, s) for s in n["sources"]]
+            ids["destinations"] += [(account, region, d) for d in n["destinations"]]
+            ids["deliveries"] += [(account, region, i) for i in delivery_ids]
+    return ids
+
+
+def logs_calls(box: Sandbox) -> Counter[str]:
+    counts: Counter[str] = Counter()
+    for c in box.counters()["counts"]:
+        if c["operation"] not in ("AssumeRole", "GetCallerIdentity"):
+            counts[c["operation"]] += c["count"]
+    return counts
+
+
+def ours_plan(box: Sandbox, root: Path, read_concurrency: int = 32) -> tuple[float, planmod.Plan, Counter[str], int]:
+    """The reconciler's whole plan (manifests, reads, diff, plan), in process, timed."""
+    box.reset_counters()
+    t = time.perf_counter()
+    project = configmod.load_project(root / "reconciler.yaml")
+    state = manifestmod.load(project, None, A)
+    api = Api(project.accounts, project.region, box.url, read_concurrency=read_concurrency)
+    scopes = set(state.scopes()) | {(a, project.region) for a in [A, *project.accounts]}
+    live = api.read_live(scopes)
+    errors = live.errors()
+    result = diffmod.diff(state.resources, live.resources, project.name)
+    plan = planmod.build(result.changes, project.name)
+    wall = time.perf_counter() - t
+    if errors or result.errors:
+        raise SystemExit(f"plan failed: {errors or result.errors}")
+    return wall, plan, logs_calls(box), len(live.resources)
+
+
+def baseline_plan(box: Sandbox, sc: Scenario, parallelism: int = 10) -> tuple[float, Counter[str]]:
+    """Terraform's read pattern: Get* + ListTagsForResource per resource, one policy read per destination."""
+    ids = sc.seeded
+    cache = {(a, r): clients(box, a, r, pool=parallelism) for a, r in sc.scopes}
+    box.reset_counters()
+    jobs: list[Callable[[], Any]] = []
+    for a, r, name in ids["sources"]:
+        arn = f"arn:aws:logs:{r}:{a}:delivery-source:{name}"
+        jobs.append(lambda c=cache[(a, r)], n=name: c.get_delivery_source(name=n))
+        jobs.append(lambda c=cache[(a, r)], arn=arn: c.list_tags_for_resource(resourceArn=arn))
+    for a, r, name in ids["destinations"]:
+        arn = f"arn:aws:logs:{r}:{a}:delivery-destination:{name}"
+        jobs.append(lambda c=cache[(a, r)], n=name: c.get_delivery_destination(name=n))
+        jobs.append(lambda c=cache[(a, r)], arn=arn: c.list_tags_for_resource(resourceArn=arn))
+        jobs.append(lambda c=cache[(a, r)], n=name: c.get_delivery_destination_policy(deliveryDestinationName=n))
+    for a, r, delivery_id in ids["deliveries"]:
+        arn = f"arn:aws:logs:{r}:{a}:delivery:{delivery_id}"
+        jobs.append(lambda c=cache[(a, r)], i=delivery_id: c.get_delivery(id=i))
+        jobs.append(lambda c=cache[(a, r)], arn=arn: c.list_tags_for_resource(resourceArn=arn))
+    t = time.perf_counter()
+    with ThreadPoolExecutor(parallelism) as pool:
+        list(pool.map(lambda job: job(), jobs))
+    return time.perf_counter() - t, logs_calls(box)
+
+
+def expected_calls(sc: Scenario) -> int:
+    """Exactly: the pages of each Describe* listing + one tag read per resource + one policy read per destination."""
+    per_scope = 0
+    for count in (sc.sources, sc.destinations, sc.deliveries):
+        per_scope += max(1, math.ceil(count / 50))
+    per_scope += sc.sources + sc.destinations + sc.deliveries  # ListTagsForResource
+    per_scope += sc.destinations  # GetDeliveryDestinationPolicy
+    return per_scope * len(sc.scopes)
+
+
+# ---- pure CPU ------------------------------------------------------------------------------------------------
+
+
+def synthetic(n: int, seed: int) -> tuple[list[Resource], list[Resource]]:
+    rnd = random.Random(seed)
+    n_dest = max(1, n // 50)
+    n_src = (n - n_dest) // 2
+    desired: list[Resource] = []
+    for i in range(n_dest):
+        arn = f"arn:aws:logs:us-east-1:{A}:delivery-destination:d{i}"
+        desired.append(Resource(Kind.DESTINATION, A, "us-east-1", f"d{i}", {
+            "deliveryDestinationType": "CWL", "outputFormat": "json", "roleArn": None,
+            "destinationResourceArn": f"arn:aws:logs:us-east-1:{A}:log-group:g{i}"}, {"team": "p"}, arn=arn))  # fmt: skip
+    for i in range(n_src):
+        desired.append(Resource(Kind.SOURCE, A, "us-east-1", f"s{i}", {
+            "resourceArn": f"arn:aws:bedrock:us-east-1:{A}:knowledge-base/KB{i}", "logType": "TRACES",
+            "deliverySourceConfiguration": {}}, {"team": "p"}))  # fmt: skip
+        desired.append(Resource(Kind.DELIVERY, A, "us-east-1", f"s{i}", {
+            "deliverySourceName": f"s{i}", "deliveryDestinationArn": f"arn:aws:logs:us-east-1:{A}:delivery-destination:d{i % n_dest}",
+            "deliveryDestinationType": "CWL", "recordFields": None, "fieldDelimiter": None,
+            "s3DeliveryConfiguration": None}, {"team": "p"}))  # fmt: skip
+    live = []
+    for r in desired:
+        copy = Resource(r.kind, r.account, r.region, r.name, dict(r.attrs), dict(r.tags), arn=r.arn, owner=PROJECT,
+                        id=f"id{r.name}" if r.kind is Kind.DELIVERY else None)  # fmt: skip
+        if r.kind is Kind.DELIVERY:
+            copy.attrs.update(recordFields=["a"], fieldDelimiter="")
+        if rnd.random() < 0.05:
+            copy.tags = {"team": "changed"}
+        live.append(copy)
+    rnd.shuffle(live)
+    return desired, live
+
+
+def cpu_time(n: int, repeat: int = 3) -> float:
+    desired, live = synthetic(n, 1)
+    best = float("inf")
+    for _ in range(repeat):
+        t = time.perf_counter()
+        result = diffmod.diff(desired, live, PROJECT)
+        planmod.build(result.changes, PROJECT)
+        best = min(best, time.perf_counter() - t)
+    return best
+
+
+# ---- main ----------------------------------------------------------------------------------------------------
+
+
+def emulator_overhead(box: Sandbox, n: int = 1000) -> dict[str, float]:
+    logs = clients(box, A, "us-east-1")
+    logs.describe_delivery_sources()
+    t, cpu = time.perf_counter(), time.process_time()
+    for _ in range(n):
+        logs.list_tags_for_resource(resourceArn=f"arn:aws:logs:us-east-1:{A}:log-group:none")
+    serial = (time.perf_counter() - t) / n * 1000
+    client_cpu = (time.process_time() - cpu) / n * 1000
+    t = time.perf_counter()
+    with ThreadPoolExecutor(16) as pool:
+        list(pool.map(lambda _: logs.list_tags_for_resource(resourceArn=f"arn:aws:logs:us-east-1:{A}:log-group:none"), range(n)))
+    parallel = (time.perf_counter() - t) / n * 1000
+    return {"requests": n, "serial_ms": serial, "client_cpu_ms": client_cpu, "server_ms": serial - client_cpu,
+            "parallel16_ms": parallel}  # fmt: skip
+
+
+def peak_rss_of_cli_plan(box: Sandbox, root: Path) -> tuple[float, float]:
+    env = {**os.environ, "AWS_ENDPOINT_URL": box.url, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+           "AWS_DEFAULT_REGION": "us-east-1"}  # fmt: skip
+    t = time.perf_counter()
+    code = subprocess.call([sys.executable, "-m", "reconciler", "plan", "--format", "json", "--detailed-exitcode"],
+                           cwd=root, env=env, stdout=subprocess.DEVNULL)  # fmt: skip
+    wall = time.perf_counter() - t
+    if code not in (0, 2):
+        raise SystemExit(f"CLI plan failed with exit code {code}")
+    return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024.0, wall
+
+
+def change_out_of_band(box: Sandbox, sc: Scenario, share: float) -> int:
+    rnd = random.Random(5)
+    picked = [x for x in sc.seeded["sources"] if rnd.random() < share]
+    by_scope = {(a, r): clients(box, a, r) for a, r in sc.scopes}
+    with ThreadPoolExecutor(16) as pool:
+        list(pool.map(lambda x: by_scope[(x[0], x[1])].tag_resource(
+            resourceArn=f"arn:aws:logs:{x[1]}:{x[0]}:delivery-source:{x[2]}", tags={"team": "changed"}), picked))  # fmt: skip
+    return len(picked)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--json", default="bench-results.json")
+    ap.add_argument("--scale", type=float, default=1.0, help="shrink scenario L for a quick look (targets still checked)")
+    args = ap.parse_args()
+    targets: list[Target] = []
+    notes: dict[str, Any] = {}
+    t_start = time.perf_counter()
+
+    def report(t: Target) -> None:
+        targets.append(t)
+        print(f"  {'ok ' if t.ok else 'MISS'} {t.name}: {t.measured:.3f} {t.unit} (target {'<=' if t.better == 'lower' else '>='} "
+              f"{t.target} {t.unit}) {t.detail}", flush=True)  # fmt: skip
+
+    box = Sandbox()
+    os.environ.update({"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1"})
+    for key in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL"):
+        os.environ.pop(key, None)
+    try:
+        print(f"sandbox at {box.url}", flush=True)
+        ovh = emulator_overhead(box)
+        notes["emulator"] = ovh
+        print(f"emulator: {ovh['requests']} requests; {ovh['serial_ms']:.2f} ms per request serially "
+              f"(client {ovh['client_cpu_ms']:.2f} ms CPU, server and wire {ovh['server_ms']:.2f} ms); "
+              f"{ovh['parallel16_ms']:.2f} ms per request at 16 concurrent", flush=True)  # fmt: skip
+
+        # ---- scenario L
+        per = lambda n: max(1, int(n * args.scale))  # noqa: E731
+        L = Scenario("L", [(A, "us-east-1"), (A, "eu-west-1"), (B, "us-east-1"), (B, "eu-west-1")],
+                     per(500), per(25), per(500))  # fmt: skip
+        t = time.perf_counter()
+        L.seeded = seed(box, L)
+        total = (L.sources + L.destinations + L.deliveries) * len(L.scopes)
+        print(f"scenario L seeded: {total} resources + {L.destinations * len(L.scopes)} policies in "
+              f"{time.perf_counter() - t:.1f}s", flush=True)  # fmt: skip
+        with tempfile.TemporaryDirectory() as tmp:
+            root = Path(tmp)
+            write_project(L, root)
+            wall0, plan0, calls0, n_live = ours_plan(box, root)
+            assert plan0.empty, f"scenario L should be in sync: {plan0.summary()}"
+            ours_total = sum(calls0.values())
+            box.set_faults(Faults(latency_ms=50))
+            base_wall, base_calls = baseline_plan(box, L)
+            ours_wall, plan1, calls1, _ = ours_plan(box, root)
+            box.set_faults(Faults())
+            base_total = sum(base_calls.values())
+            exp = expected_calls(L)
+            report(Target("1. plan API calls, L in sync: ours == pages + tag reads + policy reads", ours_total, exp, "calls",
+                          "lower", f"(expected exactly {exp}; {dict(calls0)})"))  # fmt: skip
+            report(Target("1. baseline calls / ours", base_total / ours_total, 1.9, "x", "higher",
+                          f"(baseline {base_total}, ours {ours_total})"))  # fmt: skip
+            report(Target("2. plan wall time at 50 ms latency, ours / baseline", ours_wall / base_wall, 0.3, "x", "lower",
+                          f"(ours {ours_wall:.1f}s, baseline {base_wall:.1f}s, {n_live} live resources)"))  # fmt: skip
+            changed = change_out_of_band(box, L, 0.05 * 2 * L.sources / (L.sources + L.destinations + L.deliveries))
+            box.set_faults(Faults(latency_ms=50))
+            wall5, plan5, calls5, _ = ours_plan(box, root)
+            box.set_faults(Faults())
+            notes["L_5pct"] = {"changed_out_of_band": changed, "plan_updates": plan5.summary()["update"],
+                               "wall_s": wall5, "calls": sum(calls5.values())}  # fmt: skip
+            print(f"  L with {changed} sources changed out of band: plan shows {plan5.summary()['update']} updates "
+                  f"in {wall5:.1f}s at 50 ms latency ({sum(calls5.values())} calls)", flush=True)  # fmt: skip
+            assert plan5.summary()["update"] == changed
+            rss, cli_wall = peak_rss_of_cli_plan(box, root)
+            report(Target("5. peak RSS of `reconciler plan` over L", rss, 300, "MB", "lower", f"(CLI wall {cli_wall:.1f}s)"))
+
+        # ---- pure CPU
+        small, large = cpu_time(1000), cpu_time(10000)
+        report(Target("5. diff + plan CPU, 10,000 vs 10,000", large, 1.0, "s", "lower"))
+        report(Target("5. linearity: time(10,000) / time(1,000)", large / small, 12, "x", "lower",
+                      f"(1,000: {small * 1000:.1f} ms)"))  # fmt: skip
+
+        # ---- scenario M under 20 requests/second per operation
+        rate = 20.0
+        box.reset()
+        M = Scenario("M", [(A, "us-east-1")], 200, 10, 200)
+        M.seeded = seed(box, M)
+        with tempfile.TemporaryDirectory() as tmp:
+            root = Path(tmp)
+            write_project(M, root)
+            box.set_faults(Faults(throttle={"*": rate}))
+            time.sleep(1.1)  # full buckets
+            wall, plan, calls, _ = ours_plan(box, root)
+            throttled = box.counters()["faults"].get("ThrottlingException", 0)
+            box.set_faults(Faults())
+            successful = Counter({op: n for op, n in calls.items()})
+            minimum = max(n / rate for n in successful.values()) - 1.0  # buckets start full: one second of burst
+            report(Target("3. plan M under 20 rps/op: wall / minimum the limits allow", wall / minimum, 1.25, "x", "lower",
+                          f"(wall {wall:.1f}s, minimum {minimum:.1f}s, {throttled} throttled and retried, "
+                          f"plan {'empty' if plan.empty else plan.summary()})"))  # fmt: skip
+            assert plan.empty
+
+            # apply M from empty
+            box.reset()
+            box.set_faults(Faults(throttle={"*": rate}))
+            time.sleep(1.1)
+            project = configmod.load_project(root / "reconciler.yaml")
+            state = manifestmod.load(project, None, A)
+            api = Api(project.accounts, project.region, box.url)
+            live = api.read_live(set(state.scopes()))
+            result = diffmod.diff(state.resources, live.resources, project.name)
+            plan = planmod.build(result.changes, project.name)
+            box.reset_counters()
+            t = time.perf_counter()
+            applied = applymod.run(plan, api, parallelism=8)
+            wall = time.perf_counter() - t
+            calls = logs_calls(box)
+            throttled = box.counters()["faults"].get("ThrottlingException", 0)
+            box.set_faults(Faults())
+            successful = Counter({op: n for op, n in calls.items()})
+            successful["ListTagsForResource"] -= 0
+            failures = applied.count(applymod.FAILED) + applied.count(applymod.SKIPPED)
+            verified = sum(1 for r in applied.results if r.verified)
+            report(Target("4. apply M under 20 rps/op: failures", failures, 0, "changes", "lower"))
+            report(Target("4. apply M: resources verified", verified, len(plan.changes), "changes", "higher"))
+            minimum = max(n / rate for n in successful.values()) - 1.0
+            report(Target("4. apply M: wall / minimum the limits and order allow", wall / minimum, 1.3, "x", "lower",
+                          f"(wall {wall:.1f}s, minimum {minimum:.1f}s, {throttled} throttled and retried)"))  # fmt: skip
+    finally:
+        box.stop()
+    elapsed = time.perf_counter() - t_start
+    print(f"benchmark finished in {elapsed:.0f}s", flush=True)
+    doc = {"targets": [t.__dict__ | {"ok": t.ok} for t in targets], "notes": notes, "seconds": elapsed}
+    Path(args.json).write_text(json.dumps(doc, indent=2))
+    missed = [t.name for t in targets if not t.ok]
+    print(f"{len(targets) - len(missed)} of {len(targets)} targets met" + (f"; missed: {missed}" if missed else ""))
+    sys.exit(1 if missed else 0)
+
+
+if __name__ == "__main__":
+    main()
