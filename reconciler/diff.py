@@ -198,7 +198,8 @@ def diff(
     live_by_key = {r.key: r for r in live}
     desired_keys = {r.key for r in desired}
     dest_owner = {(r.account, r.region, r.name): r for r in live if r.kind is Kind.DESTINATION}
-    changes: dict[tuple[str, ...], Change] = {}
+    changes: dict[str, Change] = {}
+    unchanged: dict[str, tuple[Resource, Resource]] = {}
     errors: list[str] = []
     unmanaged: list[Resource] = []
     ignored: list[str] = []
@@ -220,11 +221,12 @@ def diff(
     for r in live:
         if r.kind is Kind.DELIVERY and r.key not in desired_keys and owner_of(r) == project:
             live_handles[(r.account, r.region, r.name)] = r
-    moved: set[tuple[str, ...]] = set()
+    moved: set[str] = set()
 
+    whole = [i for i in ignore if not i.fields]
+    partial = [i for i in ignore if i.fields]
     for d in desired:
-        rule = next((i for i in ignore if i.matches(d) and not i.fields), None)
-        if rule is not None:
+        if whole and any(i.matches(d) for i in whole):
             ignored.append(d.address)
             continue
         current = live_by_key.get(d.key)
@@ -258,7 +260,7 @@ def diff(
                 errors.append(f"{d.address} ({d.origin}) is owned by project {owner!r}; refusing to touch it")
                 continue
         fields = compare(d, current)
-        for rule_f in (i for i in ignore if i.matches(d) and i.fields):
+        for rule_f in (i for i in partial if i.matches(d)) if partial else ():
             kept = [
                 f for f in fields if not any(f.path == p or f.path.startswith(p + ".") for p in rule_f.fields)
             ]
@@ -271,7 +273,7 @@ def diff(
             )
             continue
         if not fields:
-            changes[d.key] = Change(Action.NOOP, current, d)
+            unchanged[d.key] = (current, d)  # no Change object: most of a large estate is in sync
             continue
         reason = _replace_reason(d.kind, fields, current, d)
         if reason:
@@ -303,7 +305,7 @@ def diff(
         ):
             del changes[key]
 
-    _cascade(changes)
+    _cascade(changes, unchanged)
 
     for ch in changes.values():
         if ch.action in (Action.DELETE, Action.REPLACE) and ch.before is not None and protected(ch.before):
@@ -319,7 +321,7 @@ def diff(
     )
 
 
-def _cascade(changes: dict[tuple[str, ...], Change]) -> None:
+def _cascade(changes: dict[str, Change], unchanged: dict[str, tuple[Resource, Resource]]) -> None:
     """Replacing a source or destination replaces the deliveries on it and re-puts the destination's policy."""
     replaced_sources = {
         (c.resource.account, c.resource.region, c.resource.name)
@@ -333,26 +335,28 @@ def _cascade(changes: dict[tuple[str, ...], Change]) -> None:
     }
     if not replaced_sources and not replaced_dest_arns:
         return
-    for ch in changes.values():
-        r = ch.resource
-        if r.kind is Kind.DELIVERY and ch.action in (Action.NOOP, Action.UPDATE):
+
+    def why(r: Resource) -> str | None:
+        if r.kind is Kind.DELIVERY:
             src = (r.account, r.region, str(r.attrs["deliverySourceName"]))
             if src in replaced_sources:
-                ch.action, ch.reason = Action.REPLACE, f"its DeliverySource/{src[2]} is replaced"
-            elif r.attrs["deliveryDestinationArn"] in replaced_dest_arns:
-                dest = replaced_dest_arns[r.attrs["deliveryDestinationArn"]]
-                ch.action, ch.reason = Action.REPLACE, f"its DeliveryDestination/{dest.name} is replaced"
-        elif (
-            r.kind is Kind.POLICY
-            and ch.action in (Action.NOOP, Action.UPDATE)
-            and r.arn in replaced_dest_arns
-        ):
-            ch.action, ch.reason = Action.REPLACE, f"its DeliveryDestination/{r.name} is replaced"
+                return f"its DeliverySource/{src[2]} is replaced"
+            dest = replaced_dest_arns.get(str(r.attrs["deliveryDestinationArn"]))
+            if dest is not None:
+                return f"its DeliveryDestination/{dest.name} is replaced"
+        elif r.kind is Kind.POLICY and r.arn in replaced_dest_arns:
+            return f"its DeliveryDestination/{r.name} is replaced"
+        return None
+
+    for ch in changes.values():
+        if ch.action is Action.UPDATE and (reason := why(ch.resource)) is not None:
+            ch.action, ch.reason = Action.REPLACE, reason
+    for key, (live, desired) in unchanged.items():
+        if (reason := why(desired)) is not None:
+            changes[key] = Change(Action.REPLACE, live, desired, reason)
 
 
-def _check_delete_blockers(
-    changes: dict[tuple[str, ...], Change], live: list[Resource], errors: list[str]
-) -> None:
+def _check_delete_blockers(changes: dict[str, Change], live: list[Resource], errors: list[str]) -> None:
     """A source or destination cannot be deleted while a delivery we will not delete still uses it."""
     going = {
         (c.resource.account, c.resource.region, c.kind, c.resource.name)

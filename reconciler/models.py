@@ -324,7 +324,7 @@ DOC_MODELS: dict[str, type[_Doc]] = {
 # ---- the normalised resource that diff compares -------------------------------------------------------------
 
 
-@dataclass
+@dataclass(slots=True)
 class Resource:
     """One resource, desired or live, in the shape diff compares.
 
@@ -346,21 +346,17 @@ class Resource:
     protected: bool = False  # live: carries a protect tag
     extra_tags: dict[str, str] = field(default_factory=dict)  # live: tags we do not manage (protect)
 
-    @property
-    def address(self) -> str:
-        return f"{self.account}/{self.region}/{self.kind.value}/{self.name}"
+    address: str = field(init=False, repr=False, compare=False)
+    key: str = field(init=False, repr=False, compare=False)  # identity; a string hashes once
 
-    @property
-    def key(self) -> tuple[str, ...]:
+    def __post_init__(self) -> None:
+        # identity, computed once: diff looks these up for every resource
+        self.address = f"{self.account}/{self.region}/{self.kind.value}/{self.name}"
         if self.kind is Kind.DELIVERY:
-            return (
-                self.account,
-                self.region,
-                self.kind.value,
-                str(self.attrs["deliverySourceName"]),
-                str(self.attrs["deliveryDestinationArn"]),
-            )
-        return (self.account, self.region, self.kind.value, self.name)
+            pair = f"{self.attrs['deliverySourceName']}|{self.attrs['deliveryDestinationArn']}"
+            self.key = f"{self.account}|{self.region}|{self.kind.value}|{pair}"
+        else:
+            self.key = f"{self.account}|{self.region}|{self.kind.value}|{self.name}"
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
