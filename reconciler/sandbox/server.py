@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import logging
 import random
 import socket
 import threading
@@ -24,8 +25,6 @@ from collections import Counter
 from dataclasses import asdict, dataclass, field
 from typing import Any
 from urllib.parse import parse_qs
-
-from werkzeug.serving import make_server
 
 from . import fidelity
 
@@ -108,6 +107,7 @@ class SandboxApp:
         self.lock = threading.Lock()
         self.counts: Counter[tuple[str, str]] = Counter()
         self.faults_injected: Counter[str] = Counter()
+        self.apps: dict[str, Any] = {}  # X-Amz-Target service prefix -> moto's Flask app for it
         self.set_faults(faults or Faults())
 
     def set_faults(self, faults: Faults) -> None:
@@ -245,7 +245,9 @@ class SandboxApp:
         if fault == "drop":
             with self.lock:
                 self.faults_injected["drop"] += 1
-            sock = environ.get("werkzeug.socket")
+            # the server hangs up without answering (waitress exposes the channel through this callback)
+            probe = environ.get("waitress.client_disconnected")
+            sock = getattr(getattr(probe, "__self__", None), "socket", None)
             if sock is not None:
                 with contextlib.suppress(OSError):
                     sock.shutdown(socket.SHUT_RDWR)
@@ -256,35 +258,56 @@ class SandboxApp:
             with self.lock:
                 self.faults_injected[code] += 1
             return _error(start_response, status, code, message)
-        return self.moto(environ, start_response)
+        # moto's dispatcher works out the service from the host and headers on every request, under a lock (a
+        # third of the sandbox's time per request); a JSON-protocol target names it, so its app is kept here
+        app = self.apps.get(service) if service else None
+        if app is None:
+            app = self.moto.get_application(environ)
+            if service:
+                self.apps[service] = app
+        return app(environ, start_response)
 
 
 class SandboxServer:
-    """The sandbox on a loopback port, served from threads (in this process)."""
+    """The sandbox on a loopback port.
+
+    Served by waitress (keep-alive connections and a thread pool) rather than werkzeug's development server, which
+    closes every connection and starts a thread per request: at thousands of requests that alone was half of the
+    emulator's cost, and the benchmarks must measure the reconciler, not the emulator.
+    """
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0, default_account: str = DEFAULT_ACCOUNT,
-                 faults: Faults | None = None) -> None:  # fmt: skip
-        from moto.moto_server.werkzeug_app import MotoRequestHandler
+                 faults: Faults | None = None, threads: int = 32) -> None:  # fmt: skip
+        import waitress
 
+        logging.getLogger("waitress").setLevel(
+            logging.CRITICAL
+        )  # no queue warnings, no traces for dropped answers
         self.app = SandboxApp(default_account, faults)
-        self.server = make_server(host, port, self.app, threaded=True, request_handler=MotoRequestHandler)
+        self.server = waitress.create_server(
+            self.app,
+            host=host,
+            port=port,
+            threads=threads,
+            ident=None,
+            connection_limit=1000,
+            channel_timeout=60,
+        )
         self.thread: threading.Thread | None = None
 
     @property
     def url(self) -> str:
-        host, port = self.server.server_address[:2]
-        host_text = host.decode() if isinstance(host, bytes) else str(host)
-        return f"http://{host_text}:{port}"
+        return f"http://{self.server.effective_host}:{self.server.effective_port}"
 
     def serve_forever(self) -> None:
-        self.server.serve_forever()
+        self.server.run()
 
     def start(self) -> SandboxServer:
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
         self.thread.start()
         return self
 
     def stop(self) -> None:
-        self.server.shutdown()
+        self.server.close()
         if self.thread is not None:
-            self.thread.join()
+            self.thread.join(timeout=5)
