@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import contextlib
 import datetime
+import getpass
 import json
 import os
+import socket
 import sys
 import traceback
 from collections.abc import Callable
@@ -28,7 +30,7 @@ from . import export as exportmod
 from . import manifest as manifestmod
 from . import plan as planmod
 from . import render
-from .aws import Api, LiveState, fingerprint
+from .aws import Api, Lease, LiveState, fingerprint
 from .errors import AwsError, PlanError, ReconcilerError, StalePlanError
 from .models import json_schemas
 
@@ -238,11 +240,13 @@ def make_plan(
     ignore: list[diffmod.Ignore] | None = None,
     allow_unreadable: bool = False,
     strict: bool = True,
+    project: configmod.Project | None = None,
+    api: Api | None = None,
 ) -> Planned:
-    project = c.project()
+    project = project or c.project()
     # validate before any AWS call: a bad manifest never costs a request
     state = manifestmod.load(project, list(paths) or None, project.account)
-    api = make_api(c, project)
+    api = api or make_api(c, project)
     default_account = project.account or api.caller_account()
     if project.account is None:
         state = manifestmod.load(project, list(paths) or None, default_account)
@@ -414,36 +418,80 @@ def apply_cmd(paths: tuple[Path, ...], auto_approve: bool, parallelism: int, max
     """Plan and apply, or apply a saved plan file exactly (refused when stale)."""
     opts = {k: kw.pop(k) for k in ("targets", "excludes", "no_prune", "adopt", "scopes")}
     c = _common(kw)
-    if _is_plan_file(paths):
-        plan = _load_plan_file(paths[0])
-        project = c.project()
-        if plan.project != project.name:
-            raise StalePlanError(
-                f"{paths[0]}: the plan is for project {plan.project!r}, not {project.name!r}"
+    project = c.project()
+    api = make_api(c, project)
+    lease = _acquire_lock(project, api)
+    try:
+        if _is_plan_file(paths):
+            plan = _load_plan_file(paths[0])
+            if plan.project != project.name:
+                raise StalePlanError(
+                    f"{paths[0]}: the plan is for project {plan.project!r}, not {project.name!r}"
+                )
+            live = api.read_live(plan.scopes)
+            applymod.check_fresh(plan, live)
+        else:
+            plan = make_plan(c, paths, project=project, api=api, **opts).plan
+        _check_max_deletes(plan, max_deletes)
+        if plan.empty:
+            out("No changes.\n")
+            return
+        if fmt == "text":
+            out(render.plan_text(plan, c.color()))
+        else:
+            err(render.plan_text(plan, False))
+        if not auto_approve:
+            if not sys.stdin.isatty():
+                fail(
+                    "refusing to write without --auto-approve: no terminal to confirm on; nothing was written"
+                )
+            answer = click.prompt(
+                "Apply these changes? Only 'yes' is accepted", default="", show_default=False
             )
-        api = make_api(c, project)
-        live = api.read_live(plan.scopes)
-        applymod.check_fresh(plan, live)
-    else:
-        planned = make_plan(c, paths, **opts)
-        plan, api = planned.plan, planned.api
-    _check_max_deletes(plan, max_deletes)
-    if plan.empty:
-        out("No changes.\n")
-        return
-    if fmt == "text":
-        out(render.plan_text(plan, c.color()))
-    else:
-        err(render.plan_text(plan, False))
-    if not auto_approve:
-        if not sys.stdin.isatty():
-            fail("refusing to write without --auto-approve: no terminal to confirm on; nothing was written")
-        answer = click.prompt("Apply these changes? Only 'yes' is accepted", default="", show_default=False)
-        if answer.strip() != "yes":
-            fail("apply cancelled; nothing was written")
-    result = run_apply(c, plan, api, parallelism, fmt)
+            if answer.strip() != "yes":
+                fail("apply cancelled; nothing was written")
+        result = run_apply(c, plan, api, parallelism, fmt)
+    finally:
+        if lease is not None:
+            lease.release()
     if not result.ok:
         sys.exit(1)
+
+
+def _lock_of(project: configmod.Project, api: Api) -> Lease | None:
+    cfg = project.lock
+    if cfg is None:
+        return None
+    account = cfg.account or project.account or api.caller_account()
+    return Lease(
+        api, cfg.dynamodbTable, account, cfg.region or project.region, project.name, cfg.leaseSeconds
+    )
+
+
+def _acquire_lock(project: configmod.Project, api: Api) -> Lease | None:
+    lease = _lock_of(project, api)
+    if lease is not None:
+        who = f"{getpass.getuser()}@{socket.gethostname()} pid {os.getpid()}"
+        if os.environ.get("GITHUB_RUN_ID"):
+            who += f" (GitHub run {os.environ['GITHUB_RUN_ID']})"
+        lease.acquire(who)
+    return lease
+
+
+@cli.command()
+@click.argument("lock_id")
+@aws_options
+@common_options
+def unlock(lock_id: str, **kw: Any) -> None:
+    """Release a stale apply lock by its id (printed by the apply that found it held)."""
+    c = _common(kw)
+    project = c.project()
+    api = make_api(c, project)
+    lease = _lock_of(project, api)
+    if lease is None:
+        fail(f"{c.config}: no lock is configured (lock: {{dynamodbTable: NAME}})")
+    lease.force_release(lock_id)
+    out(f"released lock {lock_id} of project {project.name}\n")
 
 
 def _check_max_deletes(plan: planmod.Plan, max_deletes: int | None) -> None:

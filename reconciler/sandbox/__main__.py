@@ -27,6 +27,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--latency-ms", type=float, default=0.0)
     p.add_argument("--jitter-ms", type=float, default=0.0)
     p.add_argument("--throttle", action="append", default=[])
+    p.add_argument("--throttle-rate", type=float, default=0.0)
     p.add_argument("--fail-rate", type=float, default=0.0)
     p.add_argument("--conflict-rate", type=float, default=0.0)
     p.add_argument("--drop-rate", type=float, default=0.0)
@@ -34,7 +35,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--ready-json", action="store_true")
     a = p.parse_args(argv)
     faults = Faults(seed=a.seed, latency_ms=a.latency_ms, jitter_ms=a.jitter_ms, throttle=parse_throttle(a.throttle),
-                    fail_rate=a.fail_rate, conflict_rate=a.conflict_rate, drop_rate=a.drop_rate)  # fmt: skip
+                    throttle_rate=a.throttle_rate, fail_rate=a.fail_rate, conflict_rate=a.conflict_rate, drop_rate=a.drop_rate)  # fmt: skip
     server = SandboxServer(a.host, a.port, a.account, faults)
     print(json.dumps({"url": server.url}), flush=True)
     try:

@@ -52,6 +52,7 @@ class Faults:
     latency_ms: float = 0.0
     jitter_ms: float = 0.0
     throttle: dict[str, float] = field(default_factory=dict)  # operation (or "*") -> requests per second
+    throttle_rate: float = 0.0  # share of requests answered with ThrottlingException
     fail_rate: float = 0.0  # HTTP 500 ServiceUnavailableException
     conflict_rate: float = 0.0  # transient ConflictException on writes
     drop_rate: float = 0.0  # connection closed without an answer
@@ -218,6 +219,9 @@ class SandboxApp:
             if roll < f.drop_rate:
                 return "drop"
             roll -= f.drop_rate
+            if roll < f.throttle_rate:
+                return (400, "ThrottlingException", "Rate exceeded (injected)")
+            roll -= f.throttle_rate
             if roll < f.fail_rate:
                 return (500, "ServiceUnavailableException", "Service unavailable (injected)")
             roll -= f.fail_rate

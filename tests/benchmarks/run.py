@@ -79,7 +79,9 @@ def clients(box: Sandbox, account: str, region: str, service: str = "logs", pool
         return boto3.client(service, aws_access_key_id="testing", aws_secret_access_key="testing", **base)
     sts = boto3.client("sts", region_name=region, endpoint_url=box.url, aws_access_key_id="testing",
                        aws_secret_access_key="testing")  # fmt: skip
-    creds = sts.assume_role(RoleArn=f"arn:aws:iam::{account}:role/bench", RoleSessionName="bench")["Credentials"]
+    creds = sts.assume_role(RoleArn=f"arn:aws:iam::{account}:role/bench", RoleSessionName="bench")[
+        "Credentials"
+    ]
     return boto3.client(service, aws_access_key_id=creds["AccessKeyId"], aws_secret_access_key=creds["SecretAccessKey"],
                         aws_session_token=creds["SessionToken"], **base)  # fmt: skip
 
@@ -164,7 +166,13 @@ def seed(box: Sandbox, sc: Scenario) -> dict[str, Any]:
                 name=s, resourceArn=kb_arn(account, region, s), logType="APPLICATION_LOGS", tags=owner
             ), n["sources"]))  # fmt: skip
 
-            def deliver(i: int, logs: Any = logs, account: str = account, region: str = region, n: dict[str, list[str]] = n) -> str:
+            def deliver(
+                i: int,
+                logs: Any = logs,
+                account: str = account,
+                region: str = region,
+                n: dict[str, list[str]] = n,
+            ) -> str:
                 s, d = n["sources"][i], n["destinations"][i % sc.destinations]
                 out = logs.create_delivery(deliverySourceName=s, tags={**owner, "reconciler:name": s},
                                            deliveryDestinationArn=f"arn:aws:logs:{region}:{account}:delivery-destination:{d}")  # fmt: skip
@@ -185,7 +193,9 @@ def logs_calls(box: Sandbox) -> Counter[str]:
     return counts
 
 
-def ours_plan(box: Sandbox, root: Path, read_concurrency: int = 32) -> tuple[float, planmod.Plan, Counter[str], int]:
+def ours_plan(
+    box: Sandbox, root: Path, read_concurrency: int = 32
+) -> tuple[float, planmod.Plan, Counter[str], int]:
     """The reconciler's whole plan (manifests, reads, diff, plan), in process, timed."""
     box.reset_counters()
     t = time.perf_counter()
@@ -217,7 +227,9 @@ def baseline_plan(box: Sandbox, sc: Scenario, parallelism: int = 10) -> tuple[fl
         arn = f"arn:aws:logs:{r}:{a}:delivery-destination:{name}"
         jobs.append(lambda c=cache[(a, r)], n=name: c.get_delivery_destination(name=n))
         jobs.append(lambda c=cache[(a, r)], arn=arn: c.list_tags_for_resource(resourceArn=arn))
-        jobs.append(lambda c=cache[(a, r)], n=name: c.get_delivery_destination_policy(deliveryDestinationName=n))
+        jobs.append(
+            lambda c=cache[(a, r)], n=name: c.get_delivery_destination_policy(deliveryDestinationName=n)
+        )
     for a, r, delivery_id in ids["deliveries"]:
         arn = f"arn:aws:logs:{r}:{a}:delivery:{delivery_id}"
         jobs.append(lambda c=cache[(a, r)], i=delivery_id: c.get_delivery(id=i))
@@ -298,7 +310,14 @@ def emulator_overhead(box: Sandbox, n: int = 1000) -> dict[str, float]:
     client_cpu = (time.process_time() - cpu) / n * 1000
     t = time.perf_counter()
     with ThreadPoolExecutor(16) as pool:
-        list(pool.map(lambda _: logs.list_tags_for_resource(resourceArn=f"arn:aws:logs:us-east-1:{A}:log-group:none"), range(n)))
+        list(
+            pool.map(
+                lambda _: logs.list_tags_for_resource(
+                    resourceArn=f"arn:aws:logs:us-east-1:{A}:log-group:none"
+                ),
+                range(n),
+            )
+        )
     parallel = (time.perf_counter() - t) / n * 1000
     return {"requests": n, "serial_ms": serial, "client_cpu_ms": client_cpu, "server_ms": serial - client_cpu,
             "parallel16_ms": parallel}  # fmt: skip
@@ -329,7 +348,9 @@ def change_out_of_band(box: Sandbox, sc: Scenario, share: float) -> int:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--json", default="bench-results.json")
-    ap.add_argument("--scale", type=float, default=1.0, help="shrink scenario L for a quick look (targets still checked)")
+    ap.add_argument(
+        "--scale", type=float, default=1.0, help="shrink scenario L for a quick look (targets still checked)"
+    )
     args = ap.parse_args()
     targets: list[Target] = []
     notes: dict[str, Any] = {}
@@ -341,7 +362,13 @@ def main() -> None:
               f"{t.target} {t.unit}) {t.detail}", flush=True)  # fmt: skip
 
     box = Sandbox()
-    os.environ.update({"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1"})
+    os.environ.update(
+        {
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_DEFAULT_REGION": "us-east-1",
+        }
+    )
     for key in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL"):
         os.environ.pop(key, None)
     try:
@@ -364,13 +391,14 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as tmp:
             root = Path(tmp)
             write_project(L, root)
-            wall0, plan0, calls0, n_live = ours_plan(box, root)
+            _, plan0, calls0, n_live = ours_plan(box, root)
             assert plan0.empty, f"scenario L should be in sync: {plan0.summary()}"
             ours_total = sum(calls0.values())
             box.set_faults(Faults(latency_ms=50))
             base_wall, base_calls = baseline_plan(box, L)
             ours_wall, plan1, calls1, _ = ours_plan(box, root)
             box.set_faults(Faults())
+            assert plan1.empty and calls1 == calls0, "the plan under latency must read the same"
             base_total = sum(base_calls.values())
             exp = expected_calls(L)
             report(Target("1. plan API calls, L in sync: ours == pages + tag reads + policy reads", ours_total, exp, "calls",
@@ -379,7 +407,9 @@ def main() -> None:
                           f"(baseline {base_total}, ours {ours_total})"))  # fmt: skip
             report(Target("2. plan wall time at 50 ms latency, ours / baseline", ours_wall / base_wall, 0.3, "x", "lower",
                           f"(ours {ours_wall:.1f}s, baseline {base_wall:.1f}s, {n_live} live resources)"))  # fmt: skip
-            changed = change_out_of_band(box, L, 0.05 * 2 * L.sources / (L.sources + L.destinations + L.deliveries))
+            changed = change_out_of_band(
+                box, L, 0.05 * 2 * L.sources / (L.sources + L.destinations + L.deliveries)
+            )
             box.set_faults(Faults(latency_ms=50))
             wall5, plan5, calls5, _ = ours_plan(box, root)
             box.set_faults(Faults())
@@ -389,7 +419,16 @@ def main() -> None:
                   f"in {wall5:.1f}s at 50 ms latency ({sum(calls5.values())} calls)", flush=True)  # fmt: skip
             assert plan5.summary()["update"] == changed
             rss, cli_wall = peak_rss_of_cli_plan(box, root)
-            report(Target("5. peak RSS of `reconciler plan` over L", rss, 300, "MB", "lower", f"(CLI wall {cli_wall:.1f}s)"))
+            report(
+                Target(
+                    "5. peak RSS of `reconciler plan` over L",
+                    rss,
+                    300,
+                    "MB",
+                    "lower",
+                    f"(CLI wall {cli_wall:.1f}s)",
+                )
+            )
 
         # ---- pure CPU
         small, large = cpu_time(1000, 30), cpu_time(10000, 7)
@@ -411,7 +450,9 @@ def main() -> None:
             throttled = box.counters()["faults"].get("ThrottlingException", 0)
             box.set_faults(Faults())
             successful = Counter({op: n for op, n in calls.items()})
-            minimum = max(n / rate for n in successful.values()) - 1.0  # buckets start full: one second of burst
+            minimum = (
+                max(n / rate for n in successful.values()) - 1.0
+            )  # buckets start full: one second of burst
             report(Target("3. plan M under 20 rps/op: wall / minimum the limits allow", wall / minimum, 1.25, "x", "lower",
                           f"(wall {wall:.1f}s, minimum {minimum:.1f}s, {throttled} throttled and retried, "
                           f"plan {'empty' if plan.empty else plan.summary()})"))  # fmt: skip
@@ -435,7 +476,6 @@ def main() -> None:
             throttled = box.counters()["faults"].get("ThrottlingException", 0)
             box.set_faults(Faults())
             successful = Counter({op: n for op, n in calls.items()})
-            successful["ListTagsForResource"] -= 0
             failures = applied.count(applymod.FAILED) + applied.count(applymod.SKIPPED)
             verified = sum(1 for r in applied.results if r.verified)
             report(Target("4. apply M under 20 rps/op: failures", failures, 0, "changes", "lower"))
@@ -450,7 +490,10 @@ def main() -> None:
     doc = {"targets": [t.__dict__ | {"ok": t.ok} for t in targets], "notes": notes, "seconds": elapsed}
     Path(args.json).write_text(json.dumps(doc, indent=2))
     missed = [t.name for t in targets if not t.ok]
-    print(f"{len(targets) - len(missed)} of {len(targets)} targets met" + (f"; missed: {missed}" if missed else ""))
+    print(
+        f"{len(targets) - len(missed)} of {len(targets)} targets met"
+        + (f"; missed: {missed}" if missed else "")
+    )
     sys.exit(1 if missed else 0)
 
 
