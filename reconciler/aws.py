@@ -46,7 +46,20 @@ DENIED_CODES = {
 }
 NOT_FOUND = "ResourceNotFoundException"
 TRANSIENT_CONFLICT = "currently being updated"
-CONFLICT_RETRY_SECONDS = 60.0
+THROTTLING_CODES = {
+    "Throttling",
+    "ThrottlingException",
+    "ThrottledException",
+    "RequestThrottledException",
+    "TooManyRequestsException",
+    "RequestLimitExceeded",
+    "SlowDown",
+    "ProvisionedThroughputExceededException",
+}
+MAX_ATTEMPTS = 12
+CALL_DEADLINE_SECONDS = 120.0
+BACKOFF_BASE_SECONDS = 0.05
+BACKOFF_CAP_SECONDS = 5.0
 
 
 @dataclass
@@ -87,6 +100,70 @@ def _split_tags(tags: dict[str, str]) -> tuple[dict[str, str], str | None, bool,
     return user, owner, protected, extra, handle
 
 
+@dataclass
+class _Window:
+    rate: float | None = None  # requests per second; None = unlimited
+    next_slot: float = 0.0
+    start: float = 0.0
+    attempts: int = 0
+    throttles: int = 0
+    successes: int = 0
+
+
+class RateLimiter:
+    """Send-rate limits per (account, region, operation), learned from throttling.
+
+    Counted in one-second windows. When more than half of a window's attempts (at least 20) were throttled, the
+    operation is limited to 95% of the rate that succeeded in that window (what the server let through); a window
+    with under 20% throttled raises the limit by 20%, and past ``ceiling`` the operation is unlimited again. Throttling that does
+    not depend on the rate (a steady minority of attempts) leaves the rate alone, so it slows nothing down, while a
+    real rate limit is found within a second or two and then kept full without hammering. (botocore's adaptive mode
+    shares one rate per client and, under steady random throttling, falls to 0.5 requests per second.)
+    """
+
+    def __init__(self, floor: float = 2.0, ceiling: float = 1000.0) -> None:
+        self.floor, self.ceiling = floor, ceiling
+        self._lock = threading.Lock()
+        self._ops: dict[str, _Window] = {}
+
+    def _roll(self, w: _Window, now: float) -> None:
+        elapsed = now - w.start
+        if elapsed < 1.0:
+            return
+        if w.attempts >= 20 and w.throttles > 0.5 * w.attempts:
+            w.rate = max(self.floor, 0.95 * w.successes / elapsed)
+        elif w.rate is not None and w.throttles < 0.2 * max(1, w.attempts):
+            w.rate = None if w.rate * 1.2 > self.ceiling else w.rate * 1.2
+        w.start, w.attempts, w.throttles, w.successes = now, 0, 0, 0
+
+    def wait(self, key: str) -> None:
+        with self._lock:
+            now = time.monotonic()
+            w = self._ops.get(key)
+            if w is None:
+                w = self._ops[key] = _Window(start=now)
+            self._roll(w, now)
+            w.attempts += 1
+            if w.rate is None:
+                return
+            slot = max(now, w.next_slot)
+            w.next_slot = slot + 1.0 / w.rate
+        if slot > now:
+            time.sleep(slot - now)
+
+    def throttled(self, key: str) -> None:
+        with self._lock:
+            self._ops[key].throttles += 1
+
+    def succeeded(self, key: str) -> None:
+        with self._lock:
+            self._ops[key].successes += 1
+
+    def rate(self, key: str) -> float | None:
+        w = self._ops.get(key)
+        return w.rate if w is not None else None
+
+
 class Api:
     """Clients per (account, region) and the calls the reconciler makes; thread-safe."""
 
@@ -96,20 +173,19 @@ class Api:
         default_region: str,
         endpoint_url: str | None = None,
         read_concurrency: int = 32,
-        max_attempts: int = 10,
-        retry_mode: str = "adaptive",
     ) -> None:
         self.accounts = accounts
         self.default_region = default_region
         self.endpoint_url = endpoint_url or None
         self.read_concurrency = read_concurrency
         self._config = botocore.config.Config(
-            retries={"mode": retry_mode, "max_attempts": max_attempts},
+            retries={"mode": "standard", "total_max_attempts": 1},  # retries are ours: see _call
             max_pool_connections=max(read_concurrency, 10),
             connect_timeout=10,
             read_timeout=60,
             user_agent_extra="reconciler",
         )
+        self.limiter = RateLimiter()
         self._lock = threading.Lock()
         self._session_lock = threading.RLock()
         self._sessions: dict[str, tuple[boto3.Session, dict[str, str]]] = {}
@@ -224,23 +300,37 @@ class Api:
         return client
 
     # ---- error boundary
-    def _call(self, fn: Callable[[], T], operation: str, resource: str) -> T:
-        deadline = time.monotonic() + CONFLICT_RETRY_SECONDS
-        delay = 0.2
+    def _call(self, fn: Callable[[], T], operation: str, resource: str, limit_key: str | None = None) -> T:
+        """One API call with this project's retry policy; botocore's own retries are off.
+
+        Retried with full-jitter exponential backoff, within ``CALL_DEADLINE_SECONDS``: throttling, HTTP 5xx,
+        dropped connections and timeouts, and the transient ``ConflictException ... currently being updated``
+        (TF #42194). Each attempt first waits for the send-rate limit of its (account, region, operation), which
+        learns from throttling (``RateLimiter``). Anything else, or the last failure, becomes an ``AwsError``.
+        """
+        deadline = time.monotonic() + CALL_DEADLINE_SECONDS
+        attempt = 0
         while True:
+            attempt += 1
+            if limit_key is not None:
+                self.limiter.wait(limit_key)
             try:
-                return fn()
+                result = fn()
             except botocore.exceptions.ClientError as exc:
                 err = exc.response.get("Error", {})
                 code = str(err.get("Code", "Unknown"))
                 message = str(err.get("Message", ""))
-                if (
-                    code == "ConflictException"
-                    and TRANSIENT_CONFLICT in message
-                    and time.monotonic() < deadline
-                ):
-                    time.sleep(delay * (0.5 + random.random()))
-                    delay = min(delay * 2, 5.0)
+                status = int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) or 0)
+                throttled = code in THROTTLING_CODES
+                if limit_key is not None and throttled:
+                    self.limiter.throttled(limit_key)
+                transient = (
+                    throttled
+                    or status >= 500
+                    or (code == "ConflictException" and TRANSIENT_CONFLICT in message)
+                )
+                if transient and attempt < MAX_ATTEMPTS and time.monotonic() < deadline:
+                    self._backoff(attempt, deadline)
                     continue
                 cls = AccessDenied if code in DENIED_CODES else AwsError
                 raise cls(operation, resource, code, message) from exc
@@ -249,15 +339,28 @@ class Api:
             except (
                 botocore.exceptions.EndpointConnectionError,
                 botocore.exceptions.ConnectionClosedError,
+                botocore.exceptions.ReadTimeoutError,
+                botocore.exceptions.ConnectTimeoutError,
             ) as exc:
+                if attempt < MAX_ATTEMPTS and time.monotonic() < deadline:
+                    self._backoff(attempt, deadline)
+                    continue
                 raise AwsError(operation, resource, "ConnectionError", str(exc)) from exc
             except botocore.exceptions.BotoCoreError as exc:
                 raise AwsError(operation, resource, type(exc).__name__, str(exc)) from exc
+            if limit_key is not None:
+                self.limiter.succeeded(limit_key)
+            return result
+
+    @staticmethod
+    def _backoff(attempt: int, deadline: float) -> None:
+        delay = random.uniform(0, min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * 2**attempt))
+        time.sleep(max(0.0, min(delay, deadline - time.monotonic())))
 
     def call(self, account: str, region: str, operation: str, resource: str, **params: Any) -> Any:
         client = self.logs(account, region)
         method = getattr(client, _snake(operation))
-        return self._call(lambda: method(**params), operation, resource)
+        return self._call(lambda: method(**params), operation, resource, f"{account}/{region}/{operation}")
 
     # ---- reads
     def _iter_pages(

@@ -22,7 +22,7 @@ from enum import StrEnum
 from typing import Any
 
 from . import catalog
-from .models import KIND_RANK, Kind, Resource, canonical_policy
+from .models import KIND_RANK, Kind, Resource, canonical_policy, policy_grants
 
 
 class Action(StrEnum):
@@ -276,11 +276,20 @@ def diff(
             unchanged[d.key] = (current, d)  # no Change object: most of a large estate is in sync
             continue
         reason = _replace_reason(d.kind, fields, current, d)
+        if d.kind is Kind.POLICY and not reason:
+            wider = policy_grants(d.attrs.get("policy")) - policy_grants(current.attrs.get("policy"))
+            if wider:
+                grants = "; ".join(f"{p} {a} on {r}" for p, a, r, _ in sorted(wider)[:3])
+                reason_w = f"policy WIDENS access: allows {grants}"
+                changes[d.key] = Change(Action.UPDATE, current, d, reason_w, fields, adopt=adopting)
+                continue
         if reason:
             changes[d.key] = Change(Action.REPLACE, current, d, reason, fields)
         else:
             paths = ", ".join(sorted({f.path.split(".")[0] for f in fields}))
             changes[d.key] = Change(Action.UPDATE, current, d, f"{paths} changed", fields)
+        if adopting and d.key in changes:
+            changes[d.key].adopt = True  # a policy taken over with its destination
 
     deleted_destinations = set()
     for r in live:
@@ -316,8 +325,8 @@ def diff(
     return DiffResult(
         sorted(changes.values(), key=lambda c: c.sort_key),
         sorted(unmanaged, key=lambda r: r.address),
-        errors,
-        ignored,
+        sorted(set(errors)),  # the same errors in the same order, whatever the input order
+        sorted(ignored),
     )
 
 

@@ -413,6 +413,31 @@ def parse_destination_arn(arn: str) -> tuple[str, str, str] | None:
     return (m.group(1), m.group(2), m.group(3)) if m else None
 
 
+def policy_grants(policy: Any) -> set[tuple[str, str, str, bool]]:
+    """What a policy allows, as (principal, action, resource, conditioned) for each Allow statement."""
+    out: set[tuple[str, str, str, bool]] = set()
+    if not isinstance(policy, dict):
+        return out
+    statements = policy.get("Statement", [])
+    for st in statements if isinstance(statements, list) else [statements]:
+        if not isinstance(st, dict) or st.get("Effect") != "Allow":
+            continue
+        principal = st.get("Principal", "*")
+        if isinstance(principal, dict):
+            principals = [
+                f"{k}:{v}" for k, vs in principal.items() for v in (vs if isinstance(vs, list) else [vs])
+            ]
+        else:
+            principals = [str(p) for p in (principal if isinstance(principal, list) else [principal])]
+        actions = st.get("Action", [])
+        resources = st.get("Resource", "*")
+        for p in principals:
+            for a in actions if isinstance(actions, list) else [actions]:
+                for r in resources if isinstance(resources, list) else [resources]:
+                    out.add((p, str(a), str(r), bool(st.get("Condition"))))
+    return out
+
+
 def canonical_policy(policy: Any) -> Any:
     """An IAM document in a form where equal meaning gives equal value (TF #21968).
 

@@ -108,6 +108,7 @@ class SandboxApp:
         self.lock = threading.Lock()
         self.counts: Counter[tuple[str, str]] = Counter()
         self.faults_injected: Counter[str] = Counter()
+        self.faulted: Counter[tuple[str, str]] = Counter()  # (operation, account) -> answered with a fault
         self.apps: dict[str, Any] = {}  # X-Amz-Target service prefix -> moto's Flask app for it
         self.set_faults(faults or Faults())
 
@@ -132,12 +133,17 @@ class SandboxApp:
                         for (o, a), n in sorted(self.counts.items())
                     ],
                     "total": sum(self.counts.values()),
+                    "faulted": [
+                        {"operation": o, "account": a, "count": n}
+                        for (o, a), n in sorted(self.faulted.items())
+                    ],
                     "faults": dict(self.faults_injected),
                 }
         elif path == "reset-counters" and method == "POST":
             with self.lock:
                 self.counts.clear()
                 self.faults_injected.clear()
+                self.faulted.clear()
             result = {"ok": True}
         elif path == "faults" and method == "POST":
             self.set_faults(Faults.from_json(json.loads(body or b"{}")))
@@ -151,6 +157,7 @@ class SandboxApp:
             with self.lock:
                 self.counts.clear()
                 self.faults_injected.clear()
+                self.faulted.clear()
             self.set_faults(Faults())
             result = {"ok": True}
         elif path == "options" and method == "POST":
@@ -249,6 +256,7 @@ class SandboxApp:
         if fault == "drop":
             with self.lock:
                 self.faults_injected["drop"] += 1
+                self.faulted[(operation, account)] += 1
             # the server hangs up without answering (waitress exposes the channel through this callback)
             probe = environ.get("waitress.client_disconnected")
             sock = getattr(getattr(probe, "__self__", None), "socket", None)
@@ -261,6 +269,7 @@ class SandboxApp:
             status, code, message = fault
             with self.lock:
                 self.faults_injected[code] += 1
+                self.faulted[(operation, account)] += 1
             return _error(start_response, status, code, message)
         # moto's dispatcher works out the service from the host and headers on every request, under a lock (a
         # third of the sandbox's time per request); a JSON-protocol target names it, so its app is kept here
