@@ -2,9 +2,10 @@
 
 Reads: per scope, the three ``Describe*`` listings are paged concurrently; tags (``ListTagsForResource``, unless a
 listing already carries them), destination policies and, where a listing lacks configuration, ``GetDelivery`` run on
-a bounded pool. Clients use botocore's adaptive retry mode (client-side rate limiting that learns from throttling).
-The transient ``ConflictException: ... currently being updated`` (TF #42194) is retried here with backoff and jitter.
-Every botocore error is translated into ``errors.AwsError`` at this boundary.
+a bounded pool, each page's reads starting as soon as the page arrives. Retries are this module's own (``_call``):
+throttling, HTTP 5xx, dropped connections and the transient ``ConflictException: ... currently being updated``
+(TF #42194), with backoff and jitter, under a per-operation send rate learned from throttling (``RateLimiter``).
+Every botocore error is translated into ``errors.AwsError`` at this boundary. ``Lease`` is the apply lock.
 """
 
 from __future__ import annotations

@@ -560,6 +560,9 @@ def _cross_checks(parsed: list[_Parsed], project: Project) -> tuple[list[Resourc
     return resources, problems
 
 
+DERIVED = ("sourceService",)  # kept on a Delivery for comparisons; not the user's
+
+
 def render_documents(state: DesiredState) -> list[dict[str, Any]]:
     """The desired state as plain documents in a stable order (for ``reconciler render``)."""
     out = []
@@ -569,7 +572,7 @@ def render_documents(state: DesiredState) -> list[dict[str, Any]]:
                 "kind": r.kind.value,
                 "metadata": {"name": r.name, "account": r.account, "region": r.region},
                 "spec": {
-                    **{k: v for k, v in r.attrs.items() if v is not None},
+                    **{k: v for k, v in r.attrs.items() if v is not None and k not in DERIVED},
                     "tags": dict(sorted(r.tags.items())),
                 },
             }

@@ -60,6 +60,7 @@ def test_render_is_stable_and_defaulted() -> None:
     assert kb["spec"]["destinationResourceArn"] == "arn:aws:s3:::payments-dev-logs/bedrock"  # jinja rendered
     assert kb["spec"]["deliveryDestinationType"] == "S3"  # derived default
     assert kb["spec"]["tags"] == {"team": "platform"}  # defaultTags merged
+    assert all("sourceService" not in d["spec"] for d in docs)  # derived fields stay internal
     yaml_out = run_cli("render", cwd=ROOT)
     assert list(yaml.safe_load_all(yaml_out.out)) == docs
 
