@@ -322,6 +322,7 @@ def diff(
                 f"{ch.address} is protected by a live protect tag; refusing to {ch.action.value} it"
             )
     _check_delete_blockers(changes, live, errors)
+    _check_resource_arns(changes, live, errors)
     return DiffResult(
         sorted(changes.values(), key=lambda c: c.sort_key),
         sorted(unmanaged, key=lambda r: r.address),
@@ -363,6 +364,27 @@ def _cascade(changes: dict[str, Change], unchanged: dict[str, tuple[Resource, Re
     for key, (live, desired) in unchanged.items():
         if (reason := why(desired)) is not None:
             changes[key] = Change(Action.REPLACE, live, desired, reason)
+
+
+def _check_resource_arns(changes: dict[str, Change], live: list[Resource], errors: list[str]) -> None:
+    """AWS allows one source per resource ARN per account: a new source may take an ARN only from one we delete."""
+    creating = [
+        c for c in changes.values() if c.kind is Kind.SOURCE and c.action in (Action.CREATE, Action.REPLACE)
+    ]
+    if not creating:
+        return
+    leaving = {
+        c.before.key for c in changes.values() if c.action in (Action.DELETE, Action.REPLACE) and c.before
+    }
+    holders = {(r.account, str(r.attrs["resourceArn"])): r for r in live if r.kind is Kind.SOURCE}
+    for c in creating:
+        assert c.after is not None
+        holder = holders.get((c.after.account, str(c.after.attrs["resourceArn"])))
+        if holder is not None and holder.key != c.after.key and holder.key not in leaving:
+            errors.append(
+                f"{c.address} ({c.after.origin}): resourceArn is already used by {holder.address} (owner: "
+                f"{holder.owner or 'none'}; not being deleted); AWS allows one delivery source per resource ARN per account"
+            )
 
 
 def _check_delete_blockers(changes: dict[str, Change], live: list[Resource], errors: list[str]) -> None:

@@ -465,3 +465,14 @@ def test_example_project_round_trip(sandbox: Any, tmp_path_factory: pytest.TempP
     ws = Workspace.__new__(Workspace)
     ws.root = root
     apply_ok(ws)
+
+
+def test_resource_arn_taken_by_an_unmanaged_source(ws: Workspace, sandbox: Any) -> None:
+    client(sandbox).put_delivery_source(name="by-hand", resourceArn=KB, logType="APPLICATION_LOGS")
+    ws.write("main.yaml", base())
+    result = ws.cli("plan")
+    assert result.code == 1
+    assert (
+        "error: 111111111111/us-east-1/DeliverySource/s-kb (manifests/main.yaml:1): resourceArn is already used by "
+        "111111111111/us-east-1/DeliverySource/by-hand (owner: none; not being deleted)" in result.err
+    )

@@ -185,7 +185,7 @@ def test_apply_then_plan_is_empty(sandbox: Any, desired: list[Resource], live: l
             # refused before writing: a name owned by someone else, a protected resource, or a delete blocked by
             # a delivery we do not own; every such refusal names the resource
             assert any(w in result.err for w in ("owned by project", "protected", "without the reconciler:project",
-                                                  "cannot be deleted", "already been used")), result.err  # fmt: skip
+                                                  "cannot be deleted", "already used by")), result.err  # fmt: skip
             return
         assert result.code == 0, result.out + result.err
         again = ws.cli("plan", "--detailed-exitcode")

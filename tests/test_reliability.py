@@ -14,7 +14,7 @@ import time
 from typing import Any
 
 import pytest
-from conftest import Workspace, client
+from conftest import PROJECT, Workspace, client
 from test_plan_apply import A, B, apply_ok, base, writes
 
 from reconciler.sandbox import Faults, Rule
@@ -167,16 +167,7 @@ def test_sigkill_at_random_points_then_converge(ws: Workspace, sandbox: Any) -> 
     assert owned["dst:dest-0"]["outputFormat"] == "plain"
 
 
-LOCK_PROJECT = f"""\
-project: tests
-region: us-east-1
-account: "{A}"
-accounts:
-  "{B}": {{roleArn: "arn:aws:iam::{B}:role/log-admin"}}
-defaultTags: {{team: platform}}
-manifests: manifests/
-lock: {{dynamodbTable: reconciler-locks, leaseSeconds: 30}}
-"""
+LOCK_PROJECT = PROJECT.format(project="tests") + "lock: {dynamodbTable: reconciler-locks, leaseSeconds: 30}\n"
 
 
 def test_apply_lock(ws: Workspace, sandbox: Any) -> None:

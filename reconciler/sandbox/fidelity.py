@@ -227,7 +227,8 @@ def configuration_templates() -> list[dict[str, Any]]:
 # ---- helpers -------------------------------------------------------------------------------------------------
 
 
-def _page(items: list[dict[str, Any]], limit: Any, token: Any, what: str) -> dict[str, Any]:
+def _page(key: str, items: list[dict[str, Any]], limit: Any, token: Any) -> dict[str, Any]:
+    """One page of a Describe* answer under ``key``, with an opaque ``nextToken`` when more remain."""
     if limit is None:
         limit = 50
     if not isinstance(limit, int) or not 1 <= limit <= 50:
@@ -240,14 +241,13 @@ def _page(items: list[dict[str, Any]], limit: Any, token: Any, what: str) -> dic
         try:
             decoded = json.loads(base64.urlsafe_b64decode(str(token).encode()).decode())
             start = int(decoded["o"])
-            if decoded["w"] != what or start < 0:
+            if decoded["w"] != key or start < 0:
                 raise ValueError
         except Exception:
             raise _Err("InvalidParameterException", "The specified nextToken is invalid.") from None
-    chunk = items[start : start + limit]
-    out: dict[str, Any] = {"items": chunk}
+    out: dict[str, Any] = {key: items[start : start + limit]}
     if start + limit < len(items):
-        raw = json.dumps({"o": start + limit, "w": what}).encode()
+        raw = json.dumps({"o": start + limit, "w": key}).encode()
         out["nextToken"] = base64.urlsafe_b64encode(raw).decode()
     return out
 
@@ -408,11 +408,9 @@ class DeliveryHandlers:
         if arns is not None and len(arns) > 20:
             raise validation("resourceArns must have at most 20 items")
         items = [s.view() for s in self._state().sources.values() if arns is None or s.resource_arn in arns]
-        page = _page(items, self._get_param("limit"), self._get_param("nextToken"), "sources")
-        out: dict[str, Any] = {"deliverySources": page["items"]}
-        if "nextToken" in page:
-            out["nextToken"] = page["nextToken"]
-        return json.dumps(out)
+        return json.dumps(
+            _page("deliverySources", items, self._get_param("limit"), self._get_param("nextToken"))
+        )
 
     def delete_delivery_source(self) -> str:
         name = self._get_param("name")
@@ -497,11 +495,9 @@ class DeliveryHandlers:
 
     def describe_delivery_destinations(self) -> str:
         items = [d.view() for d in self._state().destinations.values()]
-        page = _page(items, self._get_param("limit"), self._get_param("nextToken"), "destinations")
-        out: dict[str, Any] = {"deliveryDestinations": page["items"]}
-        if "nextToken" in page:
-            out["nextToken"] = page["nextToken"]
-        return json.dumps(out)
+        return json.dumps(
+            _page("deliveryDestinations", items, self._get_param("limit"), self._get_param("nextToken"))
+        )
 
     def delete_delivery_destination(self) -> str:
         name = self._get_param("name")
@@ -636,11 +632,7 @@ class DeliveryHandlers:
             for d in self._state().deliveries.values()
             if names is None or d.source_name in names
         ]
-        page = _page(items, self._get_param("limit"), self._get_param("nextToken"), "deliveries")
-        out: dict[str, Any] = {"deliveries": page["items"]}
-        if "nextToken" in page:
-            out["nextToken"] = page["nextToken"]
-        return json.dumps(out)
+        return json.dumps(_page("deliveries", items, self._get_param("limit"), self._get_param("nextToken")))
 
     def update_delivery_configuration(self) -> str:
         delivery_id = self._get_param("id")
@@ -684,11 +676,9 @@ class DeliveryHandlers:
             and (log_types is None or t["logType"] in log_types)
             and (dest_types is None or t["deliveryDestinationType"] in dest_types)
         ]
-        page = _page(items, self._get_param("limit"), self._get_param("nextToken"), "templates")
-        out: dict[str, Any] = {"configurationTemplates": page["items"]}
-        if "nextToken" in page:
-            out["nextToken"] = page["nextToken"]
-        return json.dumps(out)
+        return json.dumps(
+            _page("configurationTemplates", items, self._get_param("limit"), self._get_param("nextToken"))
+        )
 
     # tags: delivery-family ARNs must exist (moto answers {} for anything)
     def list_tags_for_resource(self) -> str:
