@@ -83,7 +83,7 @@ def plan_doc(desired: list[Resource], live: list[Resource]) -> tuple[dict[str, A
     return planmod.to_json(plan, full=True), result.errors
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=300, deadline=None, derandomize=True)
 @given(resources(live=False), resources(live=True), st.randoms(use_true_random=False))
 def test_plan_ignores_input_order(desired: list[Resource], live: list[Resource], rnd: random.Random) -> None:
     first = plan_doc(desired, live)
@@ -93,7 +93,7 @@ def test_plan_ignores_input_order(desired: list[Resource], live: list[Resource],
     assert plan_doc(shuffled_desired, shuffled_live) == first
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=300, deadline=None, derandomize=True)
 @given(resources(live=False), resources(live=True), st.booleans())
 def test_never_deletes_unowned_or_protected(
     desired: list[Resource], live: list[Resource], adopt: bool
@@ -171,7 +171,12 @@ def seed_live(box: Any, live: list[Resource]) -> None:
 
 
 @pytest.mark.faults
-@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=12,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
 @given(resources(live=False), resources(live=True))
 def test_apply_then_plan_is_empty(sandbox: Any, desired: list[Resource], live: list[Resource]) -> None:
     sandbox.reset()
