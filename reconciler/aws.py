@@ -129,9 +129,10 @@ class RateLimiter:
 
     def _roll(self, w: _Window, now: float) -> None:
         elapsed = now - w.start
-        if elapsed < 1.0:
+        hammering = elapsed >= 0.25 and w.attempts >= 20 and w.throttles > 0.5 * w.attempts
+        if elapsed < 1.0 and not hammering:
             return
-        if w.attempts >= 20 and w.throttles > 0.5 * w.attempts:
+        if hammering:  # judged early: a burst into a limit shows within a quarter of a second
             w.rate = max(self.floor, 0.95 * w.successes / elapsed)
         elif w.rate is not None and w.throttles < 0.2 * max(1, w.attempts):
             w.rate = None if w.rate * 1.2 > self.ceiling else w.rate * 1.2
