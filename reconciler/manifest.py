@@ -12,7 +12,7 @@ import json
 import os
 import re
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
@@ -125,7 +125,17 @@ def _display(path: Path) -> str:
 
 
 class _RootLoader(jinja2.FileSystemLoader):
-    """Includes and imports resolve inside the manifest root only (FileSystemLoader refuses '..')."""
+    """Includes and imports resolve inside the manifest root only: FileSystemLoader refuses '..', and a symlink
+    whose target lies outside the root is refused here."""
+
+    def get_source(
+        self, environment: jinja2.Environment, template: str
+    ) -> tuple[str, str, Callable[[], bool]]:
+        source, filename, uptodate = super().get_source(environment, template)
+        root = os.path.realpath(self.searchpath[0])
+        if os.path.commonpath([root, os.path.realpath(filename)]) != root:
+            raise jinja2.TemplateNotFound(template)
+        return source, filename, uptodate
 
 
 def make_environment(root: Path, variables: dict[str, Any]) -> jinja2.sandbox.SandboxedEnvironment:

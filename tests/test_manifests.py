@@ -109,6 +109,24 @@ def test_symlink_leaving_the_root_is_refused(ws: Workspace, tmp_path_factory: py
     assert result.err.strip() == "error: manifests/link.yaml:1: symlink leaves the manifest root; refused"
 
 
+def test_include_through_a_symlink_leaving_the_root(
+    ws: Workspace, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    outside = tmp_path_factory.mktemp("outside") / "secret.txt"
+    outside.write_text("password: hunter2\n")
+    os.symlink(outside, ws.root / "snippet.txt")
+    (ws.root / "inside.txt").write_text("# a comment from an allowed include\n")
+    ws.write("ok.yaml", "{% include 'inside.txt' %}\n")
+    assert ws.cli("validate").code == 0
+    ws.write("leak.yaml", "{% include 'snippet.txt' %}\n")
+    result = ws.cli("validate")
+    assert result.code == 1
+    assert (
+        result.err.strip()
+        == "error: manifests/leak.yaml:1: template: include 'snippet.txt' not found inside the manifest root"
+    )
+
+
 def test_debug_shows_the_traceback(ws: Workspace) -> None:
     shutil.copy(ROOT / "tests" / "bad_manifests" / "name-too-long.yaml", ws.root / "manifests")
     assert "Traceback" in ws.cli("validate", "--debug").err
