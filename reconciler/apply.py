@@ -10,8 +10,8 @@
 from __future__ import annotations
 
 import json
-import threading
 import time
+from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
@@ -53,20 +53,30 @@ class ApplyResult:
 Event = Callable[[str, ChangeResult], None]  # ("start" | "done", result)
 
 
+def fingerprints(changes: list[Change], live: list[Resource]) -> dict[str, str]:
+    """Per change address, the fingerprint of the live resource it touches (``absent`` when there is none)."""
+    by_key = {r.key: r for r in live}
+    out = {}
+    for c in changes:
+        r = c.before or c.after
+        assert r is not None
+        out[c.address] = fingerprint(by_key.get(r.key))
+    return out
+
+
 def stale_entries(plan: Plan, live: LiveState) -> list[str]:
     """What changed in AWS since the plan was made (empty when the plan is still fresh)."""
     out = []
     unreadable = {s for s, st in live.scopes.items() if st.error is not None}
-    by_key = {r.key: r for r in live.resources}
+    now_by_address = fingerprints(plan.changes, live.resources)
     for c in plan.changes:
         r = c.before or c.after
         assert r is not None
         if (r.account, r.region) in unreadable:
             out.append(f"{c.address}: its scope could not be read")
             continue
-        current = by_key.get(r.key)
         expected = plan.fingerprints.get(c.address, "absent")
-        now = fingerprint(current)
+        now = now_by_address[c.address]
         if now != expected:
             what = "created" if expected == "absent" else ("deleted" if now == "absent" else "changed")
             out.append(f"{c.address}: {what} since the plan was made")
@@ -104,7 +114,6 @@ class Runner:
         self.results = [ChangeResult(c) for c in plan.changes]
         self.created_ids: dict[int, str] = {}
         self.started: dict[int, float] = {}
-        self.lock = threading.Lock()
 
     def run(self) -> ApplyResult:
         t0 = time.monotonic()
@@ -119,7 +128,7 @@ class Runner:
         skipped: set[Step] = set()
         busy: set[str] = set()
         running: dict[Future[None], tuple[Step, set[str]]] = {}
-        remaining_steps = {i: sum(1 for s in plan.steps if s[0] == i) for i in range(len(plan.changes))}
+        remaining_steps = Counter(i for i, _ in plan.steps)  # steps per change (one, or two for a replace)
 
         def finish_change(i: int) -> None:
             remaining_steps[i] -= 1

@@ -30,7 +30,7 @@ from . import export as exportmod
 from . import manifest as manifestmod
 from . import plan as planmod
 from . import render
-from .aws import Api, Lease, LiveState, fingerprint
+from .aws import Api, Lease, LiveState
 from .errors import AwsError, PlanError, ReconcilerError, StalePlanError
 from .models import json_schemas
 
@@ -267,12 +267,7 @@ def make_plan(
     )
     if result.errors and strict:
         raise PlanError("\n".join(result.errors))
-    fps = {}
-    by_key = {r.key: r for r in live.resources}
-    for ch in result.changes:
-        r = ch.before or ch.after
-        assert r is not None
-        fps[ch.address] = fingerprint(by_key.get(r.key))
+    fps = applymod.fingerprints(result.changes, live.resources)
     plan = planmod.build(
         result.changes,
         project.name,
