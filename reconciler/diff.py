@@ -197,29 +197,17 @@ def diff(
     ignore = ignore or []
     live_by_key = {r.key: r for r in live}
     desired_keys = {r.key for r in desired}
-    dest_owner = {(r.account, r.region, r.name): r for r in live if r.kind is Kind.DESTINATION}
     changes: dict[str, Change] = {}
     unchanged: dict[str, tuple[Resource, Resource]] = {}
     errors: list[str] = []
     unmanaged: list[Resource] = []
     ignored: list[str] = []
 
-    def owner_of(r: Resource) -> str | None:
-        if r.kind is Kind.POLICY:
-            dest = dest_owner.get((r.account, r.region, r.name))
-            return dest.owner if dest else None
-        return r.owner
-
-    def protected(r: Resource) -> bool:
-        if r.kind is Kind.POLICY:
-            dest = dest_owner.get((r.account, r.region, r.name))
-            return bool(dest and dest.protected)
-        return r.protected
-
+    # a live policy carries its destination's owner and protection (aws.read_live sets them; it has no tags)
     # deliveries whose manifest handle now names another (source, destination) pair
     live_handles: dict[tuple[str, str, str], Resource] = {}
     for r in live:
-        if r.kind is Kind.DELIVERY and r.key not in desired_keys and owner_of(r) == project:
+        if r.kind is Kind.DELIVERY and r.key not in desired_keys and r.owner == project:
             live_handles[(r.account, r.region, r.name)] = r
     moved: set[str] = set()
 
@@ -245,7 +233,7 @@ def diff(
             else:
                 changes[d.key] = Change(Action.CREATE, None, d, "not in AWS")
             continue
-        owner = owner_of(current)
+        owner = current.owner
         adopting = False
         if owner != project:
             if owner is None and adopt:
@@ -295,7 +283,7 @@ def diff(
     for r in live:
         if r.key in desired_keys or r.key in moved:
             continue
-        if owner_of(r) != project:
+        if r.owner != project:
             if r.kind is not Kind.POLICY:
                 unmanaged.append(r)
             continue
@@ -317,7 +305,7 @@ def diff(
     _cascade(changes, unchanged)
 
     for ch in changes.values():
-        if ch.action in (Action.DELETE, Action.REPLACE) and ch.before is not None and protected(ch.before):
+        if ch.action in (Action.DELETE, Action.REPLACE) and ch.before is not None and ch.before.protected:
             errors.append(
                 f"{ch.address} is protected by a live protect tag; refusing to {ch.action.value} it"
             )
