@@ -79,8 +79,8 @@ def calls_for(change: Change) -> list[str]:
     if action is Action.DELETE:
         return [delete]
     if action is Action.REPLACE:
-        # a policy goes with its destination when that is replaced: only the Put remains
-        if kind is Kind.POLICY and change.reason.startswith("its DeliveryDestination"):
+        # a policy is replaced only with its destination (diff's cascade), which takes it away: only the Put remains
+        if kind is Kind.POLICY:
             return [put]
         return [delete, *create]
     if action is Action.UPDATE:
