@@ -51,6 +51,7 @@ class Change:
     reason: str = ""
     fields: list[FieldDiff] = field(default_factory=list)
     adopt: bool = False
+    warnings: list[str] = field(default_factory=list)  # one line each, shown under the change
 
     @property
     def resource(self) -> Resource:

@@ -24,6 +24,7 @@ from typing import Any
 
 from .diff import Action, Change, FieldDiff
 from .errors import StalePlanError
+from .findings import Finding
 from .models import KIND_RANK, Kind, Resource
 
 FORMAT_VERSION = 1
@@ -46,6 +47,8 @@ class Plan:
     scopes: list[tuple[str, str]] = field(default_factory=list)
     unmanaged: list[Resource] = field(default_factory=list)
     options: dict[str, Any] = field(default_factory=dict)
+    findings: list[Finding] = field(default_factory=list)  # sorted; see findings.py
+    notes: list[str] = field(default_factory=list)  # plan-wide lines for humans (e.g. "prune off: ...")
 
     def summary(self) -> dict[str, int]:
         out = {a.value: 0 for a in (Action.CREATE, Action.UPDATE, Action.REPLACE, Action.DELETE)}
@@ -234,6 +237,8 @@ def build(
     scopes: list[tuple[str, str]] | None = None,
     unmanaged: list[Resource] | None = None,
     options: dict[str, Any] | None = None,
+    findings: list[Finding] | None = None,
+    notes: list[str] | None = None,
 ) -> Plan:
     """The plan: non-noop changes (filtered by --target/--exclude, keeping what targets depend on), ordered."""
     active = [c for c in changes if c.action is not Action.NOOP]
@@ -267,6 +272,8 @@ def build(
         scopes=sorted(scopes or []),
         unmanaged=unmanaged or [],
         options=options or {},
+        findings=sorted(findings or []),
+        notes=list(notes or []),
     )
 
 
@@ -290,6 +297,8 @@ def change_to_json(c: Change, full: bool = False) -> dict[str, Any]:
         out["origin"] = c.after.origin
     if c.adopt:
         out["adopt"] = True
+    if c.warnings:
+        out["warnings"] = c.warnings
     if full:
         out["before"] = c.before.to_json() if c.before else None
         out["after"] = c.after.to_json() if c.after else None
@@ -306,6 +315,8 @@ def to_json(plan: Plan, full: bool = True) -> dict[str, Any]:
         "unmanaged": [r.address for r in plan.unmanaged],
         "api_calls": {"total": sum(plan.api_calls.values()), "by_operation": plan.api_calls},
         "scopes": [f"{a}/{r}" for a, r in plan.scopes],
+        "findings": [f.to_json() for f in plan.findings],
+        "notes": plan.notes,
     }
     if full:
         doc["manifest_digest"] = plan.digest
@@ -335,6 +346,7 @@ def from_json(doc: Any) -> Plan:
                     c.get("reason", ""),
                     [FieldDiff(f["path"], f["before"], f["after"]) for f in c.get("fields", [])],
                     bool(c.get("adopt", False)),
+                    [str(w) for w in c.get("warnings", [])],
                 )
             )
         steps = [(int(i), str(ph)) for i, ph in doc["steps"]]
@@ -350,6 +362,8 @@ def from_json(doc: Any) -> Plan:
             fingerprints=dict(doc.get("fingerprints", {})),
             scopes=[tuple(s.split("/", 1)) for s in doc.get("scopes", [])],
             options=dict(doc.get("options", {})),
+            findings=[Finding.from_json(f) for f in doc.get("findings", [])],
+            notes=[str(n) for n in doc.get("notes", [])],
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise StalePlanError(f"the plan file is malformed: {type(exc).__name__}: {exc}") from None

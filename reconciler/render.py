@@ -59,6 +59,8 @@ def change_lines(c: Change, color: bool = False, indent: str = "  ") -> list[str
             lines.append(f"{indent}      {_c('-', '31', color)} {f.path}: {_v(f.before)}")
         else:
             lines.append(f"{indent}      {_c('~', '33', color)} {f.path}: {_v(f.before)} → {_v(f.after)}")
+    for w in c.warnings:
+        lines.append(f"{indent}      {_c('!', '33', color)} {w}")
     calls = calls_for(c)
     if calls:
         lines.append(f"{indent}      calls: {', '.join(calls)}")
@@ -73,7 +75,9 @@ def summary_line(plan: Plan) -> str:
 
 
 def plan_text(plan: Plan, color: bool = False) -> str:
-    lines: list[str] = []
+    lines: list[str] = [*plan.notes]
+    if plan.notes:
+        lines.append("")
     if plan.changes:
         lines.append("Changes, in the order they will run:")
         for c in plan.changes:
@@ -85,6 +89,14 @@ def plan_text(plan: Plan, color: bool = False) -> str:
             lines.append(f"    {r.address}")
         if len(plan.unmanaged) > 20:
             lines.append(f"    ... and {len(plan.unmanaged) - 20} more")
+        lines.append("")
+    if plan.findings:
+        lines.append(f"Findings: {len(plan.findings)}")
+        for f in plan.findings:
+            where = f"{f.address}: " if f.address else ""
+            lines.append(f"  ! {f.severity.value} {f.code} {where}{f.message}")
+            if f.fix:
+                lines.append(f"      fix: {f.fix}")
         lines.append("")
     lines.append(_c(summary_line(plan), "1", color))
     return "\n".join(lines) + "\n"
@@ -105,6 +117,14 @@ def _details(c: Change) -> str:
 
 def plan_markdown(plan: Plan, title: str = "reconciler plan", budget: int = MARKDOWN_BUDGET) -> str:
     head = [MARKER, f"### {title}", "", f"**{summary_line(plan)}**", ""]
+    if plan.findings:
+        head += [f"**Findings: {len(plan.findings)}**", ""]
+        for f in plan.findings:
+            where = f"`{f.address}`: " if f.address else ""
+            fix = f" — fix: {f.fix}" if f.fix else ""
+            head.append(f"- **{f.severity.value}** `{f.code}` {where}{f.message}{fix}")
+        head.append("")
+    head += [f"> {n}" for n in plan.notes] + ([""] if plan.notes else [])
     if plan.empty:
         return "\n".join(head) + "\n"
     counts: Counter[tuple[str, str, str, str]] = Counter()
