@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test check lint typecheck unit bench schemas clean
+.PHONY: demo test check lint typecheck unit bench schemas capabilities clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -24,6 +24,10 @@ check: test
 
 bench: $(STAMP)
 	$(BIN)/python -m tests.benchmarks.run
+
+## Regenerate reconciler/capabilities.json from botocore's logs model and the AWS CDK service spec
+capabilities: $(STAMP)
+	$(BIN)/python scripts/capabilities.py
 
 schemas: $(STAMP)
 	$(BIN)/reconciler schema --out schemas

@@ -17,6 +17,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any
 
+from . import defaults
 from . import diff as diffmod
 from .aws import Api, LiveState, fingerprint
 from .diff import Action, Change
@@ -310,13 +311,17 @@ class Runner:
         if to_remove:
             self.api.call(r.account, r.region, "UntagResource", r.address, resourceArn=arn, tagKeys=to_remove)
 
-    def _delivery_config(self, d: Resource) -> dict[str, Any]:
-        params: dict[str, Any] = {}
-        if d.attrs.get("recordFields") is not None:
-            params["recordFields"] = d.attrs["recordFields"]
-        if d.attrs.get("fieldDelimiter") is not None:
-            params["fieldDelimiter"] = d.attrs["fieldDelimiter"]
-        s3 = d.attrs.get("s3DeliveryConfiguration")
+    def _delivery_config(self, d: Resource, creating: bool = False) -> dict[str, Any]:
+        if creating:  # fields left to AWS's defaults are not sent on create (AWS fills them)
+            params = defaults.create_config(d.attrs)
+            s3 = params.pop("s3DeliveryConfiguration", None)
+        else:
+            params = {}
+            if d.attrs.get("recordFields") is not None:
+                params["recordFields"] = d.attrs["recordFields"]
+            if d.attrs.get("fieldDelimiter") is not None:
+                params["fieldDelimiter"] = d.attrs["fieldDelimiter"]
+            s3 = d.attrs.get("s3DeliveryConfiguration")
         if s3 is not None and d.attrs.get("deliveryDestinationType") in ("S3", None):
             params["s3DeliveryConfiguration"] = s3  # never for a non-S3 destination (TF #46108)
         return params
@@ -329,6 +334,7 @@ class Runner:
         if creating:
             existing = api.find_delivery(d.account, d.region, source, dest)
             if existing is None:
+                config = self._delivery_config(d, creating=True)
                 tags = {**d.tags, OWNER_TAG: self.plan.project, HANDLE_TAG: d.name}
                 out = api.call(
                     d.account,

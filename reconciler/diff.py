@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from . import catalog
+from . import catalog, defaults
 from .models import KIND_RANK, Kind, Resource, canonical_policy, policy_grants
 
 
@@ -156,10 +156,8 @@ def compare(desired: Resource, live: Resource) -> list[FieldDiff]:
                 continue  # left to the server (defaults)
             if name == "s3DeliveryConfiguration" and isinstance(want, dict):
                 have_d = dict(have or {})
-                if desired.attrs.get("sourceService") == "cloudfront" and "suffixPath" in want:
-                    path = str(have_d.get("suffixPath", ""))
-                    if path == catalog.CLOUDFRONT_SUFFIX_PREFIX + want["suffixPath"]:
-                        have_d["suffixPath"] = want["suffixPath"]  # prefix added by AWS on create (TF #40968)
+                if _added_suffix_prefix(desired, live) is not None:
+                    have_d["suffixPath"] = want["suffixPath"]  # prefix added by AWS on create (TF #40968)
                 out.extend(_dict_diffs(name, have_d, want, only_after_keys=True))
             elif name == "deliverySourceConfiguration":
                 out.extend(_dict_diffs(name, dict(have or {}), dict(want or {}), only_after_keys=False))
@@ -167,6 +165,34 @@ def compare(desired: Resource, live: Resource) -> list[FieldDiff]:
                 out.append(FieldDiff(name, have, want))
     out.extend(_dict_diffs("tags", live.tags, desired.tags, only_after_keys=False))
     return out
+
+
+def _added_suffix_prefix(desired: Resource, live: Resource) -> str | None:
+    """The prefix AWS added before the desired suffixPath on create, when the live path has one."""
+    want = desired.attrs.get("s3DeliveryConfiguration") or {}
+    have = live.attrs.get("s3DeliveryConfiguration") or {}
+    if "suffixPath" not in want or "s3DeliveryConfiguration.suffixPath" in (
+        desired.attrs.get("defaulted") or []
+    ):
+        return None
+    known = catalog.suffix_prefix_added_on_create(
+        str(desired.attrs.get("sourceResourceArn", "")), str(desired.attrs.get("sourceLogType", ""))
+    )
+    return defaults.added_prefix(str(have.get("suffixPath", "")), str(want["suffixPath"]), known)
+
+
+def _layout_warning(change: Change) -> str | None:
+    """An update sends the suffixPath without the prefix AWS added on create: objects move (CFN roadmap #2274)."""
+    if change.kind is not Kind.DELIVERY or change.before is None or change.after is None:
+        return None
+    prefix = _added_suffix_prefix(change.after, change.before)
+    if prefix is None or not change.attr_fields():
+        return None
+    want = change.after.attrs["s3DeliveryConfiguration"]["suffixPath"]
+    return (
+        f"s3DeliveryConfiguration.suffixPath: UpdateDeliveryConfiguration sends {want!r} without the prefix "
+        f"{prefix!r} AWS added on create, so new log objects land under {want!r} instead of {prefix + want!r}"
+    )
 
 
 def _replace_reason(kind: Kind, fields: list[FieldDiff], live: Resource, desired: Resource) -> str | None:
@@ -277,6 +303,9 @@ def diff(
         else:
             paths = ", ".join(sorted({f.path.split(".")[0] for f in fields}))
             changes[d.key] = Change(Action.UPDATE, current, d, f"{paths} changed", fields)
+            warning = _layout_warning(changes[d.key])
+            if warning is not None:
+                changes[d.key].warnings.append(warning)
         if adopting and d.key in changes:
             changes[d.key].adopt = True  # a policy taken over with its destination
 
@@ -356,7 +385,8 @@ def _cascade(changes: dict[str, Change], unchanged: dict[str, tuple[Resource, Re
 
 
 def _check_resource_arns(changes: dict[str, Change], live: list[Resource], errors: list[str]) -> None:
-    """AWS allows one source per resource ARN per account: a new source may take an ARN only from one we delete."""
+    """AWS allows one source per (resource ARN, log type) per account and region: a new source may take that pair
+    only from a source we delete (aws-cdk PR #36314: two log types of one resource work, the same one twice fails)."""
     creating = [
         c for c in changes.values() if c.kind is Kind.SOURCE and c.action in (Action.CREATE, Action.REPLACE)
     ]
@@ -365,15 +395,21 @@ def _check_resource_arns(changes: dict[str, Change], live: list[Resource], error
     leaving = {
         c.before.key for c in changes.values() if c.action in (Action.DELETE, Action.REPLACE) and c.before
     }
-    holders = {(r.account, str(r.attrs["resourceArn"])): r for r in live if r.kind is Kind.SOURCE}
+    holders = {source_slot(r): r for r in live if r.kind is Kind.SOURCE}
     for c in creating:
         assert c.after is not None
-        holder = holders.get((c.after.account, str(c.after.attrs["resourceArn"])))
+        holder = holders.get(source_slot(c.after))
         if holder is not None and holder.key != c.after.key and holder.key not in leaving:
             errors.append(
-                f"{c.address} ({c.after.origin}): resourceArn is already used by {holder.address} (owner: "
-                f"{holder.owner or 'none'}; not being deleted); AWS allows one delivery source per resource ARN per account"
+                f"{c.address} ({c.after.origin}): resourceArn is already used for {c.after.attrs['logType']} by "
+                f"{holder.address} (owner: {holder.owner or 'none'}; not being deleted); AWS allows one delivery "
+                "source per resource ARN and log type"
             )
+
+
+def source_slot(r: Resource) -> tuple[str, str, str, str]:
+    """What AWS keeps unique among delivery sources: (account, region, resource ARN, log type)."""
+    return (r.account, r.region, str(r.attrs["resourceArn"]), str(r.attrs["logType"]))
 
 
 def _check_delete_blockers(changes: dict[str, Change], live: list[Resource], errors: list[str]) -> None:

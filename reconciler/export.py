@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
+from . import capabilities, defaults
 from .models import API_VERSION, Kind, Resource, public_statements
 
 
@@ -13,6 +14,7 @@ def documents(resources: list[Resource]) -> dict[tuple[str, str], list[dict[str,
     policies = {(r.account, r.region, r.name): r for r in resources if r.kind is Kind.POLICY}
     dest_names = Counter(r.name for r in resources if r.kind is Kind.DESTINATION)
     dest_by_arn = {r.arn: r for r in resources if r.kind is Kind.DESTINATION}
+    sources = {(r.account, r.region, r.name): r for r in resources if r.kind is Kind.SOURCE}
     out: dict[tuple[str, str], list[dict[str, Any]]] = {}
     order = {Kind.SOURCE: 0, Kind.DESTINATION: 1, Kind.DELIVERY: 2}
     for r in sorted(
@@ -43,9 +45,20 @@ def documents(resources: list[Resource]) -> dict[tuple[str, str], list[dict[str,
                 "source": r.attrs["deliverySourceName"],
                 "destination": dest.name if dest is not None and unique else dest_arn,
             }
-            for key in ("recordFields", "fieldDelimiter", "s3DeliveryConfiguration"):
-                if r.attrs.get(key) is not None:
-                    spec[key] = r.attrs[key]
+            # only what differs from AWS's defaults for the source's log type (omitted means the default)
+            source = sources.get((r.account, r.region, str(r.attrs["deliverySourceName"])))
+            caps = (
+                capabilities.caps_for(str(source.attrs["resourceArn"]), str(source.attrs["logType"]))
+                if source is not None
+                else None
+            )
+            dest_resource = dest.attrs.get("destinationResourceArn") if dest is not None else None
+            if caps is None:
+                for key in ("recordFields", "fieldDelimiter", "s3DeliveryConfiguration"):
+                    if r.attrs.get(key) is not None:
+                        spec[key] = r.attrs[key]
+            else:
+                spec.update(defaults.non_default(r.attrs, caps, dest_resource))
         if r.tags:
             spec["tags"] = dict(sorted(r.tags.items()))
         doc = {

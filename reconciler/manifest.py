@@ -23,7 +23,7 @@ import jinja2.sandbox
 import yaml
 from pydantic import ValidationError
 
-from . import catalog
+from . import catalog, defaults, delivery_rules
 from .config import Project
 from .errors import ManifestError, Problem
 from .models import (
@@ -397,28 +397,23 @@ def _cross_checks(parsed: list[_Parsed], project: Project) -> tuple[list[Resourc
     sources: dict[tuple[str, str, str], _Parsed] = {}
     destinations: dict[tuple[str, str, str], _Parsed] = {}
     dest_by_name: dict[str, list[_Parsed]] = {}
-    arn_owner: dict[tuple[str, str], _Parsed] = {}
+    arn_owner: dict[tuple[str, str, str, str], _Parsed] = {}
     for (_kind, acct, region, name), p in seen.items():
         origin = f"{p.doc.file}:{p.doc.line}"
         if isinstance(p.model, DeliverySourceDoc):
             spec = p.model.spec
             sources[(acct, region, name)] = p
-            owner = arn_owner.get((acct, spec.resourceArn))
+            owner = arn_owner.get((acct, region, spec.resourceArn, spec.logType))
             if owner is not None:
                 problems.append(
                     p.problem(
                         ("spec", "resourceArn"),
-                        f"already used by DeliverySource/{owner.model.metadata.name} in account {acct} "
-                        "(one delivery source per resource ARN per account)",
+                        f"already used for {spec.logType} by DeliverySource/{owner.model.metadata.name} in "
+                        f"{acct}/{region} (one delivery source per resource ARN and log type)",
                     )
                 )
-            arn_owner[(acct, spec.resourceArn)] = p
-            parsed_arn = catalog.split_arn(spec.resourceArn)
-            if (
-                parsed_arn
-                and (parsed_arn[1], spec.logType) in catalog.US_EAST_1_ONLY
-                and region != "us-east-1"
-            ):
+            arn_owner[(acct, region, spec.resourceArn, spec.logType)] = p
+            if catalog.us_east_1_only(spec.resourceArn, spec.logType) and region != "us-east-1":
                 problems.append(
                     p.problem(("metadata", "region"), f"{spec.logType} sources must be in us-east-1")
                 )
@@ -441,6 +436,8 @@ def _cross_checks(parsed: list[_Parsed], project: Project) -> tuple[list[Resourc
         elif isinstance(p.model, DeliveryDestinationDoc):
             dspec = p.model.spec
             destinations[(acct, region, name)] = p
+            for path, message in delivery_rules.check_destination(dspec.resolved_type, dspec.outputFormat):
+                problems.append(p.problem(("spec", *path), message))
             dest_by_name.setdefault(name, []).append(p)
             arn = destination_arn(acct, region, name)
             resources.append(
@@ -529,6 +526,32 @@ def _cross_checks(parsed: list[_Parsed], project: Project) -> tuple[list[Resourc
                         f"{dest.model.metadata.name} allowing account {acct} logs:CreateDelivery",
                     )
                 )
+        src_spec = src.model.spec if src is not None and isinstance(src.model, DeliverySourceDoc) else None
+        if src_spec is not None:
+            dest_spec = (
+                dest.model.spec
+                if dest is not None and isinstance(dest.model, DeliveryDestinationDoc)
+                else None
+            )
+            dest_target = delivery_rules.Target(
+                label=f"DeliveryDestination/{dest.model.metadata.name}"
+                if dest is not None
+                else str(dest_arn),
+                type=dest_type,
+                output_format=dest_spec.outputFormat if dest_spec is not None else None,
+                account=dest.account if dest is not None else None,
+            )
+            s3_in = spec_d.s3DeliveryConfiguration
+            for path, message in delivery_rules.check_delivery(
+                src_spec.resourceArn,
+                src_spec.logType,
+                acct,
+                dest_target,
+                spec_d.recordFields,
+                spec_d.fieldDelimiter,
+                s3_in.model_dump(exclude_none=True) if s3_in is not None else None,
+            ):
+                problems.append(p.problem(("spec", *path), message))
         if src is None or dest_arn is None:
             continue
         pair = (acct, region, spec_d.source, dest_arn)
@@ -542,27 +565,35 @@ def _cross_checks(parsed: list[_Parsed], project: Project) -> tuple[list[Resourc
             continue
         pairs[pair] = p
         s3 = spec_d.s3DeliveryConfiguration
-        src_arn = (
-            catalog.split_arn(src.model.spec.resourceArn)
-            if isinstance(src.model, DeliverySourceDoc)
+        assert isinstance(src.model, DeliverySourceDoc)
+        src_arn = catalog.split_arn(src.model.spec.resourceArn)
+        src_service = src_arn[1] if src_arn else None
+        attrs: dict[str, Any] = {
+            "deliverySourceName": spec_d.source,
+            "deliveryDestinationArn": dest_arn,
+            "deliveryDestinationType": dest_type,
+            "sourceService": src_service,
+            "sourceResourceArn": src.model.spec.resourceArn,
+            "sourceLogType": src.model.spec.logType,
+            "recordFields": list(spec_d.recordFields) if spec_d.recordFields is not None else None,
+            "fieldDelimiter": spec_d.fieldDelimiter,
+            "s3DeliveryConfiguration": s3.model_dump(exclude_none=True) if s3 is not None else None,
+        }
+        dest_resource_arn = (
+            dest.model.spec.destinationResourceArn
+            if dest is not None and isinstance(dest.model, DeliveryDestinationDoc)
             else None
         )
-        src_service = src_arn[1] if src_arn else None
+        defaults.fill(
+            attrs, catalog.caps_for(src.model.spec.resourceArn, src.model.spec.logType), dest_resource_arn
+        )
         resources.append(
             Resource(
                 Kind.DELIVERY,
                 acct,
                 region,
                 name,
-                {
-                    "deliverySourceName": spec_d.source,
-                    "deliveryDestinationArn": dest_arn,
-                    "deliveryDestinationType": dest_type,
-                    "sourceService": src_service,
-                    "recordFields": list(spec_d.recordFields) if spec_d.recordFields is not None else None,
-                    "fieldDelimiter": spec_d.fieldDelimiter,
-                    "s3DeliveryConfiguration": s3.model_dump(exclude_none=True) if s3 is not None else None,
-                },
+                attrs,
                 tags={**project.default_tags, **spec_d.tags},
                 origin=f"{p.doc.file}:{p.doc.line}",
             )
@@ -570,7 +601,8 @@ def _cross_checks(parsed: list[_Parsed], project: Project) -> tuple[list[Resourc
     return resources, problems
 
 
-DERIVED = ("sourceService",)  # kept on a Delivery for comparisons; not the user's
+# kept on a Delivery for comparisons and defaults; not the user's
+DERIVED = ("sourceService", "sourceResourceArn", "sourceLogType", "defaulted")
 
 
 def render_documents(state: DesiredState) -> list[dict[str, Any]]:

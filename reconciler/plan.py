@@ -22,7 +22,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from .diff import Action, Change, FieldDiff
+from .diff import Action, Change, FieldDiff, source_slot
 from .errors import StalePlanError
 from .findings import Finding
 from .models import KIND_RANK, Kind, Resource
@@ -129,7 +129,7 @@ def _edges(changes: list[Change]) -> dict[Step, set[Step]]:
     dest_delete: dict[str, int] = {}
     policy_apply: dict[str, int] = {}
     policy_delete: dict[str, int] = {}
-    source_arn_created: dict[tuple[str, str], list[int]] = {}
+    source_arn_created: dict[tuple[str, str, str, str], list[int]] = {}
     deliveries_by_source: dict[tuple[str, str, str], list[int]] = {}
     for i, c in enumerate(changes):
         if c.action is Action.REPLACE:
@@ -142,9 +142,7 @@ def _edges(changes: list[Change]) -> dict[Step, set[Step]]:
             if after is not None:
                 sources_apply[(after.account, after.region, after.name)] = i
                 if c.action in (Action.CREATE, Action.REPLACE):
-                    source_arn_created.setdefault(
-                        (after.account, str(after.attrs["resourceArn"])), []
-                    ).append(i)
+                    source_arn_created.setdefault(source_slot(after), []).append(i)
             if before is not None and c.action in (Action.DELETE, Action.REPLACE):
                 sources_delete[(before.account, before.region, before.name)] = i
         elif c.kind is Kind.DESTINATION:
@@ -161,7 +159,7 @@ def _edges(changes: list[Change]) -> dict[Step, set[Step]]:
 
     for i, c in enumerate(changes):
         if c.kind is Kind.SOURCE and c.before is not None and c.action in (Action.DELETE, Action.REPLACE):
-            for j in source_arn_created.get((c.before.account, str(c.before.attrs["resourceArn"])), []):
+            for j in source_arn_created.get(source_slot(c.before), []):
                 add((i, DELETE), (j, APPLY))
         if c.kind is Kind.POLICY and c.resource.arn:
             if c.resource.arn in dest_apply:

@@ -111,13 +111,11 @@ def test_export_then_adopt_gives_an_empty_plan(sandbox: Any, tmp_path: Path) -> 
     logs.put_delivery_source(
         name="cdn", resourceArn=f"arn:aws:cloudfront::{A}:distribution/E9", logType="ACCESS_LOGS"
     )
-    s3 = logs.put_delivery_destination(name="s3", outputFormat="parquet",
+    s3 = logs.put_delivery_destination(name="s3", outputFormat="plain",
                                        deliveryDestinationConfiguration={"destinationResourceArn": "arn:aws:s3:::b"})  # fmt: skip
     central = other.put_delivery_destination(
         name="central",
-        deliveryDestinationConfiguration={
-            "destinationResourceArn": f"arn:aws:logs:us-east-1:{B}:log-group:c"
-        },
+        deliveryDestinationConfiguration={"destinationResourceArn": f"arn:aws:s3:::central-{B}"},
     )["deliveryDestination"]["arn"]
     policy = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"AWS": A},
               "Action": "logs:CreateDelivery", "Resource": central}]}  # fmt: skip

@@ -42,7 +42,7 @@ def test_examples_validate() -> None:
     result = run_cli("validate", cwd=ROOT)
     assert result.code == 0, result.err
     assert result.out.startswith(
-        "OK: 5 files, 7 Delivery, 5 DeliveryDestination, 1 DeliveryDestinationPolicy, 7 DeliverySource"
+        "OK: 6 files, 10 Delivery, 6 DeliveryDestination, 1 DeliveryDestinationPolicy, 10 DeliverySource"
     )
     assert "111111111111/us-east-1, 222222222222/us-east-1" in result.out
 

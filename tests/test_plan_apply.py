@@ -29,7 +29,7 @@ policy:
 
 
 def base(
-    output_format: str = "parquet",
+    output_format: str = "plain",
     bucket: str = "arn:aws:s3:::logs-bucket/kb",
     kb_arn: str = KB,
     source_tags: str = "{cost: '1', owner: alice}",
@@ -56,7 +56,7 @@ def base(
         doc(
             "DeliveryDestination",
             "central",
-            f"outputFormat: json\ndestinationResourceArn: arn:aws:logs:us-east-1:{B}:log-group:central"
+            f"outputFormat: json\ndestinationResourceArn: arn:aws:s3:::central-{B}"
             + (POLICY if with_policy else ""),
             account=B,
         ),
@@ -133,7 +133,7 @@ def test_in_place_updates(ws: Workspace, sandbox: Any) -> None:
         base(
             bucket="arn:aws:s3:::logs-bucket/kb-v2",
             source_tags="{cost: '2', env: dev}",
-            record_fields="[event, resource_arn]",
+            record_fields="[event, resource_id]",
         ),
     )
     plan = plan_json(ws)
@@ -153,9 +153,9 @@ def test_in_place_updates(ws: Workspace, sandbox: Any) -> None:
     logs = client(sandbox)
     d = logs.get_delivery_destination(name="d-s3")["deliveryDestination"]
     assert d["deliveryDestinationConfiguration"]["destinationResourceArn"] == "arn:aws:s3:::logs-bucket/kb-v2"
-    assert d["outputFormat"] == "parquet"
+    assert d["outputFormat"] == "plain"
     delivery = next(x for x in logs.describe_deliveries()["deliveries"] if x["deliverySourceName"] == "s-kb")
-    assert delivery["recordFields"] == ["event", "resource_arn"]
+    assert delivery["recordFields"] == ["event", "resource_id"]
 
 
 def test_replacements_cascade_to_deliveries(ws: Workspace, sandbox: Any) -> None:
@@ -478,6 +478,6 @@ def test_resource_arn_taken_by_an_unmanaged_source(ws: Workspace, sandbox: Any) 
     ws.write("main.yaml", base())
     plan_refused(
         ws,
-        "error: 111111111111/us-east-1/DeliverySource/s-kb (manifests/main.yaml:1): resourceArn is already used by "
+        "error: 111111111111/us-east-1/DeliverySource/s-kb (manifests/main.yaml:1): resourceArn is already used for APPLICATION_LOGS by "
         "111111111111/us-east-1/DeliverySource/by-hand (owner: none; not being deleted)",
     )

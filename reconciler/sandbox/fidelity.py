@@ -30,6 +30,8 @@ from moto.logs.responses import LogsResponse
 
 from reconciler import catalog
 
+from . import templates
+
 _lock = threading.RLock()
 _installed = False
 
@@ -58,6 +60,10 @@ def conflict(message: str) -> _Err:
 
 def validation(message: str) -> _Err:
     return _Err("ValidationException", message)
+
+
+def too_many_tags() -> _Err:
+    return _Err("TooManyTagsException", "A resource can have no more than 50 tags.")  # model
 
 
 def access_denied(message: str) -> _Err:
@@ -118,8 +124,13 @@ class Delivery:
     destination_arn: str
     destination_type: str
     record_fields: list[str]
-    field_delimiter: str
+    field_delimiter: str | None  # None: no fieldDelimiter key (CloudFront to S3 on AWS, LS)
     s3: dict[str, Any] | None
+    source_arn: str = ""
+    log_type: str = ""
+    source_account: str = ""
+    dest_format: str | None = None
+    dest_account: str = ""
 
     def view(self, sparse: bool = False) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -132,7 +143,8 @@ class Delivery:
             return out
         out["deliveryDestinationType"] = self.destination_type
         out["recordFields"] = list(self.record_fields)
-        out["fieldDelimiter"] = self.field_delimiter
+        if self.field_delimiter is not None:
+            out["fieldDelimiter"] = self.field_delimiter
         if self.s3 is not None:
             out["s3DeliveryConfiguration"] = dict(self.s3)
         return out
@@ -158,69 +170,6 @@ def _all_states(region: str) -> list[tuple[str, State]]:
         backend = dict.get(per_region, region)
         if backend is not None:
             out.append((account_id, state_of(backend)))
-    return out
-
-
-# ---- configuration templates (defaults per log type) ---------------------------------------------------------
-
-CLOUDFRONT_FIELDS = [
-    "date", "time", "x-edge-location", "sc-bytes", "c-ip", "cs-method", "cs(Host)", "cs-uri-stem", "sc-status",
-    "cs(Referer)", "cs(User-Agent)", "cs-uri-query", "cs(Cookie)", "x-edge-result-type", "x-edge-request-id",
-    "x-host-header", "cs-protocol", "cs-bytes", "time-taken", "x-forwarded-for", "ssl-protocol", "ssl-cipher",
-    "x-edge-response-result-type", "cs-protocol-version", "fle-status", "fle-encrypted-fields", "c-port",
-    "time-to-first-byte", "x-edge-detailed-result-type", "sc-content-type", "sc-content-len", "sc-range-start",
-    "sc-range-end",
-]  # fmt: skip
-GENERIC_FIELDS = ["event_timestamp", "resource_arn", "log_level", "event"]
-
-
-def template_defaults(service: str, log_type: str, dest_type: str) -> dict[str, Any]:
-    """Server-side defaults for omitted delivery fields (TF #40885; shape of defaultDeliveryConfigValues)."""
-    if service == "cloudfront":
-        out: dict[str, Any] = {"recordFields": list(CLOUDFRONT_FIELDS), "fieldDelimiter": "\t"}
-    else:
-        out = {"recordFields": list(GENERIC_FIELDS), "fieldDelimiter": ""}
-    if dest_type == "S3":
-        out["s3DeliveryConfiguration"] = {
-            "suffixPath": f"AWSLogs/{{account-id}}/{service}/{log_type}/{{yyyy}}/{{MM}}/{{dd}}",
-            "enableHiveCompatiblePath": False,
-        }
-        if service == "cloudfront":
-            out["s3DeliveryConfiguration"]["suffixPath"] = catalog.CLOUDFRONT_SUFFIX_PREFIX.rstrip("/")
-    return out
-
-
-def configuration_templates() -> list[dict[str, Any]]:
-    out = []
-    for row in catalog.SOURCE_SERVICES:
-        for log_type in row.log_types:
-            dest_types = ["S3", "CWL", "FH"] + (["XRAY"] if log_type == "TRACES" else [])
-            for dest_type in dest_types:
-                defaults = template_defaults(row.arn_service, log_type, dest_type)
-                out.append(
-                    {
-                        "service": row.arn_service,
-                        "logType": log_type,
-                        "resourceType": row.resource_prefixes[0].rstrip("/:-") or row.arn_service,
-                        "deliveryDestinationType": dest_type,
-                        "defaultDeliveryConfigValues": defaults,
-                        "allowedFields": [{"name": f, "mandatory": False} for f in defaults["recordFields"]],
-                        "allowedOutputFormats": ["json", "plain", "w3c", "raw", "parquet"]
-                        if dest_type == "S3"
-                        else (["json", "plain", "raw"] if dest_type != "XRAY" else []),
-                        "allowedFieldDelimiters": ["", "\t", " ", ",", "|"],
-                        "allowedSuffixPathFields": [
-                            "{account-id}",
-                            "{region}",
-                            "{yyyy}",
-                            "{MM}",
-                            "{dd}",
-                            "{HH}",
-                        ]
-                        if dest_type == "S3"
-                        else [],
-                    }
-                )
     return out
 
 
@@ -365,8 +314,10 @@ class DeliveryHandlers:
         allowed = catalog.log_types_for_arn(resource_arn or "")
         if allowed is None:
             raise not_found("Cannot access provided service.")  # LS, recorded on AWS
-        if log_type not in allowed:
-            raise validation(f"Log type {log_type} is not supported for this resource.")
+        if log_type not in allowed:  # LS, validated on AWS: not a ValidationException
+            raise not_found("Cannot access provided service.")
+        if tags is not None and len(tags) > 50:
+            raise too_many_tags()
         with _lock:
             st = self._state()
             existing = st.sources.get(name)
@@ -385,7 +336,8 @@ class DeliveryHandlers:
                     )
             else:
                 for other in st.sources.values():
-                    if other.resource_arn == resource_arn:  # one source per resource ARN per account
+                    # one source per (resource ARN, log type) per account and region (aws-cdk PR #36314)
+                    if other.resource_arn == resource_arn and other.log_type == log_type:
                         raise conflict(
                             "This ResourceId has already been used in another Delivery Source in this account."
                         )
@@ -394,7 +346,10 @@ class DeliveryHandlers:
             st.sources[name] = src
             if tags and existing is None:
                 self.logs_backend.tag_resource(arn, tags)
-        return json.dumps({"deliverySource": src.view()})
+        view = src.view()
+        if tags and existing is None:
+            view["tags"] = dict(tags)  # PutDeliverySource echoes the tags it created with (LS)
+        return json.dumps({"deliverySource": view})
 
     def get_delivery_source(self) -> str:
         name = self._get_param("name")
@@ -433,6 +388,8 @@ class DeliveryHandlers:
         dest_type = self._get_param("deliveryDestinationType")
         role_arn = self._get_param("roleArn")
         tags = self._tags_param()
+        if tags is not None and len(tags) > 50:
+            raise too_many_tags()
         resource_arn = (config or {}).get("destinationResourceArn")
         if dest_type == "XRAY":
             if resource_arn:
@@ -475,8 +432,6 @@ class DeliveryHandlers:
                     output_format = (
                         existing.output_format
                     )  # unconfirmed: an omitted format keeps the current one
-            elif output_format is None and derived != "XRAY":
-                output_format = "json"  # unconfirmed default
             arn = f"arn:aws:logs:{self.region}:{self.current_account}:delivery-destination:{name}"
             dest = Destination(name, arn, derived, output_format, resource_arn, role_arn)
             if existing is not None:
@@ -494,7 +449,10 @@ class DeliveryHandlers:
         return json.dumps({"deliveryDestination": dest.view()})
 
     def describe_delivery_destinations(self) -> str:
-        items = [d.view() for d in self._state().destinations.values()]
+        names = self._get_param("names")
+        if names is not None and len(names) > 20:
+            raise validation("names must have at most 20 items")
+        items = [d.view() for d in self._state().destinations.values() if names is None or d.name in names]
         return json.dumps(
             _page("deliveryDestinations", items, self._get_param("limit"), self._get_param("nextToken"))
         )
@@ -574,6 +532,8 @@ class DeliveryHandlers:
         delimiter = self._get_param("fieldDelimiter")
         s3 = self._get_param("s3DeliveryConfiguration")
         tags = self._tags_param()
+        if tags is not None and len(tags) > 50:
+            raise too_many_tags()
         with _lock:
             st = self._state()
             src = st.sources.get(source_name)
@@ -591,15 +551,30 @@ class DeliveryHandlers:
                     raise conflict(
                         "Delivery already exists for this Delivery Source with the same Delivery Destination Type."
                     )
-            service = src.resource_arn.split(":")[2]
-            defaults = template_defaults(service, src.log_type, dest.type)
+            dest_account = dest.arn.split(":")[4]
+            problem = templates.delivery_problem(
+                src.resource_arn,
+                src.log_type,
+                self.current_account,
+                dest.type,
+                dest.output_format,
+                dest_account,
+                record_fields,
+                delimiter,
+                s3,
+            )
+            if problem is not None:
+                raise validation(problem)
+            found = templates.delivery_defaults(src.resource_arn, src.log_type, dest.type, dest.resource_arn)
             s3_final: dict[str, Any] | None = None
             if dest.type == "S3":
-                s3_final = dict(defaults["s3DeliveryConfiguration"])
+                s3_final = dict(found.get("s3DeliveryConfiguration") or {"enableHiveCompatiblePath": False})
                 if s3:
                     s3_final.update(s3)
-                    if service == "cloudfront" and "suffixPath" in s3:  # TF #40968: prefix on create only
-                        s3_final["suffixPath"] = catalog.CLOUDFRONT_SUFFIX_PREFIX + s3["suffixPath"]
+                    if "suffixPath" in s3:  # TF #40968: the service's prefix on create only
+                        s3_final["suffixPath"] = templates.on_create_suffix_path(
+                            src.resource_arn, src.log_type, dest.resource_arn, s3["suffixPath"]
+                        )
             delivery_id = _new_id()
             delivery = Delivery(
                 id=delivery_id,
@@ -607,14 +582,24 @@ class DeliveryHandlers:
                 source_name=source_name,
                 destination_arn=dest_arn,
                 destination_type=dest.type,
-                record_fields=list(record_fields) if record_fields is not None else defaults["recordFields"],
-                field_delimiter=delimiter if delimiter is not None else defaults["fieldDelimiter"],
+                record_fields=list(record_fields)
+                if record_fields is not None
+                else list(found.get("recordFields") or []),
+                field_delimiter=delimiter if delimiter is not None else found.get("fieldDelimiter"),
                 s3=s3_final,
+                source_arn=src.resource_arn,
+                log_type=src.log_type,
+                source_account=self.current_account,
+                dest_format=dest.output_format,
+                dest_account=dest_account,
             )
             st.deliveries[delivery_id] = delivery
             if tags:
                 self.logs_backend.tag_resource(delivery.arn, tags)
-        return json.dumps({"delivery": delivery.view()})
+        view = delivery.view()
+        if tags:
+            view["tags"] = dict(tags)  # CreateDelivery echoes the tags it created with (LS)
+        return json.dumps({"delivery": view})
 
     def get_delivery(self) -> str:
         delivery = self._state().deliveries.get(self._get_param("id"))
@@ -645,6 +630,19 @@ class DeliveryHandlers:
                 raise not_found("Requested Delivery does not exist in this account.")
             if s3 is not None and delivery.destination_type != "S3":  # TF #46108
                 raise validation("Provided delivery configuration is invalid for the destination type.")
+            problem = templates.delivery_problem(
+                delivery.source_arn,
+                delivery.log_type,
+                delivery.source_account,
+                delivery.destination_type,
+                delivery.dest_format,
+                delivery.dest_account,
+                record_fields,
+                delimiter,
+                s3,
+            )
+            if problem is not None:
+                raise validation(problem)
             if record_fields is not None:
                 delivery.record_fields = list(record_fields)
             if delimiter is not None:
@@ -671,7 +669,7 @@ class DeliveryHandlers:
         dest_types = self._get_param("deliveryDestinationTypes")
         items = [
             t
-            for t in configuration_templates()
+            for t in templates.configuration_templates()
             if (service is None or t["service"] == service)
             and (log_types is None or t["logType"] in log_types)
             and (dest_types is None or t["deliveryDestinationType"] in dest_types)
@@ -695,7 +693,7 @@ class DeliveryHandlers:
         with _lock:
             current = self.logs_backend.list_tags_for_resource(arn)
             if len({**current, **tags}) > 50:
-                raise validation("A resource can have at most 50 tags.")
+                raise too_many_tags()
             self.logs_backend.tag_resource(arn, tags)
         return "{}"
 
