@@ -43,7 +43,7 @@ def resources(draw: Any, live: bool) -> list[Resource]:
     for name in draw(st.lists(st.sampled_from(SRC), unique=True)):
         k = draw(st.integers(0, 5).filter(lambda x: x not in used_arns))
         used_arns.add(k)
-        out.append(Resource(Kind.SOURCE, A, R, name, {"resourceArn": kb(k), "logType": draw(st.sampled_from(["APPLICATION_LOGS", "TRACES"])),
+        out.append(Resource(Kind.SOURCE, A, R, name, {"resourceArn": kb(k), "logType": draw(st.sampled_from(["APPLICATION_LOGS", "RUNTIME_LOGS"])),
                             "deliverySourceConfiguration": {}}, {"t": draw(st.sampled_from(["1", "2"]))},
                             arn=f"arn:aws:logs:{R}:{A}:delivery-source:{name}"))  # fmt: skip
     for name in draw(st.lists(st.sampled_from(DST), unique=True)):
