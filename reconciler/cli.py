@@ -27,6 +27,7 @@ from . import config as configmod
 from . import diff as diffmod
 from . import drift as driftmod
 from . import export as exportmod
+from . import graph as graphmod
 from . import manifest as manifestmod
 from . import plan as planmod
 from . import render
@@ -280,6 +281,7 @@ def make_plan(
         unmanaged=result.unmanaged,
         options={"prune": not no_prune, "adopt": adopt, "targets": list(targets), "excludes": list(excludes)},
     )
+    plan.context = graphmod.neighbours(plan.changes, live.resources)
     return Planned(plan, live, api, project, result)
 
 
@@ -336,6 +338,38 @@ def show(plan_file: Path, fmt: str, no_color: bool) -> None:
             fmt, lambda p: render.plan_text(p, color)
         )(plan)
     )
+
+
+@cli.command("graph")
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--format", "fmt", type=click.Choice(["mermaid", "dot"]), default="mermaid", show_default=True)
+@click.option("--changes-only", is_flag=True, help="Only what the plan changes and its unchanged neighbours.")
+@click.option(
+    "--max-nodes", type=click.IntRange(2), default=None, help="Fold by service beyond this many nodes."
+)
+@plan_options
+@aws_options
+@common_options
+def graph_cmd(
+    paths: tuple[Path, ...], fmt: str, changes_only: bool, max_nodes: int | None, **kw: Any
+) -> None:
+    """Draw the estate (sources → destinations per account and region), styled by what the plan would change."""
+    opts = {k: kw.pop(k) for k in ("targets", "excludes", "no_prune", "adopt", "scopes")}
+    c = _common(kw)
+    planned = make_plan(c, paths, strict=False, **opts)
+    changed = {ch.resource.key for ch in planned.plan.changes} | {
+        ch.before.key for ch in planned.plan.changes if ch.before is not None
+    }
+    if changes_only:
+        context = planned.plan.context
+    else:
+        context = [r for r in planned.live.resources if r.key not in changed]
+    g = graphmod.build(planned.plan.changes, context)
+    if max_nodes is not None or changes_only:
+        g = graphmod.cap(g, max_nodes or graphmod.MAX_NODES)
+    out(graphmod.mermaid(g) if fmt == "mermaid" else graphmod.dot(g))
+    if g.folded:
+        err(g.folded)
 
 
 # ---- apply ---------------------------------------------------------------------------------------------------

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import fnmatch
 import graphlib
+import hashlib
 import heapq
 import json
 from dataclasses import dataclass, field
@@ -49,6 +50,9 @@ class Plan:
     options: dict[str, Any] = field(default_factory=dict)
     findings: list[Finding] = field(default_factory=list)  # sorted; see findings.py
     notes: list[str] = field(default_factory=list)  # plan-wide lines for humans (e.g. "prune off: ...")
+    context: list[Resource] = field(
+        default_factory=list
+    )  # unchanged neighbours of the changes (for the picture)
 
     def summary(self) -> dict[str, int]:
         out = {a.value: 0 for a in (Action.CREATE, Action.UPDATE, Action.REPLACE, Action.DELETE)}
@@ -59,6 +63,63 @@ class Plan:
     @property
     def empty(self) -> bool:
         return not self.changes
+
+    @property
+    def plan_digest(self) -> str:
+        """What a reviewer approved: see ``changes_digest`` (not ``digest``, which is the manifests')."""
+        return changes_digest(self.changes)
+
+
+def change_identity(c: Change) -> dict[str, Any]:
+    """The part of a change that ``changes_digest`` covers: what it does, not why or when it was planned."""
+    return {
+        "address": c.address,
+        "action": c.action.value,
+        "fields": [[f.path, f.before, f.after] for f in c.fields],
+        "adopt": c.adopt,
+    }
+
+
+def changes_digest(changes: list[Change]) -> str:
+    """A short digest of the changes only (address, action, field values, adoption), in address order.
+
+    Timings, API-call counts, live fingerprints, reasons and the manifests' file:line are left out, so the same
+    changes planned twice (in the pull request, then on merge) give the same digest, and any other change does
+    not. ``apply --expect-digest`` compares it.
+    """
+    items = sorted(
+        json.dumps(change_identity(c), sort_keys=True, separators=(",", ":"), default=str) for c in changes
+    )
+    return hashlib.sha256("\n".join(items).encode()).hexdigest()[:16]
+
+
+def digest_difference(reviewed: list[dict[str, Any]], current: list[Change]) -> list[str]:
+    """One line per change that differs between a reviewed plan's changes (JSON) and the current ones."""
+    before = {
+        d["address"]: json.dumps(
+            {"action": d["action"], "fields": [[f["path"], f["before"], f["after"]] for f in d["fields"]],
+             "adopt": bool(d.get("adopt", False))}, sort_keys=True, default=str)
+        for d in reviewed
+    }  # fmt: skip
+    now = {
+        c.address: json.dumps({k: v for k, v in change_identity(c).items() if k != "address"}, sort_keys=True,
+                              default=str)
+        for c in current
+    }  # fmt: skip
+    out = []
+    for address in sorted(set(before) | set(now)):
+        if address not in now:
+            out.append(f"  no longer planned: {json.loads(before[address])['action']} {address}")
+        elif address not in before:
+            out.append(f"  not reviewed: {json.loads(now[address])['action']} {address}")
+        elif before[address] != now[address]:
+            a, b = json.loads(before[address])["action"], json.loads(now[address])["action"]
+            out.append(
+                f"  differs: {address} ({a} when reviewed, {b} now)"
+                if a != b
+                else f"  differs: {b} {address}"
+            )
+    return out
 
 
 def calls_for(change: Change) -> list[str]:
@@ -239,6 +300,7 @@ def build(
     options: dict[str, Any] | None = None,
     findings: list[Finding] | None = None,
     notes: list[str] | None = None,
+    context: list[Resource] | None = None,
 ) -> Plan:
     """The plan: non-noop changes (filtered by --target/--exclude, keeping what targets depend on), ordered."""
     active = [c for c in changes if c.action is not Action.NOOP]
@@ -274,6 +336,7 @@ def build(
         options=options or {},
         findings=sorted(findings or []),
         notes=list(notes or []),
+        context=list(context or []),
     )
 
 
@@ -317,6 +380,7 @@ def to_json(plan: Plan, full: bool = True) -> dict[str, Any]:
         "scopes": [f"{a}/{r}" for a, r in plan.scopes],
         "findings": [f.to_json() for f in plan.findings],
         "notes": plan.notes,
+        "plan_digest": plan.plan_digest,
     }
     if full:
         doc["manifest_digest"] = plan.digest
@@ -324,6 +388,7 @@ def to_json(plan: Plan, full: bool = True) -> dict[str, Any]:
         doc["steps"] = [[i, ph] for i, ph in plan.steps]
         doc["deps"] = [[[i, ph], sorted([j, q] for j, q in d)] for (i, ph), d in sorted(plan.deps.items())]
         doc["options"] = plan.options
+        doc["context"] = [r.to_json() for r in plan.context]
     return doc
 
 
@@ -364,6 +429,7 @@ def from_json(doc: Any) -> Plan:
             options=dict(doc.get("options", {})),
             findings=[Finding.from_json(f) for f in doc.get("findings", [])],
             notes=[str(n) for n in doc.get("notes", [])],
+            context=[Resource.from_json(r) for r in doc.get("context", [])],
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise StalePlanError(f"the plan file is malformed: {type(exc).__name__}: {exc}") from None
