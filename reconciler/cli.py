@@ -439,11 +439,20 @@ def run_apply(c: Common, plan: planmod.Plan, api: Api, parallelism: int, fmt: st
     "--max-deletes", type=click.IntRange(0), default=None, help="Refuse plans with more deletes+replaces."
 )
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option(
+    "--expect-digest",
+    default=None,
+    metavar="DIGEST|PLANFILE",
+    help="Write only if the plan's changes have this digest (from the reviewed plan, or its JSON file).",
+)
+@click.option(
+    "--allow-plan-drift", is_flag=True, help="With --expect-digest: warn about a difference and apply anyway."
+)
 @plan_options
 @aws_options
 @common_options
 def apply_cmd(paths: tuple[Path, ...], auto_approve: bool, parallelism: int, max_deletes: int | None, fmt: str,
-              **kw: Any) -> None:  # fmt: skip
+              expect_digest: str | None, allow_plan_drift: bool, **kw: Any) -> None:  # fmt: skip
     """Plan and apply, or apply a saved plan file exactly (refused when stale)."""
     opts = {k: kw.pop(k) for k in ("targets", "excludes", "no_prune", "adopt", "scopes")}
     c = _common(kw)
@@ -461,6 +470,8 @@ def apply_cmd(paths: tuple[Path, ...], auto_approve: bool, parallelism: int, max
             applymod.check_fresh(plan, live)
         else:
             plan = make_plan(c, paths, project=project, api=api, **opts).plan
+        if expect_digest is not None:
+            _check_digest(plan, expect_digest, allow_plan_drift)
         _check_max_deletes(plan, max_deletes)
         if plan.empty:
             out("No changes.\n")
@@ -523,6 +534,40 @@ def unlock(lock_id: str, **kw: Any) -> None:
     out(f"released lock {lock_id} of project {project.name}\n")
 
 
+def _check_digest(plan: planmod.Plan, expected: str, allow_drift: bool) -> None:
+    """Refuse (nothing written) when the plan's changes are not the reviewed ones; name what differs."""
+    reviewed: list[dict[str, Any]] | None = None
+    path = Path(expected)
+    if expected.endswith(".json") or path.is_file():
+        try:
+            doc = json.loads(path.read_text(encoding="utf-8"))
+            reviewed = list(doc["changes"])
+            expected = planmod.json_changes_digest(reviewed)
+        except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError) as exc:
+            fail(f"--expect-digest {path}: not a readable JSON plan: {exc}")
+    now = plan.plan_digest
+    if expected.strip().lower() == now:
+        return
+    if reviewed is not None:
+        lines = planmod.digest_difference(reviewed, plan.changes)
+    else:
+        lines = [f"  now: {ch.action.value} {ch.address}" for ch in plan.changes[:50]]
+        if len(plan.changes) > 50:
+            lines.append(f"  ... and {len(plan.changes) - 50} more")
+        if not plan.changes:
+            lines.append("  now: no changes")
+    head = (
+        f"the plan's changes are not the reviewed ones (reviewed digest {expected}, now {now}): AWS or the "
+        "manifests changed since the review"
+    )
+    if allow_drift:
+        err(f"warning: {head}; applying anyway (--allow-plan-drift)")
+        for line in lines:
+            err(line)
+        return
+    fail("\n".join([f"{head}; nothing was written (re-plan and review, or pass --allow-plan-drift)", *lines]))
+
+
 def _check_max_deletes(plan: planmod.Plan, max_deletes: int | None) -> None:
     if max_deletes is None:
         return
@@ -555,7 +600,7 @@ def drift(paths: tuple[Path, ...], fmt: str, scopes: tuple[str, ...], **kw: Any)
     unreadable = {
         f"{a}/{r}": str(st.error) for (a, r), st in planned.live.scopes.items() if st.error is not None
     }
-    rep = driftmod.report(planned.diff, unreadable, expired)
+    rep = driftmod.report(planned.diff, unreadable, expired, planned.live.resources, project.name)
     if fmt == "json":
         out(render.drift_json(rep))
     elif fmt == "markdown":

@@ -13,7 +13,7 @@ accounts and regions are merged. ``Graph.folded`` says what was folded, for a li
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
+from collections import defaultdict
 from dataclasses import dataclass, field
 
 from . import catalog
@@ -45,6 +45,13 @@ DOT_STYLE = {
     "replace": 'color="#8250df", fillcolor="#fbefff", style="filled,bold"',
     "delete": 'color="#cf222e", fillcolor="#ffebe9", style="filled,dashed"',
     UNCHANGED: 'color="#d0d7de", fontcolor="#8c959f", style="filled", fillcolor="#f6f8fa"',
+}
+PAST = {
+    "create": "created",
+    "update": "updated",
+    "replace": "replaced",
+    "delete": "deleted",
+    UNCHANGED: UNCHANGED,
 }
 LEGEND = (
     "green: created · yellow: updated · purple: replaced · red dashed: deleted · grey: unchanged neighbour"
@@ -259,22 +266,23 @@ def _fold(g: Graph, group_of: dict[str, str], make: dict[str, Node]) -> Graph:
 
 def _fold_by(g: Graph, which: set[str], scope: bool) -> tuple[Graph, int]:
     """Fold the nodes whose status is in ``which`` by (account, region,)? kind, service, status."""
+    members: dict[str, list[str]] = defaultdict(list)
+    for key, n in g.nodes.items():
+        if n.status in which:
+            where = (n.account, n.region) if scope else ("*", "*")
+            members[f"grp|{where[0]}|{where[1]}|{n.kind}|{n.service}|{n.status}"].append(key)
     group_of: dict[str, str] = {}
     make: dict[str, Node] = {}
-    sizes: Counter[str] = Counter()
-    for key, n in g.nodes.items():
-        if n.status not in which:
-            continue
-        where = (n.account, n.region) if scope else ("*", "*")
-        gk = f"grp|{where[0]}|{where[1]}|{n.kind}|{n.service}|{n.status}"
-        group_of[key] = gk
-        sizes[gk] += n.count
     folded = 0
-    for gk, size in sizes.items():
+    for gk, keys in members.items():
+        size = sum(g.nodes[k].count for k in keys)
+        if len(keys) == 1 and scope:
+            continue  # a group of one stays itself
         _, account, region, kind, service, status = gk.split("|")
-        plural = "sources" if kind == "source" else "destinations"
-        make[gk] = Node(gk, kind, account, region, f"{size} {service} {plural}", service,
-                        f"folded ({status})", status, size)  # fmt: skip
+        plural = ("source" if kind == "source" else "destination") + ("" if size == 1 else "s")
+        make[gk] = Node(gk, kind, account, region, f"{size} {service} {plural}", service, PAST[status], status,
+                        size)  # fmt: skip
+        group_of.update((k, gk) for k in keys)
         folded += size
     return _fold(g, group_of, make), folded
 

@@ -80,45 +80,59 @@ def change_identity(c: Change) -> dict[str, Any]:
     }
 
 
+def json_change_identity(d: dict[str, Any]) -> dict[str, Any]:
+    """``change_identity`` of a change in a JSON plan (``plan --format json`` or a saved plan)."""
+    return {
+        "address": d["address"],
+        "action": d["action"],
+        "fields": [[f["path"], f["before"], f["after"]] for f in d.get("fields", [])],
+        "adopt": bool(d.get("adopt", False)),
+    }
+
+
+def _canonical(identity: dict[str, Any]) -> str:
+    return json.dumps(identity, sort_keys=True, separators=(",", ":"), default=str)
+
+
+def _digest(identities: list[dict[str, Any]]) -> str:
+    items = sorted(_canonical(i) for i in identities)
+    return hashlib.sha256("\n".join(items).encode()).hexdigest()[:16]
+
+
 def changes_digest(changes: list[Change]) -> str:
-    """A short digest of the changes only (address, action, field values, adoption), in address order.
+    """A short digest of the changes only (address, action, field values, adoption), in a canonical order.
 
     Timings, API-call counts, live fingerprints, reasons and the manifests' file:line are left out, so the same
     changes planned twice (in the pull request, then on merge) give the same digest, and any other change does
-    not. ``apply --expect-digest`` compares it.
+    not. ``apply --expect-digest`` compares it. (``Plan.digest`` is another thing: the rendered manifests'.)
     """
-    items = sorted(
-        json.dumps(change_identity(c), sort_keys=True, separators=(",", ":"), default=str) for c in changes
-    )
-    return hashlib.sha256("\n".join(items).encode()).hexdigest()[:16]
+    return _digest([change_identity(c) for c in changes])
+
+
+def json_changes_digest(changes: list[dict[str, Any]]) -> str:
+    return _digest([json_change_identity(d) for d in changes])
 
 
 def digest_difference(reviewed: list[dict[str, Any]], current: list[Change]) -> list[str]:
     """One line per change that differs between a reviewed plan's changes (JSON) and the current ones."""
-    before = {
-        d["address"]: json.dumps(
-            {"action": d["action"], "fields": [[f["path"], f["before"], f["after"]] for f in d["fields"]],
-             "adopt": bool(d.get("adopt", False))}, sort_keys=True, default=str)
-        for d in reviewed
-    }  # fmt: skip
-    now = {
-        c.address: json.dumps({k: v for k, v in change_identity(c).items() if k != "address"}, sort_keys=True,
-                              default=str)
-        for c in current
-    }  # fmt: skip
+    before = {d["address"]: json_change_identity(d) for d in reviewed}
+    now = {c.address: change_identity(c) for c in current}
     out = []
     for address in sorted(set(before) | set(now)):
-        if address not in now:
-            out.append(f"  no longer planned: {json.loads(before[address])['action']} {address}")
-        elif address not in before:
-            out.append(f"  not reviewed: {json.loads(now[address])['action']} {address}")
-        elif before[address] != now[address]:
-            a, b = json.loads(before[address])["action"], json.loads(now[address])["action"]
-            out.append(
-                f"  differs: {address} ({a} when reviewed, {b} now)"
-                if a != b
-                else f"  differs: {b} {address}"
-            )
+        b, n = before.get(address), now.get(address)
+        if n is None and b is not None:
+            out.append(f"  no longer planned: {b['action']} {address}")
+        elif b is None and n is not None:
+            out.append(f"  not reviewed: {n['action']} {address}")
+        elif b is not None and n is not None and _canonical(b) != _canonical(n):
+            if b["action"] != n["action"]:
+                out.append(f"  differs: {address} ({b['action']} when reviewed, {n['action']} now)")
+            else:
+                paths = sorted(
+                    {f[0] for f in n["fields"] if f not in b["fields"]}
+                    | {f[0] for f in b["fields"] if f not in n["fields"]}
+                )
+                out.append(f"  differs: {n['action']} {address} ({', '.join(paths) or 'adoption'})")
     return out
 
 

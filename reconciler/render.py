@@ -305,7 +305,8 @@ def drift_text(rep: DriftReport, color: bool = False) -> str:
     lines = []
     for e in rep.entries:
         code = {"changed": "33", "missing": "31", "unexpected": "35", "conflict": "31"}[e.status]
-        lines.append(f"  {_c(e.status.upper(), code, color)} {e.address}: {e.reason}")
+        oob = f" [{e.out_of_band} out of band]" if e.out_of_band else ""
+        lines.append(f"  {_c(e.status.upper(), code, color)} {e.address}{oob}: {e.reason}")
         for f in e.fields:
             lines.append(f"      {f.path}: live {_v(f.before)}, manifest {_v(f.after)}")
     for scope, error in sorted(rep.unreadable.items()):
@@ -347,25 +348,54 @@ def drift_json(rep: DriftReport) -> str:
 DRIFT_MARKER = "<!-- reconciler-drift -->"
 
 
+def _cell(text: str) -> str:
+    return _html(text).replace("|", "\\|").replace("\n", " ")
+
+
 def drift_markdown(rep: DriftReport, budget: int = MARKDOWN_BUDGET) -> str:
+    """What ``drift_text`` says, for an issue: status, field values live vs manifest, unreadable and unmanaged."""
     head = [DRIFT_MARKER, "### reconciler drift", ""]
     if rep.unreadable:
-        head.append(f"**Incomplete: {len(rep.unreadable)} scope(s) could not be read.**")
-        head.extend(f"- `{s}`: {e}" for s, e in sorted(rep.unreadable.items()))
+        head.append(
+            f"**Incomplete: {len(rep.unreadable)} scope(s) could not be read**; nothing is claimed about them:"
+        )
+        head.extend(f"- `{s}`: {_cell(e)}" for s, e in sorted(rep.unreadable.items()))
+        head.append("")
     head.append(f"**{len(rep.entries)} resource(s) out of sync.**" if rep.entries else "**In sync.**")
     head.append("")
     if rep.entries:
-        head += ["| status | resource | reason |", "|---|---|---|"]
+        head += [
+            "| status | resource | out of band | live → manifest |",
+            "|---|---|---|---|",
+        ]
     text = "\n".join(head) + "\n"
     shown = 0
     for e in rep.entries:
-        row = f"| {e.status} | `{e.address}` | {e.reason} |\n"
-        if len(text) + len(row) + 300 > budget:
+        values = "<br>".join(
+            f"`{_cell(f.path)}`: live `{_cell(_v(f.before))}`, manifest `{_cell(_v(f.after))}`"
+            for f in e.fields
+        )
+        row = f"| {e.status} | `{e.address}` | {e.out_of_band or '?'} | {values or _cell(e.reason)} |\n"
+        if len(text) + len(row) + 2000 > budget:
             break
         text += row
         shown += 1
     if shown < len(rep.entries):
         text += f"\n_{len(rep.entries) - shown} more not shown to stay within the comment size._\n"
+    if rep.unmanaged:
+        text += f"\n<details><summary>Unmanaged in scope (informational, never touched): {len(rep.unmanaged)}</summary>\n\n"
+        listed = 0
+        for r in rep.unmanaged:
+            line = f"- `{r.address}`\n"
+            if len(text) + len(line) + 600 > budget:
+                break
+            text += line
+            listed += 1
+        if listed < len(rep.unmanaged):
+            text += f"- ... and {len(rep.unmanaged) - listed} more\n"
+        text += "</details>\n"
+    if rep.ignored:
+        text += f"\nIgnored by rules: {len(rep.ignored)}.\n"
     for rule in rep.expired_rules:
-        text += f"\n- expired ignore rule `{rule.address}` (until {rule.until}): {rule.reason}"
+        text += f"\n- expired ignore rule `{rule.address}` (until {rule.until}, no longer applied): {_cell(rule.reason)}"
     return text + "\n"
