@@ -29,6 +29,7 @@ from . import drift as driftmod
 from . import export as exportmod
 from . import graph as graphmod
 from . import manifest as manifestmod
+from . import notify as notifymod
 from . import plan as planmod
 from . import render
 from .aws import Api, Lease, LiveState
@@ -589,9 +590,25 @@ def _check_max_deletes(plan: planmod.Plan, max_deletes: int | None) -> None:
 @click.option(
     "--scope", "scopes", multiple=True, metavar="ACCOUNT/REGION", help="Only these scopes (repeatable)."
 )
+@click.option(
+    "--notify",
+    "notify_target",
+    default=None,
+    metavar="FILE|URL",
+    envvar="RECONCILER_NOTIFY",
+    help="On a status change, write (FILE) or POST (URL) a JSON payload with a Slack-compatible text.",
+)
+@click.option(
+    "--state",
+    "state_file",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="The previous run's status (read, then rewritten) so --notify sends only changes.",
+)
 @aws_options
 @common_options
-def drift(paths: tuple[Path, ...], fmt: str, scopes: tuple[str, ...], **kw: Any) -> None:
+def drift(paths: tuple[Path, ...], fmt: str, scopes: tuple[str, ...], notify_target: str | None,
+          state_file: Path | None, **kw: Any) -> None:  # fmt: skip
     """Read-only: report what changed out of band. Exit 0 in sync, 2 drift, 3 part of the scope unreadable."""
     c = _common(kw)
     project = c.project()
@@ -607,8 +624,28 @@ def drift(paths: tuple[Path, ...], fmt: str, scopes: tuple[str, ...], **kw: Any)
         out(render.drift_markdown(rep))
     else:
         out(render.drift_text(rep, c.color()))
+    if notify_target is not None or state_file is not None:
+        _notify_drift(rep, project.name, scopes, notify_target, state_file)
     if rep.exit_code:
         sys.exit(rep.exit_code)
+
+
+def _notify_drift(rep: driftmod.DriftReport, project: str, scopes: tuple[str, ...], target: str | None,
+                  state_file: Path | None) -> None:  # fmt: skip
+    now = datetime.datetime.now(datetime.UTC).replace(microsecond=0)
+    prev = notifymod.load_state(state_file) if state_file is not None else None
+    event, state = notifymod.transition(prev, rep, now)
+    if event is not None and target:
+        run = ""
+        if os.environ.get("GITHUB_RUN_ID") and os.environ.get("GITHUB_REPOSITORY"):
+            server = os.environ.get("GITHUB_SERVER_URL", "https://github.com")
+            run = f"{server}/{os.environ['GITHUB_REPOSITORY']}/actions/runs/{os.environ['GITHUB_RUN_ID']}"
+        where = notifymod.send(target, notifymod.payload(event, state, rep, project, sorted(scopes), run))
+        err(f"notified {event} to {where}")
+    elif target:
+        err(f"no notification: status {state.status}, unchanged since the last one")
+    if state_file is not None:
+        notifymod.save_state(state_file, state)
 
 
 @cli.command()

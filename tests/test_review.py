@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import re
@@ -19,6 +20,7 @@ from test_plan_apply import A, B, apply_ok, base, writes
 from reconciler import graph as graphmod
 from reconciler.diff import Action, Change
 from reconciler.models import Kind, Resource
+from reconciler.sandbox import Faults, Rule
 
 GOLDEN = ROOT / "tests" / "golden"
 
@@ -210,3 +212,150 @@ def test_mermaid_parses_and_graph_command(ws: Workspace, sandbox: Any, tmp_path:
     for text in diagrams:
         check_structure(text)
     assert [line.split(": ", 1)[1] for line in parse_mermaid(diagrams, tmp_path)] == ["ok flowchart-v2"] * 4
+
+
+# ---- drift ------------------------------------------------------------------------------------------------------
+
+
+def test_drift_markdown_carries_values_unmanaged_unreadable_and_out_of_band(
+    ws: Workspace, sandbox: Any
+) -> None:
+    ws.write("main.yaml", base())
+    apply_ok(ws)
+    logs = client(sandbox)
+    logs.put_delivery_source(name="by-hand", resourceArn=f"arn:aws:bedrock:us-east-1:{A}:knowledge-base/KB00000077",
+                             logType="TRACES")  # fmt: skip
+    logs.tag_resource(resourceArn=f"arn:aws:logs:us-east-1:{A}:delivery-source:s-kb", tags={"cost": "999"})
+    kb = next(d for d in logs.describe_deliveries()["deliveries"] if d["deliverySourceName"] == "s-kb")
+    logs.delete_delivery(id=kb["id"])
+    rep = json.loads(ws.cli("drift", "--format", "json").out)
+    by = {e["address"]: e for e in rep["drift"]}
+    assert by[f"{A}/us-east-1/Delivery/kb-to-s3"]["out_of_band"] == "deleted"
+    assert by[f"{A}/us-east-1/DeliverySource/s-kb"]["out_of_band"] == "changed"
+    md = ws.cli("drift", "--format", "markdown")
+    assert md.code == 2
+    assert (
+        f'| changed | `{A}/us-east-1/DeliverySource/s-kb` | changed | `tags.cost`: live `"999"`, manifest `"1"` |'
+        in md.out
+    )
+    assert f"| missing | `{A}/us-east-1/Delivery/kb-to-s3` | deleted | deleted out of band" in md.out
+    assert "Unmanaged in scope (informational, never touched): 1</summary>" in md.out
+    assert f"- `{A}/us-east-1/DeliverySource/by-hand`" in md.out
+    text = ws.cli("drift").out
+    assert f"MISSING {A}/us-east-1/Delivery/kb-to-s3 [deleted out of band]" in text
+    sandbox.set_faults(Faults(rules=[Rule(operation="DescribeDeliveryDestinations", account=B,
+                                          code="AccessDeniedException", message="denied", times=-1)]))  # fmt: skip
+    unreadable = ws.cli("drift", "--format", "markdown")
+    assert unreadable.code == 3
+    assert "**Incomplete: 1 scope(s) could not be read**; nothing is claimed about them:" in unreadable.out
+    assert f"- `{B}/us-east-1`: " in unreadable.out
+
+
+def test_notify_transitions() -> None:
+    from reconciler.diff import FieldDiff
+    from reconciler.drift import DriftEntry, DriftReport
+    from reconciler.notify import State, transition
+
+    def rep(*addresses: str, unreadable: bool = False) -> DriftReport:
+        entries = [
+            DriftEntry(a, "changed", "tags changed", [FieldDiff("tags.x", "1", "2")], "changed")
+            for a in addresses
+        ]
+        return DriftReport(entries, [], {f"{B}/us-east-1": "AccessDenied"} if unreadable else {}, [], [])
+
+    t0 = dt.datetime(2026, 11, 25, 6, 17, tzinfo=dt.UTC)
+    hour, day = dt.timedelta(hours=1), dt.timedelta(days=1)
+    assert transition(None, rep(), t0)[0] is None  # first run, in sync: nothing to say
+    event, s1 = transition(None, rep("a"), t0)
+    assert event == "new_drift" and s1 == State("drifting", ["a"], t0.isoformat(), t0.isoformat())
+    event, s2 = transition(s1, rep("a"), t0 + hour)
+    assert event is None and s2.notified_at == t0.isoformat()  # the same drift within a day
+    event, s3 = transition(s2, rep("a"), t0 + day)
+    assert (
+        event == "still_drifting" and s3.since == t0.isoformat() and s3.notified_at == (t0 + day).isoformat()
+    )
+    event, s4 = transition(s3, rep("a", "b"), t0 + day + hour)
+    assert event == "new_drift" and s4.drift == ["a", "b"]  # other resources drifted: said at once
+    event, s5 = transition(s4, rep(), t0 + day + 2 * hour)
+    assert event == "back_in_sync" and s5.status == "in_sync"
+    assert transition(s5, rep(), t0 + 3 * day)[0] is None
+    event, s6 = transition(s5, rep(unreadable=True), t0 + 3 * day)
+    assert event == "unreadable"
+    assert transition(s6, rep(unreadable=True), t0 + 3 * day + hour)[0] is None
+    assert transition(s6, rep(unreadable=True), t0 + 4 * day)[0] == "unreadable"
+    assert transition(s6, rep(), t0 + 4 * day)[0] == "back_in_sync"
+
+
+def test_drift_notify_file_and_url_through_the_cli(ws: Workspace, sandbox: Any) -> None:
+    import http.server
+    import threading
+
+    ws.write("main.yaml", base())
+    apply_ok(ws)
+    note, state = ws.root / "notify.json", ws.root / "state.json"
+
+    def run(*extra: str) -> tuple[int, dict[str, Any] | None]:
+        note.unlink(missing_ok=True)
+        result = ws.cli("drift", "--notify", str(note), "--state", str(state), *extra)
+        assert result.code in (0, 2, 3), result.err
+        return result.code, json.loads(note.read_text()) if note.exists() else None
+
+    assert run() == (0, None)
+    logs = client(sandbox)
+    logs.tag_resource(resourceArn=f"arn:aws:logs:us-east-1:{A}:delivery-source:s-kb", tags={"cost": "999"})
+    code, doc = run()
+    assert code == 2 and doc is not None and doc["event"] == "new_drift" and doc["status"] == "drifting"
+    assert doc["drift"] == [{"address": f"{A}/us-east-1/DeliverySource/s-kb", "status": "changed",
+                             "out_of_band": "changed", "fields": ["tags.cost"]}]  # fmt: skip
+    assert doc["text"].startswith(
+        "reconciler drift in tests (all scopes): 1 resource(s) out of sync (new drift"
+    )
+    assert f"• changed, changed out of band: {A}/us-east-1/DeliverySource/s-kb (tags.cost)" in doc["text"]
+    assert run() == (2, None)  # still drifting, already said today
+    kept = json.loads(state.read_text())
+    kept["notified_at"] = "2000-01-01T00:00:00+00:00"
+    state.write_text(json.dumps(kept))
+    code, doc = run()
+    assert doc is not None and doc["event"] == "still_drifting"
+    logs.tag_resource(resourceArn=f"arn:aws:logs:us-east-1:{A}:delivery-source:s-kb", tags={"cost": "1"})
+    code, doc = run()
+    assert code == 0 and doc is not None and doc["event"] == "back_in_sync"
+    assert doc["text"] == "reconciler drift in tests (all scopes): back in sync"
+    sandbox.set_faults(Faults(rules=[Rule(operation="DescribeDeliveryDestinations", account=B,
+                                          code="AccessDeniedException", message="denied", times=-1)]))  # fmt: skip
+    code, doc = run("--scope", f"{B}/us-east-1")
+    assert (
+        code == 3 and doc is not None and doc["event"] == "unreadable" and doc["scopes"] == [f"{B}/us-east-1"]
+    )
+    assert "AccessDeniedException" in doc["unreadable"][f"{B}/us-east-1"]
+    sandbox.set_faults(Faults())
+
+    # the same payload POSTed to a webhook; the URL's path (its secret) never printed
+    received: list[dict[str, Any]] = []
+
+    class Hook(http.server.BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            received.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = http.server.HTTPServer(("127.0.0.1", 0), Hook)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        logs.tag_resource(resourceArn=f"arn:aws:logs:us-east-1:{A}:delivery-source:s-kb", tags={"cost": "7"})
+        url = f"http://127.0.0.1:{server.server_port}/services/T000/B000/SECRETPATH"
+        posted = ws.cli("drift", "--notify", url)
+        assert posted.code == 2 and len(received) == 1 and received[0]["event"] == "new_drift"
+        assert (
+            "SECRETPATH" not in posted.err + posted.out
+            and "notified new_drift to http://127.0.0.1/" in posted.err
+        )
+    finally:
+        server.shutdown()
+        server.server_close()
+    refused = ws.cli("drift", "--notify", f"http://127.0.0.1:{server.server_port}/x/SECRETPATH")
+    assert refused.code == 1 and "drift --notify: POST to http://127.0.0.1/… failed" in refused.err
+    assert "SECRETPATH" not in refused.err and "Traceback" not in refused.err
