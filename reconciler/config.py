@@ -11,7 +11,7 @@ import yaml
 from pydantic import ValidationError
 
 from .errors import ConfigError
-from .models import AccountAccess, IgnoreRule, LockConfig, ProjectFile
+from .models import ORG_KEY, AccountAccess, IgnoreRule, LockConfig, OrganizationAccounts, ProjectFile
 
 MAX_PROJECT_FILE_BYTES = 1 << 20
 
@@ -31,6 +31,7 @@ class Project:
     ignore: list[IgnoreRule] = field(default_factory=list)
     lock: LockConfig | None = None
     env: str | None = None
+    organization: OrganizationAccounts | None = None  # accounts.fromOrganization, resolved at plan time
 
 
 def _read_yaml(path: Path, what: str) -> Any:
@@ -92,6 +93,7 @@ def load_project(
     except ValidationError as exc:
         err = exc.errors()[0]
         loc = ".".join(str(p) for p in err["loc"]) or "(top)"
+        loc = loc.replace("accountsFromOrganization", f"accounts.{ORG_KEY}", 1)
         msg = str(err["msg"]).removeprefix("Value error, ")
         raise ConfigError(f"{config_path}: {loc}: {msg}") from None
 
@@ -129,4 +131,5 @@ def load_project(
         ignore=list(pf.ignore),
         lock=pf.lock,
         env=env,
+        organization=pf.accountsFromOrganization,
     )
