@@ -26,9 +26,8 @@ class Resolution:
 
     def note(self) -> str:
         """One line for the plan."""
-        line = (
-            f"accounts from AWS Organizations ({', '.join(self.parents)}): {len(self.accounts)}"
-            + (f": {', '.join(self.accounts)}" if self.accounts else "")
+        line = f"accounts from AWS Organizations ({', '.join(self.parents)}): {len(self.accounts)}" + (
+            f": {', '.join(self.accounts)}" if self.accounts else ""
         )
         if self.excluded:
             line += f"; excluded: {', '.join(self.excluded)}"

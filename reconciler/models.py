@@ -480,14 +480,20 @@ DEFAULT_ORG_ROLE = "OrganizationAccountAccessRole"  # what AWS Organizations cre
 class OrganizationAccounts(Strict):
     """``accounts.fromOrganization``: the member accounts of organisational units, resolved at plan time."""
 
-    ous: list[str] = Field(default_factory=list, description="Organisational unit ids (ou-...), read recursively.")
-    roots: list[str] = Field(default_factory=list, description="Root ids (r-...): every account in the organisation.")
+    ous: list[str] = Field(
+        default_factory=list, description="Organisational unit ids (ou-...), read recursively."
+    )
+    roots: list[str] = Field(
+        default_factory=list, description="Root ids (r-...): every account in the organisation."
+    )
     exclude: list[str] = Field(default_factory=list, description="Account ids left out.")
     roleName: str = Field(
         default=DEFAULT_ORG_ROLE, description="Assumed in each account as arn:aws:iam::<id>:role/<roleName>."
     )
     externalId: str | None = None
-    tags: Tags = Field(default_factory=dict, description="Only accounts carrying all these tags (exact values).")
+    tags: Tags = Field(
+        default_factory=dict, description="Only accounts carrying all these tags (exact values)."
+    )
 
     @field_validator("ous")
     @classmethod

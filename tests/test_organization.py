@@ -42,7 +42,7 @@ def org_project(ws: Workspace, ids: dict[str, str], extra: str = "") -> None:
     (ws.root / "reconciler.yaml").write_text(
         f'project: tests\nregion: us-east-1\naccount: "{A}"\n'
         "accounts:\n"
-        f"  fromOrganization:\n    ous: [{ids['prod']}]\n    exclude: [\"{ids['excluded']}\"]\n"
+        f'  fromOrganization:\n    ous: [{ids["prod"]}]\n    exclude: ["{ids["excluded"]}"]\n'
         "    roleName: reconciler-delivery\n    tags: {logging: required}\n"
         f"{extra}manifests: manifests/\n"
     )
@@ -52,7 +52,9 @@ def test_accounts_from_organization_recursive_active_tagged_excluded(ws: Workspa
     ids = org_with_accounts(sandbox)
     org_project(ws, ids)
     ws.write("none.yaml", "")
-    want = sorted([ids["p1"], ids["t1"]])  # nested OU included; closed, untagged, excluded and other OU left out
+    want = sorted(
+        [ids["p1"], ids["t1"]]
+    )  # nested OU included; closed, untagged, excluded and other OU left out
     plan = ws.cli("plan", "--no-color")
     assert plan.code == 0, plan.err
     line = f"accounts from AWS Organizations ({ids['prod']}): 2: {want[0]}, {want[1]}; excluded: {ids['excluded']}"
@@ -84,6 +86,8 @@ def test_bad_organization_settings_are_one_line(ws: Workspace, sandbox: Any, tmp
         "error: reconciler.yaml: accounts.fromOrganization.ous: 'prod' is not an organisational unit id like "
         "ou-ab12-cd34ef56"
     )
-    (ws.root / "reconciler.yaml").write_text("project: tests\nregion: us-east-1\naccounts:\n  fromOrganization: {}\n")
+    (ws.root / "reconciler.yaml").write_text(
+        "project: tests\nregion: us-east-1\naccounts:\n  fromOrganization: {}\n"
+    )
     res = ws.cli("validate")
     assert "accounts.fromOrganization: name at least one organisational unit (ous) or root (roots)" in res.err
