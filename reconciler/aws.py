@@ -527,8 +527,10 @@ class Api:
         items: list[dict[str, Any]] = []
         token: str | None = None
         while True:
-            extra = {**params, **({"NextToken": token} if token else {})}
-            page = self._call(lambda extra=extra: method(**extra), operation, resource, f"org/{operation}")
+            extra: dict[str, Any] = {**params, **({"NextToken": token} if token else {})}
+            page: dict[str, Any] = self._call(
+                lambda: method(**extra), operation, resource, f"org/{operation}"
+            )  # noqa: B023
             items.extend(page.get(key, []))
             token = page.get("NextToken")
             if not token:
