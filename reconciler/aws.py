@@ -10,6 +10,7 @@ Every botocore error is translated into ``errors.AwsError`` at this boundary. ``
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import random
@@ -529,8 +530,8 @@ class Api:
         while True:
             extra: dict[str, Any] = {**params, **({"NextToken": token} if token else {})}
             page: dict[str, Any] = self._call(
-                lambda: method(**extra), operation, resource, f"org/{operation}"
-            )  # noqa: B023
+                functools.partial(method, **extra), operation, resource, f"org/{operation}"
+            )
             items.extend(page.get(key, []))
             token = page.get("NextToken")
             if not token:
