@@ -22,6 +22,7 @@ from typing import Any, NoReturn, TypeVar
 import click
 import yaml
 
+from . import accounts as accountsmod
 from . import apply as applymod
 from . import config as configmod
 from . import diff as diffmod
@@ -153,7 +154,7 @@ def validate(paths: tuple[Path, ...], **kw: Any) -> None:
     """Validate manifests (no AWS call); print a one-line summary."""
     c = _common(kw)
     project = c.project()
-    state = manifestmod.load(project, list(paths) or None)
+    state = manifestmod.load(project, list(paths) or None, check_accounts=project.organization is None)
     counts: dict[str, int] = {}
     for r in state.resources:
         counts[r.kind.value] = counts.get(r.kind.value, 0) + 1
@@ -248,10 +249,14 @@ def make_plan(
 ) -> Planned:
     project = project or c.project()
     # validate before any AWS call: a bad manifest never costs a request
-    state = manifestmod.load(project, list(paths) or None, project.account)
+    state = manifestmod.load(
+        project, list(paths) or None, project.account, check_accounts=project.organization is None
+    )
     api = api or make_api(c, project)
+    project, resolution = accountsmod.resolve(project, api)
+    notes = [resolution.note()] if resolution is not None else []
     default_account = scopesmod.default_account(project, api.caller_account)
-    if project.account is None:
+    if project.account is None or project.organization is not None:
         state = manifestmod.load(project, list(paths) or None, default_account)
     # every declared (account, region), so that prune and drift see a scope whose last resource left the manifests
     all_scopes = scopesmod.project_scopes(project, default_account, _parse_scopes(scopes))
@@ -259,7 +264,8 @@ def make_plan(
     errors = live.errors()
     if errors and not allow_unreadable:
         raise errors[0]
-    no_prune, notes = _partial_paths(project, state, paths, no_prune, prune)
+    no_prune, partial = _partial_paths(project, state, paths, no_prune, prune)
+    notes += partial
     readable = {s for s, st in live.scopes.items() if st.error is None}
     desired = [r for r in state.resources if (r.account, r.region) in readable]
     result = diffmod.diff(
@@ -568,11 +574,15 @@ def scopes(paths: tuple[Path, ...], fmt: str, **kw: Any) -> None:
     c = _common(kw)
     project = c.project()
     manifestmod.load(
-        project, list(paths) or None, project.account
-    )  # a manifest outside the scopes is an error
-    default_account = scopesmod.default_account(project, make_api(c, project).caller_account)
-    if project.account is None:
-        manifestmod.load(project, list(paths) or None, default_account)
+        project, list(paths) or None, project.account, check_accounts=project.organization is None
+    )
+    api = make_api(c, project)
+    project, _ = accountsmod.resolve(project, api)  # accounts.fromOrganization: resolved live
+    default_account = scopesmod.default_account(project, api.caller_account)
+    if project.account is None or project.organization is not None:
+        manifestmod.load(
+            project, list(paths) or None, default_account
+        )  # a manifest outside the scopes is an error
     found = scopesmod.project_scopes(project, default_account)
     if fmt == "json":
         out(
@@ -605,6 +615,7 @@ def export(scopes: tuple[str, ...], out_dir: Path | None, **kw: Any) -> None:
     c = _common(kw)
     project = c.project()
     api = make_api(c, project)
+    project, _ = accountsmod.resolve(project, api)
     default_account = scopesmod.default_account(project, api.caller_account)
     live = api.read_live(scopesmod.project_scopes(project, default_account, _parse_scopes(scopes)))
     errors = live.errors()

@@ -11,7 +11,7 @@ import yaml
 from pydantic import ValidationError
 
 from .errors import ConfigError
-from .models import AccountAccess, IgnoreRule, LockConfig, ProjectFile
+from .models import ORG_KEY, AccountAccess, IgnoreRule, LockConfig, OrganizationAccounts, ProjectFile
 
 MAX_PROJECT_FILE_BYTES = 1 << 20
 
@@ -33,6 +33,7 @@ class Project:
     lock: LockConfig | None = None
     env: str | None = None
     config_name: str = "reconciler.yaml"  # the project file's name, for messages
+    organization: OrganizationAccounts | None = None  # accounts.fromOrganization, resolved at plan time
 
 
 def _read_yaml(path: Path, what: str) -> Any:
@@ -94,6 +95,7 @@ def load_project(
     except ValidationError as exc:
         err = exc.errors()[0]
         loc = ".".join(str(p) for p in err["loc"]) or "(top)"
+        loc = loc.replace("accountsFromOrganization", f"accounts.{ORG_KEY}", 1)
         msg = str(err["msg"]).removeprefix("Value error, ")
         raise ConfigError(f"{config_path}: {loc}: {msg}") from None
 
@@ -134,4 +136,5 @@ def load_project(
         lock=pf.lock,
         env=env,
         config_name=config_path.name,
+        organization=pf.accountsFromOrganization,
     )

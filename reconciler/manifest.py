@@ -353,7 +353,10 @@ def _check_document(doc: Document) -> tuple[Any, list[Problem]]:
 
 
 def load(
-    project: Project, paths: list[Path] | None = None, default_account: str | None = None
+    project: Project,
+    paths: list[Path] | None = None,
+    default_account: str | None = None,
+    check_accounts: bool = True,
 ) -> DesiredState:
     """Render and validate the manifests into the desired state; raise ManifestError with every problem."""
     files, problems = discover(paths or project.manifest_paths, project.root)
@@ -361,7 +364,7 @@ def load(
     account = default_account or project.account or CALLER_ACCOUNT
     # without a known default account (validate, no project account) an account under no key may be the caller's
     known = default_account or project.account
-    known_accounts = set(project_accounts(project, known)) if known else None
+    known_accounts = set(project_accounts(project, known)) if known and check_accounts else None
     hasher = hashlib.sha256()
     parsed: list[_Parsed] = []
     for path in files:
