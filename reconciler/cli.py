@@ -31,6 +31,7 @@ from . import export as exportmod
 from . import manifest as manifestmod
 from . import plan as planmod
 from . import render
+from . import selectors as selectorsmod
 from .aws import Api, Lease, LiveState
 from .errors import AwsError, PlanError, ReconcilerError, StalePlanError
 from .models import json_schemas
@@ -164,11 +165,25 @@ def validate(paths: tuple[Path, ...], **kw: Any) -> None:
 @cli.command("render")
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 @click.option("--format", "fmt", type=click.Choice(["yaml", "json"]), default="yaml", show_default=True)
+@aws_options
 @common_options
 def render_cmd(paths: tuple[Path, ...], fmt: str, **kw: Any) -> None:
     """Print the fully rendered, defaulted desired state in a stable order."""
     c = _common(kw)
-    state = manifestmod.load(c.project(), list(paths) or None)
+    project = c.project()
+    state = manifestmod.load(project, list(paths) or None)
+    if state.selectors:  # the expansion needs the live resources the selectors match
+        api = make_api(c, project)
+        project, _ = accountsmod.resolve(project, api)
+        default_account = project.account or api.caller_account()
+        if project.account is None:
+            state = manifestmod.load(project, list(paths) or None, default_account)
+        scopes = _project_scopes(project, state, default_account)
+        found = api.discover_all(selectorsmod.discovery_jobs(state.selectors, scopes))
+        expansion = selectorsmod.expand(state.selectors, found, state.resources, project.default_tags)
+        if expansion.problems:
+            raise PlanError("\n".join(expansion.problems))
+        state.resources.extend(expansion.resources)
     docs = manifestmod.render_documents(state)
     if fmt == "json":
         out(json.dumps(docs, indent=2, sort_keys=False) + "\n")
@@ -229,6 +244,14 @@ def make_api(c: Common, project: configmod.Project) -> Api:
     return Api(project.accounts, project.region, c.endpoint_url)
 
 
+def _project_scopes(
+    project: configmod.Project, state: manifestmod.DesiredState, default_account: str
+) -> list[tuple[str, str]]:
+    # the manifests' scopes, plus every account the project file names in its default region, so that
+    # pruning still sees a scope whose last resource left the manifests
+    return sorted(set(state.scopes()) | {(a, project.region) for a in [default_account, *project.accounts]})
+
+
 def make_plan(
     c: Common,
     paths: tuple[Path, ...],
@@ -253,23 +276,26 @@ def make_plan(
     default_account = project.account or api.caller_account()
     if project.account is None:
         state = manifestmod.load(project, list(paths) or None, default_account)
-    # the manifests' scopes, plus every account the project file names in its default region, so that
-    # pruning still sees a scope whose last resource left the manifests
-    all_scopes = set(state.scopes()) | {(a, project.region) for a in [default_account, *project.accounts]}
+    all_scopes = set(_project_scopes(project, state, default_account))
     only = _parse_scopes(scopes)
     if only:
         all_scopes = {s for s in all_scopes if s in only} | only
-    live = api.read_live(all_scopes)
+    live = api.read_live(all_scopes, selectorsmod.discovery_jobs(state.selectors, sorted(all_scopes)))
     errors = live.errors()
     if errors and not allow_unreadable:
         raise errors[0]
     readable = {s for s, st in live.scopes.items() if st.error is None}
-    desired = [r for r in state.resources if (r.account, r.region) in readable]
+    expansion = selectorsmod.expand(state.selectors, live.discovered, state.resources, project.default_tags)
+    if expansion.problems:
+        raise PlanError("\n".join(expansion.problems))
+    notes += expansion.notes()
+    desired = [r for r in [*state.resources, *expansion.resources] if (r.account, r.region) in readable]
     result = diffmod.diff(
         desired, live.resources, project.name, prune=not no_prune, adopt=adopt, ignore=ignore
     )
     if result.errors and strict:
         raise PlanError("\n".join(result.errors))
+    selectorsmod.annotate(result.changes)
     fps = applymod.fingerprints(result.changes, live.resources)
     plan = planmod.build(
         result.changes,
