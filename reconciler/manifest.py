@@ -38,6 +38,7 @@ from .models import (
     parse_destination_arn,
     source_arn,
 )
+from .scopes import project_accounts
 from .selectors import Selector
 
 MAX_FILE_BYTES = 2 * 1024 * 1024  # per manifest file, before and after rendering
@@ -115,6 +116,11 @@ def discover(paths: list[Path], root: Path) -> tuple[list[Path], list[Problem]]:
         problems.append(Problem(_display(paths[0]), 1, "", "", f"more than {MAX_FILES} manifest files"))
         unique = unique[:MAX_FILES]
     return unique, problems
+
+
+def display_path(path: Path) -> str:
+    """A manifest path as messages show it: relative to the working directory when inside it."""
+    return _display(path)
 
 
 def _display(path: Path) -> str:
@@ -350,12 +356,18 @@ def _check_document(doc: Document) -> tuple[Any, list[Problem]]:
 
 
 def load(
-    project: Project, paths: list[Path] | None = None, default_account: str | None = None
+    project: Project,
+    paths: list[Path] | None = None,
+    default_account: str | None = None,
+    check_accounts: bool = True,
 ) -> DesiredState:
     """Render and validate the manifests into the desired state; raise ManifestError with every problem."""
     files, problems = discover(paths or project.manifest_paths, project.root)
     env = make_environment(project.root, project.vars)
     account = default_account or project.account or CALLER_ACCOUNT
+    # without a known default account (validate, no project account) an account under no key may be the caller's
+    known = default_account or project.account
+    known_accounts = set(project_accounts(project, known)) if known and check_accounts else None
     hasher = hashlib.sha256()
     parsed: list[_Parsed] = []
     for path in files:
@@ -372,7 +384,9 @@ def load(
             problems.extend(doc_problems)
             if model is not None:
                 meta = model.metadata
-                parsed.append(_Parsed(doc, model, meta.account or account, meta.region or project.region))
+                item = _Parsed(doc, model, meta.account or account, meta.region or project.region)
+                problems.extend(_scope_problems(item, project, known_accounts))
+                parsed.append(item)
     resources, cross = _cross_checks(parsed, project)
     problems.extend(cross)
     selectors, selector_problems = _selectors(parsed)
@@ -411,6 +425,28 @@ def _selectors(parsed: list[_Parsed]) -> tuple[list[Selector], list[Problem]]:
             continue  # reported by the duplicate-name check
         out[meta.name] = Selector(meta.name, spec, f"{p.doc.file}:{p.doc.line}")
     return sorted(out.values(), key=lambda s: s.name), problems
+
+
+def _scope_problems(p: _Parsed, project: Project, accounts: set[str] | None) -> list[Problem]:
+    """A manifest may only name an account and region the project declares (so prune and drift read it)."""
+    out = []
+    if p.region not in project.regions:
+        out.append(
+            p.problem(
+                ("metadata", "region"),
+                f"{p.region} is not one of the project's regions ({', '.join(project.regions)}); "
+                f"add it to regions in {project.config_name}",
+            )
+        )
+    if accounts is not None and p.account not in accounts:
+        out.append(
+            p.problem(
+                ("metadata", "account"),
+                f"{p.account} is not one of the project's accounts ({', '.join(sorted(accounts))}); "
+                f"add it to accounts in {project.config_name}",
+            )
+        )
+    return out
 
 
 def _cross_checks(parsed: list[_Parsed], project: Project) -> tuple[list[Resource], list[Problem]]:

@@ -643,8 +643,16 @@ class LockConfig(Strict):
     leaseSeconds: int = 900
 
 
+def _regions(value: Any) -> Any:
+    if isinstance(value, list):
+        for v in value:
+            _region(v)
+    return value
+
+
 class EnvironmentOverlay(Strict):
     region: str | None = None
+    regions: list[str] | None = None
     account: str | None = None
     accounts: dict[str, AccountAccess] = Field(default_factory=dict)
     defaultTags: Tags = Field(default_factory=dict)
@@ -653,6 +661,7 @@ class EnvironmentOverlay(Strict):
 
     _a = field_validator("account", mode="before")(lambda cls, v: _account(v))
     _r = field_validator("region")(lambda cls, v: _region(v))
+    _rs = field_validator("regions")(lambda cls, v: _regions(v))
 
 
 class ProjectFile(Strict):
@@ -660,6 +669,11 @@ class ProjectFile(Strict):
         description="Project name; every resource created is tagged reconciler:project=<name>."
     )
     region: str
+    regions: list[str] | None = Field(
+        default=None,
+        description="Every region the project may own resources in (default: [region]); plan, prune and drift "
+        "read all of them.",
+    )
     account: str | None = None
     accounts: dict[str, AccountAccess] = Field(default_factory=dict)
     defaultTags: Tags = Field(default_factory=dict)
@@ -673,6 +687,7 @@ class ProjectFile(Strict):
 
     _a = field_validator("account", mode="before")(lambda cls, v: _account(v))
     _r = field_validator("region")(lambda cls, v: _region(v))
+    _rs = field_validator("regions")(lambda cls, v: _regions(v))
     _t = field_validator("defaultTags")(lambda cls, v: check_tags(v))
 
     @model_validator(mode="before")
