@@ -10,6 +10,7 @@ Every botocore error is translated into ``errors.AwsError`` at this boundary. ``
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import random
@@ -71,9 +72,16 @@ class ScopeState:
     error: AwsError | None = None
 
 
+DiscoveryJob = tuple[
+    tuple[str, str, str], str, list[dict[str, Any]]
+]  # ((selector, account, region), type, tags)
+
+
 @dataclass
 class LiveState:
     scopes: dict[tuple[str, str], ScopeState]
+    # (selector, account, region) -> [(resource ARN, tags)] from the tagging API (selectors.py expands them)
+    discovered: dict[tuple[str, str, str], list[tuple[str, dict[str, str]]]] = field(default_factory=dict)
 
     @property
     def resources(self) -> list[Resource]:
@@ -384,7 +392,44 @@ class Api:
     ) -> list[dict[str, Any]]:
         return [item for page in self._iter_pages(account, region, operation, key, **params) for item in page]
 
-    def read_live(self, scopes: Iterable[tuple[str, str]]) -> LiveState:
+    def discover(
+        self, account: str, region: str, resource_types: list[str], tag_filters: list[dict[str, Any]]
+    ) -> list[tuple[str, dict[str, str]]]:
+        """Resources of the given types carrying the given tags in one scope: ``GetResources``, 100 per page."""
+        client = self.client("resourcegroupstaggingapi", account, region)
+        out: list[tuple[str, dict[str, str]]] = []
+        token = ""
+        while True:
+            params: dict[str, Any] = {"ResourcesPerPage": 100, "ResourceTypeFilters": resource_types}
+            if tag_filters:
+                params["TagFilters"] = tag_filters
+            if token:
+                params["PaginationToken"] = token
+            page: dict[str, Any] = self._call(
+                functools.partial(client.get_resources, **params),
+                "GetResources",
+                f"{account}/{region}",
+                f"{account}/{region}/GetResources",
+            )
+            for item in page.get("ResourceTagMappingList", []):
+                out.append((item["ResourceARN"], {t["Key"]: t["Value"] for t in item.get("Tags", [])}))
+            token = page.get("PaginationToken") or ""
+            if not token:
+                return out
+
+    def discover_all(
+        self, jobs: list[DiscoveryJob]
+    ) -> dict[tuple[str, str, str], list[tuple[str, dict[str, str]]]]:
+        """Run discovery jobs concurrently (the first error is raised)."""
+        with ThreadPoolExecutor(max_workers=self.read_concurrency, thread_name_prefix="discover") as pool:
+            futs = {
+                key: pool.submit(self.discover, key[1], key[2], [rtype], tags) for key, rtype, tags in jobs
+            }
+            return {key: fut.result() for key, fut in futs.items()}
+
+    def read_live(
+        self, scopes: Iterable[tuple[str, str]], discover: list[DiscoveryJob] | None = None
+    ) -> LiveState:
         """Read every (account, region) scope concurrently; a scope that fails carries its error.
 
         Per scope, the three listings page concurrently, and each page's per-resource reads (tags, policies,
@@ -419,6 +464,17 @@ class Api:
                         jobs[scope].extend(futs)
 
             listings = {(s, w): lister.submit(listing, s, w) for s in scope_list for w in handlers}
+            found = {
+                key: reader.submit(self.discover, key[1], key[2], [rtype], tags)
+                for key, rtype, tags in discover or []
+                if (key[1], key[2]) in state.scopes
+            }
+            for key, dfut in found.items():
+                try:
+                    state.discovered[key] = dfut.result()
+                except AwsError as exc:
+                    scope_state = state.scopes[(key[1], key[2])]
+                    scope_state.error = scope_state.error or exc
             for (scope, _), fut in listings.items():
                 try:
                     fut.result()
@@ -511,6 +567,68 @@ class Api:
             if exc.code == NOT_FOUND:
                 return None
             raise
+
+    # ---- AWS Organizations (accounts.fromOrganization)
+    def _org(self) -> Any:
+        with self._lock:
+            client = self._clients.get(("", "us-east-1", "organizations"))
+        if client is None:  # a global service: its endpoint is us-east-1; the caller's own credentials
+            client = self._raw_client(self._base_session(), "organizations", "us-east-1")
+            with self._lock:
+                client = self._clients.setdefault(("", "us-east-1", "organizations"), client)
+        return client
+
+    def _org_pages(self, operation: str, key: str, resource: str, **params: Any) -> list[dict[str, Any]]:
+        method = getattr(self._org(), _snake(operation))
+        items: list[dict[str, Any]] = []
+        token: str | None = None
+        while True:
+            extra: dict[str, Any] = {**params, **({"NextToken": token} if token else {})}
+            page: dict[str, Any] = self._call(
+                functools.partial(method, **extra), operation, resource, f"org/{operation}"
+            )
+            items.extend(page.get(key, []))
+            token = page.get("NextToken")
+            if not token:
+                return items
+
+    def organization_accounts(self, parents: list[str], tags: dict[str, str]) -> list[dict[str, Any]]:
+        """The ACTIVE accounts under the given roots/OUs (recursively), with the given account tags.
+
+        ``ListAccountsForParent`` and ``ListChildren`` per parent, every parent of a level at once; then
+        ``ListTagsForResource`` per account when ``tags`` filter. Returns ``{"Id", "Name", "Parent"}`` dicts sorted
+        by id. Called with the caller's credentials: the management or a delegated administrator account.
+        """
+        found: dict[str, dict[str, Any]] = {}
+        with ThreadPoolExecutor(max_workers=16, thread_name_prefix="org") as pool:
+            level = list(dict.fromkeys(parents))
+            seen = set(level)
+            while level:
+                accounts = {p: pool.submit(self._org_pages, "ListAccountsForParent", "Accounts", p, ParentId=p)
+                            for p in level}  # fmt: skip
+                children = {p: pool.submit(self._org_pages, "ListChildren", "Children", p, ParentId=p,
+                                           ChildType="ORGANIZATIONAL_UNIT") for p in level}  # fmt: skip
+                nxt: list[str] = []
+                for p in level:
+                    for acct in accounts[p].result():
+                        state = acct.get("State") or acct.get("Status")
+                        if state == "ACTIVE":
+                            found.setdefault(str(acct["Id"]), {"Id": str(acct["Id"]), "Name": acct.get("Name", ""),
+                                                               "Parent": p})  # fmt: skip
+                    for child in children[p].result():
+                        if child["Id"] not in seen:
+                            seen.add(child["Id"])
+                            nxt.append(child["Id"])
+                level = nxt
+            if tags:
+                ids = sorted(found)
+                account_tags = pool.map(
+                    lambda i: {t["Key"]: t["Value"] for t in self._org_pages("ListTagsForResource", "Tags", i,
+                                                                              ResourceId=i)}, ids)  # fmt: skip
+                for i, have in zip(ids, account_tags, strict=True):
+                    if any(have.get(k) != v for k, v in tags.items()):
+                        del found[i]
+        return [found[i] for i in sorted(found)]
 
     def find_delivery(
         self, account: str, region: str, source: str, destination_arn: str

@@ -11,7 +11,7 @@ import yaml
 from pydantic import ValidationError
 
 from .errors import ConfigError
-from .models import AccountAccess, IgnoreRule, LockConfig, ProjectFile
+from .models import ORG_KEY, AccountAccess, IgnoreRule, LockConfig, OrganizationAccounts, ProjectFile
 
 MAX_PROJECT_FILE_BYTES = 1 << 20
 
@@ -22,6 +22,7 @@ class Project:
 
     name: str
     region: str
+    regions: list[str]  # every region the project may own resources in; ``region`` first
     account: str | None
     accounts: dict[str, AccountAccess]
     default_tags: dict[str, str]
@@ -31,6 +32,8 @@ class Project:
     ignore: list[IgnoreRule] = field(default_factory=list)
     lock: LockConfig | None = None
     env: str | None = None
+    config_name: str = "reconciler.yaml"  # the project file's name, for messages
+    organization: OrganizationAccounts | None = None  # accounts.fromOrganization, resolved at plan time
 
 
 def _read_yaml(path: Path, what: str) -> Any:
@@ -92,10 +95,11 @@ def load_project(
     except ValidationError as exc:
         err = exc.errors()[0]
         loc = ".".join(str(p) for p in err["loc"]) or "(top)"
+        loc = loc.replace("accountsFromOrganization", f"accounts.{ORG_KEY}", 1)
         msg = str(err["msg"]).removeprefix("Value error, ")
         raise ConfigError(f"{config_path}: {loc}: {msg}") from None
 
-    region, account = pf.region, pf.account
+    region, account, regions = pf.region, pf.account, pf.regions
     accounts = dict(pf.accounts)
     default_tags = dict(pf.defaultTags)
     variables: dict[str, Any] = dict(pf.vars)
@@ -106,6 +110,7 @@ def load_project(
             raise ConfigError(f"{config_path}: environment {env!r} is not defined (defined: {known})")
         overlay = pf.environments[env]
         region = overlay.region or region
+        regions = overlay.regions if overlay.regions is not None else regions
         account = overlay.account or account
         accounts.update(overlay.accounts)
         default_tags.update(overlay.defaultTags)
@@ -120,6 +125,7 @@ def load_project(
     return Project(
         name=pf.project,
         region=region,
+        regions=list(dict.fromkeys([region, *(regions or [])])),
         account=account,
         accounts=accounts,
         default_tags=default_tags,
@@ -129,4 +135,6 @@ def load_project(
         ignore=list(pf.ignore),
         lock=pf.lock,
         env=env,
+        config_name=config_path.name,
+        organization=pf.accountsFromOrganization,
     )

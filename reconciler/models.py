@@ -54,6 +54,16 @@ class Kind(StrEnum):
 
 
 KIND_RANK = {Kind.SOURCE: 0, Kind.DESTINATION: 1, Kind.POLICY: 2, Kind.DELIVERY: 3}
+# attrs kept on a Delivery for comparisons, defaults and template checks; not the user's (never shown as fields)
+DERIVED = (
+    "sourceService",
+    "sourceResourceArn",
+    "sourceLogType",
+    "destinationResourceArn",
+    "destinationOutputFormat",
+    "destinationAccount",
+    "defaulted",
+)
 
 
 def _tag_chars_ok(text: str) -> bool:
@@ -314,10 +324,104 @@ class DeliveryDoc(_Doc):
     spec: DeliverySpec
 
 
+class SelectorSource(Strict):
+    deliverySourceConfiguration: dict[str, str] = Field(default_factory=dict)
+    tags: Tags = Field(default_factory=dict)
+
+    _t = field_validator("tags")(lambda cls, v: check_tags(v))
+
+
+class SelectorDelivery(Strict):
+    recordFields: (
+        list[Annotated[str, Field(min_length=RECORD_FIELD_MIN_LEN, max_length=RECORD_FIELD_MAX_LEN)]] | None
+    ) = Field(default=None, max_length=RECORD_FIELDS_MAX)
+    fieldDelimiter: str | None = Field(default=None, max_length=FIELD_DELIMITER_MAX)
+    s3DeliveryConfiguration: S3DeliveryConfiguration | None = None
+    tags: Tags = Field(default_factory=dict)
+
+    _t = field_validator("tags")(lambda cls, v: check_tags(v))
+
+
+_RESOURCE_TYPE_RE = re.compile(r"([a-z0-9-]+):([A-Za-z0-9/_-]+)", re.ASCII)
+
+
+def selector_log_types(resource_type: str) -> tuple[str, ...] | None:
+    """Log types the catalogue allows for ``service:type`` (e.g. ``elasticloadbalancing:loadbalancer/app``)."""
+    m = _RESOURCE_TYPE_RE.fullmatch(resource_type)
+    if m is None:
+        return None
+    service, rest = m.groups()
+    for sep in ("/", ":"):
+        found = catalog.log_types_for_arn(f"arn:aws:{service}:us-east-1:000000000000:{rest}{sep}x")
+        if found is not None:
+            return found
+    return None
+
+
+class SelectorSpec(Strict):
+    resourceType: str = Field(
+        description="service:type of the resources to match, as in ARNs (e.g. elasticloadbalancing:loadbalancer/app, "
+        "events:event-bus); a service that can be a delivery source."
+    )
+    logType: str = Field(description="The log type each matched resource delivers.")
+    tags: dict[str, str | list[str]] = Field(
+        default_factory=dict,
+        description="Tag filters, all required: key: value, key: [any, of, these], or key: [] for any value.",
+    )
+    destination: str = Field(
+        description="A DeliveryDestination name in each matched resource's account and region, or a "
+        "delivery-destination ARN."
+    )
+    accounts: list[str] = Field(
+        default_factory=list, description="Only these accounts (default: the project's)."
+    )
+    regions: list[str] = Field(
+        default_factory=list, description="Only these regions (default: the project's)."
+    )
+    source: SelectorSource = Field(default_factory=SelectorSource)
+    delivery: SelectorDelivery = Field(default_factory=SelectorDelivery)
+
+    _a = field_validator("accounts", mode="before")(
+        lambda cls, v: [_account(a) for a in v] if isinstance(v, list) else v
+    )
+
+    @field_validator("regions")
+    @classmethod
+    def _regions(cls, v: list[str]) -> list[str]:
+        return [_region(r) for r in v]
+
+    @model_validator(mode="after")
+    def _type(self) -> SelectorSpec:
+        allowed = selector_log_types(self.resourceType)
+        if allowed is None:
+            raise ValueError(
+                f"resourceType: {self.resourceType!r} is not service:type of a service that can be a delivery source"
+            )
+        if self.logType not in allowed:
+            raise ValueError(
+                f"logType: {self.logType!r} is not valid for {self.resourceType}; valid: {', '.join(allowed)}"
+            )
+        return self
+
+    def tag_filters(self) -> list[dict[str, Any]]:
+        """The Resource Groups Tagging API's TagFilters."""
+        out: list[dict[str, Any]] = []
+        for key, value in sorted(self.tags.items()):
+            values = [value] if isinstance(value, str) else list(value)
+            out.append({"Key": key, "Values": values} if values else {"Key": key})
+        return out
+
+
+class DeliverySelectorDoc(_Doc):
+    kind: Literal["DeliverySelector"]
+    spec: SelectorSpec
+
+
 DOC_MODELS: dict[str, type[_Doc]] = {
     "DeliverySource": DeliverySourceDoc,
     "DeliveryDestination": DeliveryDestinationDoc,
     "Delivery": DeliveryDoc,
+    "DeliverySelector": DeliverySelectorDoc,
 }
 
 
@@ -471,6 +575,68 @@ class AccountAccess(Strict):
     externalId: str | None = None
 
 
+_OU_RE = re.compile(r"ou-[0-9a-z]{4,32}-[a-z0-9]{8,32}")
+_ROOT_RE = re.compile(r"r-[0-9a-z]{4,32}")
+_ROLE_NAME_RE = re.compile(r"[\w+=,.@/-]{1,64}", re.ASCII)
+DEFAULT_ORG_ROLE = "OrganizationAccountAccessRole"  # what AWS Organizations creates in accounts it creates
+
+
+class OrganizationAccounts(Strict):
+    """``accounts.fromOrganization``: the member accounts of organisational units, resolved at plan time."""
+
+    ous: list[str] = Field(
+        default_factory=list, description="Organisational unit ids (ou-...), read recursively."
+    )
+    roots: list[str] = Field(
+        default_factory=list, description="Root ids (r-...): every account in the organisation."
+    )
+    exclude: list[str] = Field(default_factory=list, description="Account ids left out.")
+    roleName: str = Field(
+        default=DEFAULT_ORG_ROLE, description="Assumed in each account as arn:aws:iam::<id>:role/<roleName>."
+    )
+    externalId: str | None = None
+    tags: Tags = Field(
+        default_factory=dict, description="Only accounts carrying all these tags (exact values)."
+    )
+
+    @field_validator("ous")
+    @classmethod
+    def _ous(cls, v: list[str]) -> list[str]:
+        for ou in v:
+            if not _OU_RE.fullmatch(ou):
+                raise ValueError(f"{ou!r} is not an organisational unit id like ou-ab12-cd34ef56")
+        return v
+
+    @field_validator("roots")
+    @classmethod
+    def _roots(cls, v: list[str]) -> list[str]:
+        for root in v:
+            if not _ROOT_RE.fullmatch(root):
+                raise ValueError(f"{root!r} is not a root id like r-ab12")
+        return v
+
+    @field_validator("exclude", mode="before")
+    @classmethod
+    def _exclude(cls, v: Any) -> Any:
+        return [_account(a) for a in v] if isinstance(v, list) else v
+
+    @field_validator("roleName")
+    @classmethod
+    def _role(cls, v: str) -> str:
+        if not _ROLE_NAME_RE.fullmatch(v):
+            raise ValueError(f"{v!r} is not an IAM role name")
+        return v
+
+    @model_validator(mode="after")
+    def _parents(self) -> OrganizationAccounts:
+        if not self.ous and not self.roots:
+            raise ValueError("name at least one organisational unit (ous) or root (roots)")
+        return self
+
+
+ORG_KEY = "fromOrganization"  # the key under ``accounts:``
+
+
 class IgnoreRule(Strict):
     address: str = Field(description="Glob over account/region/Kind/name (or Kind/name).")
     fields: list[str] = Field(
@@ -487,8 +653,16 @@ class LockConfig(Strict):
     leaseSeconds: int = 900
 
 
+def _regions(value: Any) -> Any:
+    if isinstance(value, list):
+        for v in value:
+            _region(v)
+    return value
+
+
 class EnvironmentOverlay(Strict):
     region: str | None = None
+    regions: list[str] | None = None
     account: str | None = None
     accounts: dict[str, AccountAccess] = Field(default_factory=dict)
     defaultTags: Tags = Field(default_factory=dict)
@@ -497,6 +671,7 @@ class EnvironmentOverlay(Strict):
 
     _a = field_validator("account", mode="before")(lambda cls, v: _account(v))
     _r = field_validator("region")(lambda cls, v: _region(v))
+    _rs = field_validator("regions")(lambda cls, v: _regions(v))
 
 
 class ProjectFile(Strict):
@@ -504,6 +679,11 @@ class ProjectFile(Strict):
         description="Project name; every resource created is tagged reconciler:project=<name>."
     )
     region: str
+    regions: list[str] | None = Field(
+        default=None,
+        description="Every region the project may own resources in (default: [region]); plan, prune and drift "
+        "read all of them.",
+    )
     account: str | None = None
     accounts: dict[str, AccountAccess] = Field(default_factory=dict)
     defaultTags: Tags = Field(default_factory=dict)
@@ -512,10 +692,23 @@ class ProjectFile(Strict):
     manifests: str | list[str] = "manifests/"
     ignore: list[IgnoreRule] = Field(default_factory=list)
     lock: LockConfig | None = None
+    # ``accounts.fromOrganization``, moved here before validation (see _org_accounts)
+    accountsFromOrganization: OrganizationAccounts | None = None
 
     _a = field_validator("account", mode="before")(lambda cls, v: _account(v))
     _r = field_validator("region")(lambda cls, v: _region(v))
+    _rs = field_validator("regions")(lambda cls, v: _regions(v))
     _t = field_validator("defaultTags")(lambda cls, v: check_tags(v))
+
+    @model_validator(mode="before")
+    @classmethod
+    def _org_accounts(cls, data: Any) -> Any:
+        if isinstance(data, dict) and isinstance(data.get("accounts"), dict) and ORG_KEY in data["accounts"]:
+            data = dict(data)
+            accounts = dict(data["accounts"])
+            data["accountsFromOrganization"] = accounts.pop(ORG_KEY)
+            data["accounts"] = accounts
+        return data
 
     @field_validator("project")
     @classmethod
@@ -549,5 +742,9 @@ def json_schemas() -> dict[str, dict[str, Any]]:
     out["manifest"] = any_doc
     project = ProjectFile.model_json_schema()
     project["title"] = "reconciler.yaml"
+    # accounts.fromOrganization lives under accounts in the file (ProjectFile._org_accounts moves it)
+    org = project["properties"].pop("accountsFromOrganization")
+    org_ref = next(o for o in org.get("anyOf", [org]) if "$ref" in o)
+    project["properties"]["accounts"]["properties"] = {ORG_KEY: org_ref}
     out["project"] = project
     return out

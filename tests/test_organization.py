@@ -1,0 +1,204 @@
+"""Organisation scale through the CLI on the sandbox: accounts from AWS Organizations, selectors, coverage."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from conftest import Workspace, client
+
+A = "111111111111"
+
+
+def org_with_accounts(box: Any) -> dict[str, str]:
+    """An organisation managed by A: prod (with a nested team OU), other; accounts in each. Returns ids by role."""
+    org = client(box, "organizations")
+    org.create_organization(FeatureSet="ALL")
+    root = org.list_roots()["Roots"][0]["Id"]
+    prod = org.create_organizational_unit(ParentId=root, Name="prod")["OrganizationalUnit"]["Id"]
+    team = org.create_organizational_unit(ParentId=prod, Name="team")["OrganizationalUnit"]["Id"]
+    other = org.create_organizational_unit(ParentId=root, Name="other")["OrganizationalUnit"]["Id"]
+    ids = {"root": root, "prod": prod, "team": team, "other": other}
+
+    def account(name: str, parent: str, tags: dict[str, str]) -> str:
+        status = org.create_account(AccountName=name, Email=f"{name}@example.com",
+                                    Tags=[{"Key": k, "Value": v} for k, v in tags.items()])  # fmt: skip
+        acct = str(status["CreateAccountStatus"]["AccountId"])
+        org.move_account(AccountId=acct, SourceParentId=root, DestinationParentId=parent)
+        return acct
+
+    ids["p1"] = account("p1", prod, {"logging": "required"})
+    ids["t1"] = account("t1", team, {"logging": "required"})
+    ids["untagged"] = account("untagged", prod, {"logging": "optional"})
+    ids["excluded"] = account("excluded", prod, {"logging": "required"})
+    ids["closed"] = account("closed", team, {"logging": "required"})
+    ids["elsewhere"] = account("elsewhere", other, {"logging": "required"})
+    org.close_account(AccountId=ids["closed"])
+    return ids
+
+
+def org_project(ws: Workspace, ids: dict[str, str], extra: str = "") -> None:
+    (ws.root / "reconciler.yaml").write_text(
+        f'project: tests\nregion: us-east-1\naccount: "{A}"\n'
+        "accounts:\n"
+        f'  fromOrganization:\n    ous: [{ids["prod"]}]\n    exclude: ["{ids["excluded"]}"]\n'
+        "    roleName: reconciler-delivery\n    tags: {logging: required}\n"
+        f"{extra}manifests: manifests/\n"
+    )
+
+
+def test_accounts_from_organization_recursive_active_tagged_excluded(ws: Workspace, sandbox: Any) -> None:
+    ids = org_with_accounts(sandbox)
+    org_project(ws, ids)
+    ws.write("none.yaml", "")
+    want = sorted(
+        [ids["p1"], ids["t1"]]
+    )  # nested OU included; closed, untagged, excluded and other OU left out
+    plan = ws.cli("plan", "--no-color")
+    assert plan.code == 0, plan.err
+    line = f"accounts from AWS Organizations ({ids['prod']}): 2: {want[0]}, {want[1]}; excluded: {ids['excluded']}"
+    assert line in plan.out
+    doc = json.loads(ws.cli("plan", "--format", "json").out)
+    assert doc["notes"] == [line]
+    assert doc["scopes"] == sorted([f"{A}/us-east-1", *(f"{a}/us-east-1" for a in want)])
+    # each member account is read through the role the project names
+    assert sandbox.count("DescribeDeliverySources", want[0]) >= 1
+    matrix = json.loads(ws.cli("scopes", "--format", "json").out)
+    assert [m["account"] for m in matrix["include"]] == sorted([A, *want])
+
+
+def test_explicit_account_entry_wins_over_the_organization(ws: Workspace, sandbox: Any) -> None:
+    ids = org_with_accounts(sandbox)
+    org_project(ws, ids, extra=f'  "{ids["p1"]}": {{roleArn: "arn:aws:iam::{ids["p1"]}:role/hand-picked"}}\n')
+    ws.write("none.yaml", "")
+    doc = json.loads(ws.cli("plan", "--format", "json").out)
+    assert f"{ids['p1']}/us-east-1" in doc["scopes"]
+
+
+def test_bad_organization_settings_are_one_line(ws: Workspace, sandbox: Any, tmp_path: Path) -> None:
+    (ws.root / "reconciler.yaml").write_text(
+        "project: tests\nregion: us-east-1\naccounts:\n  fromOrganization: {ous: [prod]}\n"
+    )
+    res = ws.cli("validate")
+    assert res.code == 1
+    assert res.err.strip() == (
+        "error: reconciler.yaml: accounts.fromOrganization.ous: 'prod' is not an organisational unit id like "
+        "ou-ab12-cd34ef56"
+    )
+    (ws.root / "reconciler.yaml").write_text(
+        "project: tests\nregion: us-east-1\naccounts:\n  fromOrganization: {}\n"
+    )
+    res = ws.cli("validate")
+    assert "accounts.fromOrganization: name at least one organisational unit (ous) or root (roots)" in res.err
+
+
+SELECTOR = """\
+apiVersion: reconciler/v1
+kind: DeliveryDestination
+metadata: {name: central}
+spec: {destinationResourceArn: "arn:aws:logs:us-east-1:111111111111:log-group:central", outputFormat: json}
+---
+apiVersion: reconciler/v1
+kind: DeliverySelector
+metadata: {name: pay-bus}
+spec:
+  resourceType: events:event-bus
+  logType: ERROR_LOGS
+  tags: {team: payments}
+  destination: central
+  delivery: {tags: {via: selector}}
+"""
+
+
+def bus(box: Any, name: str, team: str) -> str:
+    events = client(box, "events")
+    return str(events.create_event_bus(Name=name, Tags=[{"Key": "team", "Value": team}])["EventBusArn"])
+
+
+def changes(ws: Workspace) -> list[tuple[str, str, str]]:
+    doc = json.loads(ws.cli("plan", "--format", "json").out)
+    return [(c["action"], c["address"].split("/", 2)[2], c["reason"]) for c in doc["changes"]]
+
+
+def test_selector_expands_creates_for_new_matches_and_prunes_what_stops_matching(
+    ws: Workspace, sandbox: Any
+) -> None:
+    b1 = bus(sandbox, "b1", "payments")
+    bus(sandbox, "b2", "other")
+    ws.write("sel.yaml", SELECTOR)
+    assert changes(ws) == [
+        ("create", "DeliverySource/pay-bus-b1", "not in AWS (DeliverySelector/pay-bus)"),
+        ("create", "DeliveryDestination/central", "not in AWS"),
+        ("create", "Delivery/pay-bus-b1", "not in AWS (DeliverySelector/pay-bus)"),
+    ]
+    doc = json.loads(ws.cli("plan", "--format", "json").out)
+    assert doc["changes"][0]["origin"] == "manifests/sel.yaml:6 DeliverySelector/pay-bus"
+    assert "DeliverySelector/pay-bus: 1 matching resources" in doc["notes"]
+    assert sandbox.count("GetResources") >= 2  # one per scope (A and B), each a page of up to 100
+    assert ws.cli("apply", "--auto-approve").code == 0
+    live = client(sandbox).describe_delivery_sources()["deliverySources"]
+    assert [(s["name"], s["resourceArns"], s["logType"]) for s in live] == [
+        ("pay-bus-b1", [b1], "ERROR_LOGS")
+    ]
+    assert ws.cli("plan", "--detailed-exitcode").code == 0
+
+    rendered = ws.cli("render", "--format", "json")
+    docs = json.loads(rendered.out)
+    assert [(d["kind"], d["metadata"]["name"], d["metadata"].get("generatedBy")) for d in docs] == [
+        ("Delivery", "pay-bus-b1", "DeliverySelector/pay-bus"),
+        ("DeliveryDestination", "central", None),
+        ("DeliverySource", "pay-bus-b1", "DeliverySelector/pay-bus"),
+    ]
+
+    bus(sandbox, "b3", "payments")  # a new matching resource: creates
+    assert [c[:2] for c in changes(ws)] == [
+        ("create", "DeliverySource/pay-bus-b3"),
+        ("create", "Delivery/pay-bus-b3"),
+    ]
+    assert ws.cli("apply", "--auto-approve").code == 0
+
+    client(sandbox, "events").untag_resource(ResourceARN=b1, TagKeys=["team"])  # stops matching: pruned
+    assert [c[:2] for c in changes(ws)] == [
+        ("delete", "Delivery/pay-bus-b1"),
+        ("delete", "DeliverySource/pay-bus-b1"),
+    ]
+    assert ws.cli("apply", "--auto-approve").code == 0
+    assert ws.cli("plan", "--detailed-exitcode").code == 0
+
+
+def test_selector_names_are_stable_short_and_collision_free() -> None:
+    from reconciler.models import Kind, Resource, SelectorSpec
+    from reconciler.selectors import Selector, expand
+
+    spec = SelectorSpec.model_validate(
+        {
+            "resourceType": "elasticloadbalancing:loadbalancer/app",
+            "logType": "ALB_ACCESS_LOGS",
+            "destination": "d",
+        }
+    )
+    sel = Selector("web", spec, "m.yaml:1")
+    alb = "arn:aws:elasticloadbalancing:us-east-1:111111111111:loadbalancer/app/{}/50dc6c495c0c9188"
+    long = "x" * 40  # web-<40>-<16 hex> is 61 characters
+    found = [
+        (alb.format("shop"), {}),
+        (alb.format("shop").replace("50dc", "60dc"), {}),  # same load balancer name, another id
+        (alb.format(long), {}),
+        (alb.replace("/app/", "/net/").format("nlb"), {}),  # another type under the same tagging filter
+    ]
+    dest = Resource(Kind.DESTINATION, "111111111111", "us-east-1", "d",
+                    {"deliveryDestinationType": "S3", "destinationResourceArn": "arn:aws:s3:::b"})  # fmt: skip
+    explicit = Resource(Kind.SOURCE, "111111111111", "us-east-1", "web-shop-60dc6c495c0c9188",
+                        {"resourceArn": "arn:aws:bedrock:us-east-1:111111111111:agent/A", "logType": "EVENT_LOGS"})  # fmt: skip
+    one = expand([sel], {("web", "111111111111", "us-east-1"): found}, [dest, explicit], {})
+    two = expand([sel], {("web", "111111111111", "us-east-1"): list(reversed(found))}, [explicit, dest], {})
+    names = [r.name for r in one.resources if r.kind is Kind.SOURCE]
+    assert names == [r.name for r in two.resources if r.kind is Kind.SOURCE]  # order of inputs never matters
+    assert not one.problems and len(names) == 3 and all(len(n) <= 60 for n in names)
+    assert names[0] == "web-shop-50dc6c495c0c9188"
+    assert (
+        names[1].startswith("web-shop-60dc6c495c0c9188-")
+        and len(names[1]) == len("web-shop-60dc6c495c0c9188") + 9
+    )
+    assert names[2].startswith("web-" + "x" * 40) and len(names[2]) == 60
