@@ -427,6 +427,40 @@ class Api:
             }
             return {key: fut.result() for key, fut in futs.items()}
 
+    def read_templates(
+        self, keys: Iterable[tuple[str, str, str, str, str]]
+    ) -> tuple[
+        dict[tuple[str, str, str, str, str], list[dict[str, Any]]], dict[tuple[str, str, str, str, str], str]
+    ]:
+        """DescribeConfigurationTemplates once per (account, region, service, log type, destination type), pages
+        concurrently; returns (answers, failures): a failed key carries its error code, never raises."""
+        key_list = sorted(set(keys))
+        answers: dict[tuple[str, str, str, str, str], list[dict[str, Any]]] = {}
+        failures: dict[tuple[str, str, str, str, str], str] = {}
+        if not key_list:
+            return answers, failures
+
+        def one(key: tuple[str, str, str, str, str]) -> list[dict[str, Any]]:
+            account, region, service, log_type, dest_type = key
+            return self._pages(
+                account,
+                region,
+                "DescribeConfigurationTemplates",
+                "configurationTemplates",
+                service=service,
+                logTypes=[log_type],
+                deliveryDestinationTypes=[dest_type],
+            )
+
+        with ThreadPoolExecutor(max_workers=min(8, len(key_list)), thread_name_prefix="templates") as pool:
+            futures = {key: pool.submit(one, key) for key in key_list}
+            for key, fut in futures.items():
+                try:
+                    answers[key] = fut.result()
+                except AwsError as exc:
+                    failures[key] = exc.code
+        return answers, failures
+
     def read_live(
         self, scopes: Iterable[tuple[str, str]], discover: list[DiscoveryJob] | None = None
     ) -> LiveState:

@@ -15,6 +15,7 @@ import socket
 import sys
 import traceback
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NoReturn, TypeVar
@@ -29,10 +30,10 @@ from . import diff as diffmod
 from . import drift as driftmod
 from . import export as exportmod
 from . import graph as graphmod
+from . import live_templates, render
 from . import manifest as manifestmod
 from . import notify as notifymod
 from . import plan as planmod
-from . import render
 from . import scopes as scopesmod
 from . import selectors as selectorsmod
 from .aws import Api, Lease, LiveState
@@ -277,7 +278,12 @@ def make_plan(
         state = manifestmod.load(project, list(paths) or None, default_account)
     # every declared (account, region), so that prune and drift see a scope whose last resource left the manifests
     all_scopes = scopesmod.project_scopes(project, default_account, _parse_scopes(scopes))
-    live = api.read_live(all_scopes, selectorsmod.discovery_jobs(state.selectors, all_scopes))
+    # AWS's own templates for the deliveries the manifests use, read while the listings page
+    template_keys = [k for k in live_templates.keys_for(state.resources) if (k[0], k[1]) in set(all_scopes)]
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="templates") as pool:
+        templates = pool.submit(api.read_templates, template_keys)
+        live = api.read_live(all_scopes, selectorsmod.discovery_jobs(state.selectors, all_scopes))
+        answers, template_failures = templates.result()
     errors = live.errors()
     if errors and not allow_unreadable:
         raise errors[0]
@@ -289,6 +295,10 @@ def make_plan(
         raise PlanError("\n".join(expansion.problems))
     notes += expansion.notes()
     desired = [r for r in [*state.resources, *expansion.resources] if (r.account, r.region) in readable]
+    checked = live_templates.apply(desired, answers, template_failures)
+    if checked.problems and strict:
+        raise PlanError("\n".join(checked.problems))
+    notes += checked.notes + checked.problems
     result = diffmod.diff(
         desired, live.resources, project.name, prune=not no_prune, adopt=adopt, ignore=ignore
     )

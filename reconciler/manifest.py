@@ -641,6 +641,7 @@ def _cross_checks(parsed: list[_Parsed], project: Project) -> tuple[list[Resourc
         assert isinstance(src.model, DeliverySourceDoc)
         src_arn = catalog.split_arn(src.model.spec.resourceArn)
         src_service = src_arn[1] if src_arn else None
+        dest_doc = dest.model if dest is not None and isinstance(dest.model, DeliveryDestinationDoc) else None
         attrs: dict[str, Any] = {
             "deliverySourceName": spec_d.source,
             "deliveryDestinationArn": dest_arn,
@@ -648,17 +649,17 @@ def _cross_checks(parsed: list[_Parsed], project: Project) -> tuple[list[Resourc
             "sourceService": src_service,
             "sourceResourceArn": src.model.spec.resourceArn,
             "sourceLogType": src.model.spec.logType,
+            "targetResourceArn": dest_doc.spec.destinationResourceArn if dest_doc is not None else None,
+            "targetOutputFormat": dest_doc.spec.outputFormat if dest_doc is not None else None,
+            "targetAccount": dest.account if dest is not None else None,
             "recordFields": list(spec_d.recordFields) if spec_d.recordFields is not None else None,
             "fieldDelimiter": spec_d.fieldDelimiter,
             "s3DeliveryConfiguration": s3.model_dump(exclude_none=True) if s3 is not None else None,
         }
-        dest_resource_arn = (
-            dest.model.spec.destinationResourceArn
-            if dest is not None and isinstance(dest.model, DeliveryDestinationDoc)
-            else None
-        )
         defaults.fill(
-            attrs, catalog.caps_for(src.model.spec.resourceArn, src.model.spec.logType), dest_resource_arn
+            attrs,
+            catalog.caps_for(src.model.spec.resourceArn, src.model.spec.logType),
+            attrs["targetResourceArn"],
         )
         resources.append(
             Resource(

@@ -59,9 +59,9 @@ DERIVED = (
     "sourceService",
     "sourceResourceArn",
     "sourceLogType",
-    "destinationResourceArn",
-    "destinationOutputFormat",
-    "destinationAccount",
+    "targetResourceArn",
+    "targetOutputFormat",
+    "targetAccount",
     "defaulted",
 )
 

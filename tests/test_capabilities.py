@@ -15,6 +15,7 @@ from conftest import ROOT, Workspace, client, doc, docs
 from reconciler import capabilities, catalog, delivery_rules
 from reconciler.diff import Action, diff
 from reconciler.models import Kind, Resource
+from reconciler.sandbox import Faults, Rule
 
 A = "111111111111"
 
@@ -302,4 +303,65 @@ def test_rules_name_the_allowed_values() -> None:
     ]
     assert delivery_rules.check_destination("S3", "raw") == [
         (("outputFormat",), "'raw' is not accepted by S3 destinations; allowed: json, parquet, plain, w3c")
+    ]
+
+
+# ---- AWS's live templates at plan time ---------------------------------------------------------------------------
+
+
+def test_templates_are_read_once_per_key(ws: Workspace, sandbox: Any) -> None:
+    alb_project(ws)
+    sandbox.reset_counters()
+    plan = ws.cli("plan", "--format", "json")
+    assert plan.code == 0, plan.err
+    # three log types to one destination type in one scope: three templates, one request each
+    assert sandbox.count("DescribeConfigurationTemplates") == 3
+    assert json.loads(plan.out)["notes"] == []  # the sandbox answers from the table: nothing differs
+
+
+def test_the_live_answer_wins_with_one_note(ws: Workspace, sandbox: Any) -> None:
+    live_default = {"recordFields": ["error", "timestamp"]}
+    override = {"service": "events", "logType": "ERROR_LOGS", "deliveryDestinationType": "CWL",
+                "defaultDeliveryConfigValues": live_default}  # fmt: skip
+    sandbox.options(template_overrides=[override])
+    try:
+        bus_project(ws)
+        plan = json.loads(ws.cli("plan", "--format", "json").out)
+        notes = [n for n in plan["notes"] if "make capabilities" in n]
+        assert len(notes) == 1 and "events ERROR_LOGS to CWL" in notes[0]
+        create = next(c for c in plan["changes"] if c["kind"] == "Delivery")
+        assert {"path": "recordFields", "before": None, "after": live_default["recordFields"]} in create[
+            "fields"
+        ]
+        assert ws.cli("apply", "--auto-approve").code == 0
+        assert (
+            client(sandbox).describe_deliveries()["deliveries"][0]["recordFields"]
+            == live_default["recordFields"]
+        )
+        assert ws.cli("plan", "--detailed-exitcode").code == 0
+        # the live rules too: AWS offers only plain to CWL for this log type, the manifest's destination is json
+        sandbox.options(template_overrides=[{**override, "allowedOutputFormats": ["plain"]}])
+        refused = ws.cli("plan")
+        assert refused.code == 1
+        assert (
+            "Delivery/bus-to-cwl: spec.destination: Amazon EventBridge Event Bus (Custom) ERROR_LOGS to CWL accepts "
+            "outputFormat plain; the destination is json (DescribeConfigurationTemplates)"
+        ) in refused.err
+    finally:
+        sandbox.options(template_overrides=[])
+
+
+def test_denied_templates_fall_back_to_the_table_with_one_warning(ws: Workspace, sandbox: Any) -> None:
+    alb_project(ws)
+    sandbox.set_faults(
+        Faults(
+            rules=[Rule(operation="DescribeConfigurationTemplates", code="AccessDeniedException", times=-1)]
+        )
+    )
+    result = ws.cli("plan", "--format", "json")
+    assert result.code == 0, result.err
+    warnings = [n for n in json.loads(result.out)["notes"] if "DescribeConfigurationTemplates" in n]
+    assert warnings == [
+        "warning: DescribeConfigurationTemplates could not be read (AccessDeniedException; 3 template(s)); "
+        "deliveries were checked against the capability table instead"
     ]

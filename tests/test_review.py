@@ -38,14 +38,13 @@ policy:
 def review_change(ws: Workspace) -> None:
     """From base(): a create, an update, a replace (with its delivery), deletes and a widened policy."""
     text = base(output_format="json", source_tags="{cost: '2', owner: alice}")
-    text = text.replace("destinationResourceArn: arn:aws:logs:us-east-1:222222222222:log-group:central\n", "")
+    text = text.replace("destinationResourceArn: arn:aws:s3:::central-222222222222\n", "")
     parts = text.split("---\n")
     kept = [p for p in parts if "s-sso" not in p and "name: central" not in p]
     central = doc(
         "DeliveryDestination",
         "central",
-        f"outputFormat: json\ndestinationResourceArn: arn:aws:logs:us-east-1:{B}:log-group:central"
-        + WIDER_POLICY,
+        f"outputFormat: json\ndestinationResourceArn: arn:aws:s3:::central-{B}" + WIDER_POLICY,
         account=B,
     )
     new_source = doc(

@@ -39,6 +39,8 @@ _installed = False
 OPTIONS: dict[str, Any] = {
     # DescribeDeliveries returns only id, arn, source name and destination ARN (aws-cli #10002, open).
     "sparse_describe_deliveries": False,
+    # DescribeConfigurationTemplates answers that differ from the capability table (see templates.py)
+    "template_overrides": [],
 }
 
 
@@ -565,7 +567,9 @@ class DeliveryHandlers:
             )
             if problem is not None:
                 raise validation(problem)
-            found = templates.delivery_defaults(src.resource_arn, src.log_type, dest.type, dest.resource_arn)
+            found = templates.delivery_defaults(
+                src.resource_arn, src.log_type, dest.type, dest.resource_arn, OPTIONS["template_overrides"]
+            )
             s3_final: dict[str, Any] | None = None
             if dest.type == "S3":
                 s3_final = dict(found.get("s3DeliveryConfiguration") or {"enableHiveCompatiblePath": False})
@@ -669,7 +673,7 @@ class DeliveryHandlers:
         dest_types = self._get_param("deliveryDestinationTypes")
         items = [
             t
-            for t in templates.configuration_templates()
+            for t in templates.configuration_templates(OPTIONS["template_overrides"])
             if (service is None or t["service"] == service)
             and (log_types is None or t["logType"] in log_types)
             and (dest_types is None or t["deliveryDestinationType"] in dest_types)

@@ -19,15 +19,21 @@ def resource_type(service: capabilities.Service) -> str:
     return prefix or service.arn_services[0]
 
 
-def configuration_templates() -> list[dict[str, Any]]:
-    """Every (service, log type, resource type, destination type) template, in the shape AWS returns."""
+def configuration_templates(overrides: list[dict[str, Any]] | None = None) -> list[dict[str, Any]]:
+    """Every (service, log type, resource type, destination type) template, in the shape AWS returns.
+
+    ``overrides`` (the ``template_overrides`` option) replace keys of the templates whose service, logType and
+    deliveryDestinationType they name: a test's stand-in for AWS answering differently from the table.
+    """
     tbl = capabilities.table()
     out = []
     for service in tbl.services:
-        for log_type, caps in sorted(service.log_types.items()):
+        for arn_service, (log_type, caps) in (
+            (a, item) for a in service.arn_services for item in sorted(service.log_types.items())
+        ):
             for dest_type, formats in sorted(caps.destinations.items()):
                 template: dict[str, Any] = {
-                    "service": service.arn_services[0],
+                    "service": arn_service,
                     "logType": log_type,
                     "resourceType": resource_type(service),
                     "deliveryDestinationType": dest_type,
@@ -43,16 +49,34 @@ def configuration_templates() -> list[dict[str, Any]]:
                     template["allowedFieldDelimiters"] = list(tbl.field_delimiters)
                 if dest_type == "S3":
                     template["allowedSuffixPathFields"] = list(tbl.suffix_path_fields)
+                for o in overrides or ():
+                    if all(
+                        o.get(k) == template[k] for k in ("service", "logType", "deliveryDestinationType")
+                    ):
+                        template.update(o)
                 out.append(template)
     return out
 
 
 def delivery_defaults(
-    resource_arn: str, log_type: str, dest_type: str, dest_resource_arn: str | None
+    resource_arn: str,
+    log_type: str,
+    dest_type: str,
+    dest_resource_arn: str | None,
+    overrides: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
-    """What AWS fills in for omitted delivery fields."""
+    """What AWS fills in for omitted delivery fields (as its templates say, overrides included)."""
     caps = capabilities.caps_for(resource_arn, log_type)
-    return defaults.template_defaults(caps, dest_type, dest_resource_arn)
+    found = defaults.template_defaults(caps, dest_type, dest_resource_arn)
+    service = resource_arn.split(":")[2] if resource_arn.count(":") >= 5 else ""
+    for o in overrides or ():
+        if (o.get("service"), o.get("logType"), o.get("deliveryDestinationType")) == (
+            service,
+            log_type,
+            dest_type,
+        ):
+            found.update(o.get("defaultDeliveryConfigValues") or {})
+    return found
 
 
 def on_create_suffix_path(

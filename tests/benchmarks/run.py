@@ -246,8 +246,9 @@ def baseline_plan(box: Sandbox, sc: Scenario, parallelism: int = 10) -> tuple[fl
 
 
 def expected_calls(sc: Scenario) -> int:
-    """Exactly: the pages of each Describe* listing + one tag read per resource + one policy read per destination."""
-    per_scope = 0
+    """Exactly: the pages of each Describe* listing + one tag read per resource + one policy read per destination
+    + one DescribeConfigurationTemplates per (service, log type, destination type) the scope's deliveries use."""
+    per_scope = 1 if sc.deliveries else 0  # knowledge-base APPLICATION_LOGS to CWL
     for count in (sc.sources, sc.destinations, sc.deliveries):
         per_scope += max(1, math.ceil(count / 50))
     per_scope += sc.sources + sc.destinations + sc.deliveries  # ListTagsForResource

@@ -1,0 +1,161 @@
+"""AWS's live DescribeConfigurationTemplates answer against the capability table (pure: no I/O).
+
+``plan``, ``apply`` and ``drift`` ask AWS once per (scope, service, log type, destination type) the manifests use
+(``aws.Api.read_templates``, concurrently with the listings). Here the answers are turned into capabilities: the live
+answer wins over the table (one plan note suggests ``make capabilities`` when they differ), the desired deliveries'
+omitted fields are refilled with the live defaults, and every delivery is checked against what AWS returned. A key
+whose call failed (denied, unavailable) falls back to the table with one plan note; it never fails the plan.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from . import capabilities, defaults, delivery_rules
+from .models import Kind, Resource
+
+Key = tuple[str, str, str, str, str]  # (account, region, service, log type, destination type)
+
+
+def key_of(r: Resource) -> Key | None:
+    """The template a desired delivery needs, or None when its source or destination type is unknown."""
+    a = r.attrs
+    if r.kind is not Kind.DELIVERY or not a.get("sourceService") or not a.get("deliveryDestinationType"):
+        return None
+    if not a.get("sourceLogType"):
+        return None
+    return (
+        r.account,
+        r.region,
+        str(a["sourceService"]),
+        str(a["sourceLogType"]),
+        str(a["deliveryDestinationType"]),
+    )
+
+
+def keys_for(resources: list[Resource]) -> list[Key]:
+    return sorted({k for r in resources if (k := key_of(r)) is not None})
+
+
+@dataclass
+class Outcome:
+    notes: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)  # deliveries AWS's live answer refuses
+
+
+def _pick(templates: list[dict[str, Any]], resource_arn: str) -> dict[str, Any] | None:
+    """The template for this resource: the only one, or the one whose resourceType starts the ARN's resource."""
+    if len(templates) == 1:
+        return templates[0]
+    parsed = capabilities.split_arn(resource_arn)
+    resource = parsed[4] if parsed else ""
+    matching = [t for t in templates if t.get("resourceType") and resource.startswith(str(t["resourceType"]))]
+    return matching[0] if len(matching) == 1 else None
+
+
+def live_caps(
+    table_caps: capabilities.LogTypeCaps, dest_type: str, templates: list[dict[str, Any]], resource_arn: str
+) -> capabilities.LogTypeCaps:
+    """The table's capabilities with this destination type's part replaced by AWS's answer."""
+    destinations = dict(table_caps.destinations)
+    defaults_by_dest = dict(table_caps.defaults)
+    mandatory, optional = table_caps.mandatory_fields, table_caps.optional_fields
+    t = _pick(templates, resource_arn)
+    if t is not None:  # no (unambiguous) template says nothing: the table stands
+        destinations[dest_type] = tuple(t.get("allowedOutputFormats") or ())
+        defaults_by_dest[dest_type] = dict(t.get("defaultDeliveryConfigValues") or {})
+        if "allowedFields" in t:
+            fields = [f for f in t["allowedFields"] if isinstance(f, dict) and "name" in f]
+            mandatory = tuple(str(f["name"]) for f in fields if f.get("mandatory"))
+            optional = tuple(str(f["name"]) for f in fields if not f.get("mandatory"))
+    return replace(
+        table_caps,
+        destinations=destinations,
+        defaults=defaults_by_dest,
+        mandatory_fields=mandatory,
+        optional_fields=optional,
+    )
+
+
+def _same(a: capabilities.LogTypeCaps, b: capabilities.LogTypeCaps, dest_type: str) -> bool:
+    return (
+        a.destinations.get(dest_type) == b.destinations.get(dest_type)
+        and (
+            a.allowed_fields is None
+            or b.allowed_fields is None
+            or set(a.allowed_fields) == set(b.allowed_fields)
+        )
+        and (a.allowed_fields is None or set(a.mandatory_fields or ()) == set(b.mandatory_fields or ()))
+        and a.default_for(dest_type) == b.default_for(dest_type)
+    )
+
+
+def apply(
+    desired: list[Resource],
+    answers: dict[Key, list[dict[str, Any]]],
+    failures: dict[Key, str],
+) -> Outcome:
+    """Use the live answers for the desired deliveries (refill defaults, check rules); notes for the plan."""
+    out = Outcome()
+    differing: list[str] = []
+    for r in desired:
+        key = key_of(r)
+        if key is None or not answers.get(key):
+            continue
+        a = r.attrs
+        table_caps = capabilities.caps_for(str(a.get("sourceResourceArn", "")), str(a["sourceLogType"]))
+        if table_caps is None:
+            continue
+        dest_type = key[4]
+        caps = live_caps(table_caps, dest_type, answers[key], str(a.get("sourceResourceArn", "")))
+        if not _same(caps, table_caps, dest_type):
+            differing.append(f"{key[2]} {key[3]} to {dest_type}")
+        defaults.fill(a, caps, a.get("targetResourceArn"))
+        user = _user_values(a)
+        target = delivery_rules.Target(
+            "the destination", dest_type, a.get("targetOutputFormat"), a.get("targetAccount")
+        )
+        for path, message in delivery_rules.check_delivery(
+            str(a.get("sourceResourceArn", "")),
+            key[3],
+            r.account,
+            target,
+            user["recordFields"],
+            user["fieldDelimiter"],
+            user["s3DeliveryConfiguration"],
+            caps=caps,
+        ):
+            out.problems.append(
+                f"{r.origin}: Delivery/{r.name}: spec.{'.'.join(map(str, path))}: {message} "
+                "(DescribeConfigurationTemplates)"
+            )
+    if differing:
+        shown = ", ".join(sorted(set(differing))[:3]) + (" ..." if len(set(differing)) > 3 else "")
+        out.notes.append(
+            f"AWS's DescribeConfigurationTemplates differs from the capability table for {shown}; the live answer "
+            "is used. Run `make capabilities` to refresh reconciler/capabilities.json."
+        )
+    if failures:
+        first = sorted(failures)[0]
+        out.notes.append(
+            f"warning: DescribeConfigurationTemplates could not be read ({failures[first]}; {len(failures)} "
+            "template(s)); deliveries were checked against the capability table instead"
+        )
+    return out
+
+
+def _user_values(attrs: dict[str, Any]) -> dict[str, Any]:
+    """The delivery fields the manifest set (defaulted ones are AWS's own and need no check)."""
+    defaulted = set(attrs.get("defaulted") or [])
+    s3 = attrs.get("s3DeliveryConfiguration")
+    s3_user = (
+        {k: v for k, v in s3.items() if f"s3DeliveryConfiguration.{k}" not in defaulted}
+        if isinstance(s3, dict)
+        else None
+    )
+    return {
+        "recordFields": None if "recordFields" in defaulted else attrs.get("recordFields"),
+        "fieldDelimiter": None if "fieldDelimiter" in defaulted else attrs.get("fieldDelimiter"),
+        "s3DeliveryConfiguration": s3_user or None,
+    }
