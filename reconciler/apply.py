@@ -83,6 +83,52 @@ def stale_entries(plan: Plan, live: LiveState) -> list[str]:
     return out
 
 
+def ownership_problems(plan: Plan, live: LiveState) -> list[str]:
+    """What a (possibly hand-edited) saved plan would do to resources that are not this project's, or protected,
+    judged against the fresh read. Each change's ``before`` is replaced by the live resource it names, so a delete or
+    update acts on what is live, never on ids or owners written in the file."""
+    by_key = {r.key: r for r in live.resources}
+    adopt = bool(plan.options.get("adopt"))
+    out = []
+    for c in plan.changes:
+        act = c.action.value
+        for side in (c.before, c.after):
+            current = by_key.get(side.key) if side is not None else None
+            if current is None or current.owner == plan.project:
+                continue
+            if current.owner is None and adopt and c.adopt and c.action is Action.UPDATE:
+                continue  # planned with --adopt: it gets our tag
+            who = (
+                f"owned by project {current.owner!r}"
+                if current.owner
+                else "not owned by this project (no reconciler:project tag)"
+            )
+            out.append(f"{c.address}: the plan would {act} it, but it is {who}")
+            break
+        else:
+            if c.before is None:
+                continue
+            current = by_key.get(c.before.key)
+            if current is None:
+                continue  # gone since the plan: the freshness check reports it
+            if current.protected and c.action in (Action.DELETE, Action.REPLACE):
+                out.append(f"{c.address}: the plan would {act} it, but {protection_text(current)}")
+            c.before = current
+    return out
+
+
+def protection_text(r: Resource) -> str:
+    tag = ", ".join(f"{k}={v}" for k, v in sorted(r.extra_tags.items())) or "protect"
+    return f"it is protected by its live tag {tag}"
+
+
+def check_owned(plan: Plan, live: LiveState) -> None:
+    problems = ownership_problems(plan, live)
+    if problems:
+        raise StalePlanError("the saved plan touches what this project may not; nothing was written:\n  "
+                             + "\n  ".join(problems))  # fmt: skip
+
+
 def check_fresh(plan: Plan, live: LiveState) -> None:
     stale = stale_entries(plan, live)
     if stale:
@@ -310,6 +356,10 @@ class Runner:
         if to_remove:
             self.api.call(r.account, r.region, "UntagResource", r.address, resourceArn=arn, tagKeys=to_remove)
 
+    def _owner_of(self, d: Resource, arn: str) -> str | None:
+        out = self.api.call(d.account, d.region, "ListTagsForResource", d.address, resourceArn=arn)
+        return dict(out.get("tags") or {}).get(OWNER_TAG)
+
     def _delivery_config(self, d: Resource) -> dict[str, Any]:
         params: dict[str, Any] = {}
         if d.attrs.get("recordFields") is not None:
@@ -342,7 +392,17 @@ class Runner:
                 )
                 self.created_ids[i] = out["delivery"]["id"]
                 return
-            # the pair exists already: an earlier run created it and stopped before recording it
+            # the pair exists already: adopted only when an earlier run of this project created it and stopped
+            # before recording it (our tag), or when it has no owner and the plan was made with --adopt
+            owner = self._owner_of(d, existing["arn"])
+            if owner != self.plan.project and not (owner is None and self.plan.options.get("adopt")):
+                who = (
+                    f"owned by project {owner!r}"
+                    if owner
+                    else "without a reconciler:project tag (plan with --adopt to take it over)"
+                )
+                raise AwsError("CreateDelivery", d.address, "PairTaken",
+                               f"a delivery from {source} to {dest} already exists, {who}; it was not taken over")  # fmt: skip
             delivery_id = existing["id"]
             self.created_ids[i] = delivery_id
             if config:

@@ -307,8 +307,10 @@ def diff(
 
     for ch in changes.values():
         if ch.action in (Action.DELETE, Action.REPLACE) and ch.before is not None and ch.before.protected:
+            tag = ", ".join(f"{k}={v}" for k, v in sorted(ch.before.extra_tags.items())) or "protect"
             errors.append(
-                f"{ch.address} is protected by a live protect tag; refusing to {ch.action.value} it"
+                f"{ch.address} is protected by its live tag {tag}; refusing to {ch.action.value} it. To go ahead, "
+                f"remove the tag in AWS, or leave it out with --exclude '{ch.address}'"
             )
     _check_delete_blockers(changes, live, errors)
     _check_resource_arns(changes, live, errors)

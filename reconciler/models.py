@@ -37,6 +37,18 @@ OWNER_TAG = "reconciler:project"  # ownership: the project's name
 HANDLE_TAG = "reconciler:name"  # a delivery's manifest handle (deliveries have no name in AWS)
 PROTECT_TAGS = ("protect", "reconciler:protect")  # a live protect tag blocks delete and replace
 RESERVED_TAGS = (OWNER_TAG, HANDLE_TAG)
+UNPROTECTING_VALUES = ("false", "0", "no")
+
+
+def is_protect_tag(key: str) -> bool:
+    """``protect`` or ``reconciler:protect``, in any case (``Protect``, ``PROTECT``, ``Reconciler:Protect``)."""
+    return key.strip().lower() in PROTECT_TAGS
+
+
+def protects(value: str) -> bool:
+    """A protect tag's value protects unless it is, trimmed and in any case, ``false``, ``0`` or ``no``."""
+    return value.strip().lower() not in UNPROTECTING_VALUES
+
 
 API_VERSION = "reconciler/v1"
 

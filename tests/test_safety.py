@@ -7,8 +7,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from conftest import Workspace, client, doc
-from test_plan_apply import KB, A, B, apply_ok, base, writes
+from conftest import Workspace, client, doc, docs
+from test_plan_apply import KB, SSO, A, B, apply_ok, base, writes
 
 SRC_WEST = doc(
     "DeliverySource",
@@ -125,3 +125,148 @@ def test_a_partial_path_never_prunes_the_rest(ws: Workspace, sandbox: Any) -> No
     assert pruning["prune"] is True and pruning["summary"]["delete"] == 6
     both = ws.cli("plan", "--prune", "--no-prune", "manifests/alb.yaml")
     assert both.code == 1 and "contradict" in both.err
+
+
+# ---- 3. saved plans: any file name, re-checked before every write ------------------------------------------
+
+
+def test_saved_plan_with_any_name_applies_as_the_hint_says(ws: Workspace, sandbox: Any) -> None:
+    ws.write("main.yaml", base())
+    made = ws.cli("plan", "--out", "tonight.plan")
+    assert made.code == 0, made.err
+    hint = made.err.strip().splitlines()[-1]
+    assert hint.endswith("apply it with `reconciler apply tonight.plan`.")
+    doc_ = json.loads((ws.root / "tonight.plan").read_text())
+    doc_.pop("steps")  # steps and deps are recomputed from the changes, never taken from the file
+    doc_["deps"] = []
+    (ws.root / "tonight.plan").write_text(json.dumps(doc_))
+    applied = ws.cli("apply", "tonight.plan", "--auto-approve")
+    assert applied.code == 0, applied.out + applied.err
+    assert ws.cli("plan", "--detailed-exitcode").code == 0
+    # a manifest (even one written as JSON) is never mistaken for a plan
+    ws.write("extra.json", json.dumps({"apiVersion": "reconciler/v1", "kind": "DeliverySource",
+                                       "metadata": {"name": "s-json"},
+                                       "spec": {"logType": "APPLICATION_LOGS", "resourceArn": KB[:-1] + "9"}}))  # fmt: skip
+    one = ws.cli("plan", "--format", "json", "manifests/extra.json")
+    assert one.code == 0, one.err
+    assert [c["name"] for c in json.loads(one.out)["changes"]] == ["s-json"]
+
+
+def test_a_tampered_plan_cannot_delete_what_is_not_ours(ws: Workspace, sandbox: Any) -> None:
+    from reconciler.aws import fingerprint, source_from_api
+
+    ws.write("main.yaml", base())
+    apply_ok(ws)
+    logs = client(sandbox)
+    theirs_arn = KB[:-1] + "7"
+    logs.put_delivery_source(name="theirs", resourceArn=theirs_arn, logType="APPLICATION_LOGS",
+                             tags={"reconciler:project": "payments"})  # fmt: skip
+    ws.write("main.yaml", base(source_tags="{cost: '2', owner: alice}"))
+    assert ws.cli("plan", "--out", "p").code == 0
+    doc_ = json.loads((ws.root / "p").read_text())
+    item = logs.get_delivery_source(name="theirs")["deliverySource"]
+    live = source_from_api(A, "us-east-1", item, logs.list_tags_for_resource(resourceArn=item["arn"])["tags"])
+    forged = live.to_json() | {"owner": "tests"}  # the editor claims it is ours
+    address = f"{A}/us-east-1/DeliverySource/theirs"
+    doc_["changes"].append({"address": address, "kind": "DeliverySource", "name": "theirs", "account": A,
+                            "region": "us-east-1", "action": "delete", "reason": "prune", "fields": [],
+                            "before": forged, "after": None})  # fmt: skip
+    doc_["fingerprints"][address] = fingerprint(live)  # and matches what is live
+    (ws.root / "p").write_text(json.dumps(doc_))
+    marker = writes(sandbox)
+    result = ws.cli("apply", "p", "--auto-approve")
+    assert result.code == 1 and "Traceback" not in result.err, result.out + result.err
+    assert f"{address}: the plan would delete it, but it is owned by project 'payments'" in result.err
+    assert writes(sandbox) == marker  # nothing written, not even the legitimate change
+    assert logs.get_delivery_source(name="theirs")["deliverySource"]["name"] == "theirs"
+
+
+def test_apply_of_a_plan_whose_manifests_changed_says_so(ws: Workspace, sandbox: Any) -> None:
+    ws.write("main.yaml", base())
+    assert ws.cli("plan", "--out", "p").code == 0
+    ws.write("main.yaml", "# edited after the plan was made\n" + base())
+    result = ws.cli("apply", "p", "--auto-approve")
+    assert result.code == 0, result.err
+    assert "the manifests changed since this plan was made" in result.err
+    again = ws.cli("plan", "--out", "q")
+    assert again.code == 0
+    quiet = ws.cli("apply", "q", "--auto-approve")
+    assert quiet.code == 0 and "manifests changed" not in quiet.err
+
+
+# ---- 4. CreateDelivery never takes over someone else's delivery --------------------------------------------
+
+
+def test_pair_created_by_another_project_while_apply_waits_is_not_taken(ws: Workspace, sandbox: Any) -> None:
+    from test_tty import run_on_tty
+
+    ws.write("main.yaml", base())
+    apply_ok(ws)
+    ws.write("more.yaml", doc("Delivery", "kb-to-central", "source: s-kb\ndestination: central"))
+    logs = client(sandbox)
+    central = f"arn:aws:logs:us-east-1:{B}:delivery-destination:central"
+
+    def meanwhile() -> None:  # another party creates the same pair while apply waits for "yes"
+        logs.create_delivery(deliverySourceName="s-kb", deliveryDestinationArn=central,
+                             tags={"reconciler:project": "payments"})  # fmt: skip
+
+    code, out = run_on_tty(ws, sandbox, ["apply"], "yes", before_answer=meanwhile)
+    assert code == 1, out
+    assert (
+        f"a delivery from s-kb to {central} already exists, owned by project 'payments'; it was not taken over"
+        in out
+    ), out
+    pair = next(d for d in logs.describe_deliveries()["deliveries"] if d["deliveryDestinationArn"] == central
+                and d["deliverySourceName"] == "s-kb")  # fmt: skip
+    assert logs.list_tags_for_resource(resourceArn=pair["arn"])["tags"] == {"reconciler:project": "payments"}
+    # and a later plan names the owner instead of taking it over
+    later = ws.cli("plan")
+    assert later.code == 1 and "is owned by project 'payments'; refusing to touch it" in later.err
+
+
+# ---- 5. protection and ownership labels ---------------------------------------------------------------------
+
+
+def test_protect_tags_any_case_and_the_way_out(ws: Workspace, sandbox: Any) -> None:
+    ws.write("main.yaml", docs(doc("DeliverySource", "s-kb", f"logType: APPLICATION_LOGS\nresourceArn: {KB}"),
+                               doc("DeliverySource", "s-sso", f"logType: ERROR_LOGS\nresourceArn: {SSO}")))  # fmt: skip
+    apply_ok(ws)
+    logs = client(sandbox)
+    kb_arn = f"arn:aws:logs:us-east-1:{A}:delivery-source:s-kb"
+    sso_arn = f"arn:aws:logs:us-east-1:{A}:delivery-source:s-sso"
+    logs.tag_resource(resourceArn=kb_arn, tags={"Reconciler:Protect": " Yes "})
+    logs.tag_resource(resourceArn=sso_arn, tags={"PROTECT": " No "})  # does not protect
+    ws.write(
+        "main.yaml", doc("DeliverySource", "s-new", f"logType: APPLICATION_LOGS\nresourceArn: {KB[:-1]}5")
+    )
+    address = f"{A}/us-east-1/DeliverySource/s-kb"
+    refused = ws.cli("plan")
+    assert refused.code == 1, refused.out + refused.err
+    assert (
+        f"error: {address} is protected by its live tag Reconciler:Protect= Yes ; refusing to delete it. To go "
+        f"ahead, remove the tag in AWS, or leave it out with --exclude '{address}'"
+    ) in refused.err.splitlines(), refused.err
+    assert "s-sso" not in refused.err
+    logs.tag_resource(resourceArn=sso_arn, tags={"PROTECT": "0"})
+    excluded = ws.cli("plan", "--format", "json", "--exclude", address)
+    assert excluded.code == 0, excluded.err
+    changes = {c["address"]: c["action"] for c in json.loads(excluded.out)["changes"]}
+    assert address not in changes and changes[f"{A}/us-east-1/DeliverySource/s-sso"] == "delete"
+    applied = ws.cli("apply", "--auto-approve", "--exclude", address)
+    assert applied.code == 0, applied.out + applied.err
+    assert logs.get_delivery_source(name="s-kb")["deliverySource"]["name"] == "s-kb"
+
+
+def test_resources_of_another_project_are_labelled_with_their_owner(ws: Workspace, sandbox: Any) -> None:
+    ws.write("main.yaml", doc("DeliverySource", "s-kb", f"logType: APPLICATION_LOGS\nresourceArn: {KB}"))
+    logs = client(sandbox)
+    logs.put_delivery_source(name="theirs", resourceArn=KB[:-1] + "8", logType="APPLICATION_LOGS",
+                             tags={"reconciler:project": "payments"})  # fmt: skip
+    logs.put_delivery_source(name="by-hand", resourceArn=KB[:-1] + "9", logType="APPLICATION_LOGS")
+    text = ws.cli("plan").out
+    assert f"    {A}/us-east-1/DeliverySource/theirs  (owned by project 'payments')" in text.splitlines()
+    assert f"    {A}/us-east-1/DeliverySource/by-hand  (no reconciler:project tag)" in text.splitlines()
+    plan = json.loads(ws.cli("plan", "--format", "json").out)
+    assert plan["unmanaged_owners"] == {f"{A}/us-east-1/DeliverySource/theirs": "payments"}
+    drift = ws.cli("drift").out
+    assert f"    {A}/us-east-1/DeliverySource/theirs  (owned by project 'payments')" in drift.splitlines()
