@@ -22,7 +22,8 @@ from enum import StrEnum
 from typing import Any
 
 from . import catalog
-from .models import KIND_RANK, Kind, Resource, canonical_policy, policy_grants
+from .iam import grants as policy_grants
+from .models import KIND_RANK, Kind, Resource, canonical_policy
 
 
 class Action(StrEnum):

@@ -270,3 +270,49 @@ def test_resources_of_another_project_are_labelled_with_their_owner(ws: Workspac
     assert plan["unmanaged_owners"] == {f"{A}/us-east-1/DeliverySource/theirs": "payments"}
     drift = ws.cli("drift").out
     assert f"    {A}/us-east-1/DeliverySource/theirs  (owned by project 'payments')" in drift.splitlines()
+
+
+# ---- 7. the public-policy guardrail; the emulator evaluates policies with the same reader ---------------------
+
+
+def central_with_policy(statement: str, public: bool = False) -> str:
+    dest = doc(
+        "DeliveryDestination",
+        "central",
+        f"destinationResourceArn: arn:aws:s3:::central-logs\n"
+        + ("allowPublicPolicy: true\n" if public else "")
+        + f"policy:\n  Version: '2012-10-17'\n  Statement:\n    - {statement}",
+        account=B,
+    )
+    src = doc("DeliverySource", "s-kb", f"logType: APPLICATION_LOGS\nresourceArn: {KB}")
+    return docs(src, dest, doc("Delivery", "kb-to-central", "source: s-kb\ndestination: central"))
+
+
+def test_a_pinned_condition_passes_and_not_principal_is_evaluated_by_the_emulator(
+    ws: Workspace, sandbox: Any
+) -> None:
+    resource = f"arn:aws:logs:us-east-1:{B}:delivery-destination:central"
+    pinned = ('{Effect: Allow, Principal: "*", Action: "logs:CreateDelivery", Resource: "' + resource + '", '
+              'Condition: {StringEquals: {"aws:SourceAccount": "' + A + '"}}}')  # fmt: skip
+    ws.write("main.yaml", central_with_policy(pinned))
+    assert ws.cli("validate").code == 0
+    # Allow + NotPrincipal: public (refused without allowPublicPolicy); the emulator lets in all but the listed
+    others = (
+        '{Effect: Allow, NotPrincipal: {AWS: "333333333333"}, Action: "logs:CreateDelivery", Resource: "*"}'
+    )
+    ws.write("main.yaml", central_with_policy(others))
+    refused = ws.cli("validate")
+    assert (
+        refused.code == 1
+        and "Allow with NotPrincipal lets in every principal it does not list" in refused.err
+    )
+    ws.write("main.yaml", central_with_policy(others, public=True))
+    apply_ok(ws)
+    ws.remove("main.yaml")
+    ws.write("main.yaml", doc("DeliverySource", "s-x", f"logType: APPLICATION_LOGS\nresourceArn: {KB[:-1]}3"))
+    apply_ok(ws)  # prune all of it
+    not_us = '{Effect: Allow, NotPrincipal: {AWS: "' + A + '"}, Action: "logs:CreateDelivery", Resource: "*"}'
+    ws.write("main.yaml", central_with_policy(not_us, public=True))
+    denied = ws.cli("apply", "--auto-approve")
+    assert denied.code == 1 and "CreateDelivery" in denied.err + denied.out
+    assert "AccessDeniedException" in denied.err + denied.out
