@@ -267,7 +267,9 @@ class Api:
             kwargs: dict[str, Any] = {"RoleArn": access.roleArn, "RoleSessionName": "reconciler"}
             if access.externalId:
                 kwargs["ExternalId"] = access.externalId
-            out = self._call(lambda: sts.assume_role(**kwargs), "AssumeRole", access.roleArn)["Credentials"]
+            out = self._call(
+                lambda: sts.assume_role(**kwargs), "AssumeRole", f"{access.roleArn} (account {account})"
+            )["Credentials"]
             session = self._base_session()
             creds = {
                 "aws_access_key_id": out["AccessKeyId"],

@@ -279,7 +279,7 @@ def central_with_policy(statement: str, public: bool = False) -> str:
     dest = doc(
         "DeliveryDestination",
         "central",
-        f"destinationResourceArn: arn:aws:s3:::central-logs\n"
+        "destinationResourceArn: arn:aws:s3:::central-logs\n"
         + ("allowPublicPolicy: true\n" if public else "")
         + f"policy:\n  Version: '2012-10-17'\n  Statement:\n    - {statement}",
         account=B,
@@ -316,3 +316,52 @@ def test_a_pinned_condition_passes_and_not_principal_is_evaluated_by_the_emulato
     denied = ws.cli("apply", "--auto-approve")
     assert denied.code == 1 and "CreateDelivery" in denied.err + denied.out
     assert "AccessDeniedException" in denied.err + denied.out
+
+
+# ---- 8. the emulator fails like AWS does -------------------------------------------------------------------
+
+
+def test_access_denied_on_assume_role_reaches_the_cli_as_aws_sends_it(ws: Workspace, sandbox: Any) -> None:
+    from reconciler.sandbox import Faults, Rule
+
+    ws.write("main.yaml", base())
+    role = f"arn:aws:iam::{B}:role/log-admin"
+    denied = (
+        f"User: arn:aws:iam::{A}:user/ci is not authorized to perform: sts:AssumeRole on resource: {role}"
+    )
+    sandbox.set_faults(Faults(rules=[Rule(operation="AssumeRole", code="AccessDenied", status=403,
+                                          message=denied, times=-1)]))  # fmt: skip
+    plan = ws.cli("plan")
+    assert plan.code == 1 and "Traceback" not in plan.err
+    assert plan.err.splitlines() == [f"error: AssumeRole {role} (account {B}): AccessDenied: {denied}"], (
+        plan.err
+    )
+    drift = ws.cli("drift", "--format", "json")
+    assert drift.code == 3, drift.out + drift.err
+    report = json.loads(drift.out)
+    assert sorted(report["unreadable"]) == [f"{B}/us-east-1"]
+    assert "AccessDenied" in report["unreadable"][f"{B}/us-east-1"]
+    text = ws.cli("drift")
+    assert text.code == 3 and f"{B}/us-east-1" in text.out
+
+
+def test_fault_rules_answer_in_each_services_protocol(sandbox: Any) -> None:
+    import boto3
+    import botocore.exceptions
+
+    from reconciler.sandbox import Faults, Rule
+
+    sandbox.set_faults(Faults(rules=[
+        Rule(operation="GetCallerIdentity", code="ExpiredToken", status=403, message="expired", times=1),
+        Rule(operation="DescribeDeliverySources", code="AccessDeniedException", status=400, message="no", times=1),
+    ]))  # fmt: skip
+    for service, call, code in (("sts", "get_caller_identity", "ExpiredToken"),
+                                ("logs", "describe_delivery_sources", "AccessDeniedException")):  # fmt: skip
+        api = boto3.client(service, region_name="us-east-1", endpoint_url=sandbox.url,
+                           aws_access_key_id="testing", aws_secret_access_key="testing")  # fmt: skip
+        try:
+            getattr(api, call)()
+        except botocore.exceptions.ClientError as exc:
+            assert exc.response["Error"]["Code"] == code
+        else:
+            raise AssertionError(f"{service} {call} did not fail")
