@@ -160,6 +160,8 @@ class Runner:
         self.results = [ChangeResult(c) for c in plan.changes]
         self.created_ids: dict[int, str] = {}
         self.started: dict[int, float] = {}
+        self.deleted: set[int] = set()  # changes whose delete step finished
+        self.put_back: set[int] = set()  # deliveries re-created after their cascade failed
 
     def run(self) -> ApplyResult:
         t0 = time.monotonic()
@@ -192,7 +194,10 @@ class Runner:
                 skipped.add(s)
                 res = self.results[s[0]]
                 if res.status == DONE:
-                    res.status, res.error = SKIPPED, why
+                    res.status, res.error = (
+                        SKIPPED,
+                        why + ("; put back as it was" if s[0] in self.put_back else ""),
+                    )
                     self.on_event("done", res)
                 stack.extend(dependents.get(s, []))
 
@@ -230,11 +235,16 @@ class Runner:
                     if err is not None:
                         res.status = FAILED
                         res.error = str(err) if isinstance(err, AwsError) else f"{type(err).__name__}: {err}"
+                        restored = self._put_back(step)
+                        if restored:
+                            res.error += "; " + restored
                         res.seconds = time.monotonic() - self.started.get(step[0], time.monotonic())
                         self.on_event("done", res)
                         for dep in dependents.get(step, []):
                             skip(dep, f"skipped: {plan.changes[step[0]].address} failed")
                         continue
+                    if step[1] == DELETE:
+                        self.deleted.add(step[0])
                     finish_change(step[0])
                     for dep in dependents.get(step, []):
                         waiting[dep].discard(step)
@@ -242,6 +252,58 @@ class Runner:
                             ready.append(dep)
                     ready.sort(key=position.__getitem__)
         return ApplyResult(self.results, time.monotonic() - t0, dict(self.api.calls))
+
+    # ---- a replace that cannot finish
+    def _put_back(self, step: Step) -> str:
+        """When deleting a replaced source or destination fails, re-create the deliveries this apply deleted for
+        that cascade, as they were (configuration and tags), so a failed replace does not leave logs undelivered.
+        Returns what was done, for the failed change's message."""
+        i, phase = step
+        change = self.plan.changes[i]
+        old = change.before
+        if phase != DELETE or change.action is not Action.REPLACE or old is None:
+            return ""
+        if old.kind not in (Kind.SOURCE, Kind.DESTINATION):
+            return ""
+        victims = []
+        for j in sorted(self.deleted):
+            c = self.plan.changes[j]
+            b = c.before
+            if c.kind is not Kind.DELIVERY or c.action is not Action.REPLACE or b is None:
+                continue
+            if old.kind is Kind.SOURCE:
+                hit = (b.account, b.region, b.attrs["deliverySourceName"]) == (
+                    old.account,
+                    old.region,
+                    old.name,
+                )
+            else:
+                hit = b.attrs["deliveryDestinationArn"] == old.arn
+            if hit:
+                victims.append((j, b))
+        if not victims:
+            return ""
+        restored, lost = [], []
+        for j, b in victims:
+            try:
+                self._recreate_delivery(b)
+                restored.append(f"Delivery/{b.name}")
+                self.put_back.add(j)
+            except AwsError as exc:
+                lost.append(f"Delivery/{b.name} ({exc.code}: {exc.message})")
+        out = f"put back what this apply deleted for it: {', '.join(restored)}" if restored else ""
+        if lost:
+            out += ("; " if out else "") + f"could not put back: {', '.join(lost)}"
+        return out
+
+    def _recreate_delivery(self, b: Resource) -> None:
+        source, dest = str(b.attrs["deliverySourceName"]), str(b.attrs["deliveryDestinationArn"])
+        if self.api.find_delivery(b.account, b.region, source, dest) is not None:
+            return  # still there (its delete did not go through after all)
+        tags = {**b.tags, **b.extra_tags, OWNER_TAG: self.plan.project, HANDLE_TAG: b.name}
+        config = {k: v for k, v in self._delivery_config(b).items() if v not in ("", [], None)}
+        self.api.call(b.account, b.region, "CreateDelivery", b.address, deliverySourceName=source,
+                      deliveryDestinationArn=dest, tags=tags, **config)  # fmt: skip
 
     # ---- one step
     def _step(self, step: Step) -> None:

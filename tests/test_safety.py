@@ -365,3 +365,44 @@ def test_fault_rules_answer_in_each_services_protocol(sandbox: Any) -> None:
             assert exc.response["Error"]["Code"] == code
         else:
             raise AssertionError(f"{service} {call} did not fail")
+
+
+# ---- 6. a replace cascade that cannot finish puts back what it removed -------------------------------------
+
+
+def test_a_replace_that_cannot_finish_puts_back_our_delivery(ws: Workspace, sandbox: Any) -> None:
+    c = "333333333333"  # an account this project cannot read
+    cd_arn = f"arn:aws:logs:us-east-1:{A}:delivery-destination:cd"
+
+    def manifests(fmt: str) -> str:
+        policy = (f"policy:\n  Version: '2012-10-17'\n  Statement:\n    - {{Effect: Allow, Principal: {{AWS: '{c}'}}, "
+                  f"Action: 'logs:CreateDelivery', Resource: '{cd_arn}'}}")  # fmt: skip
+        return docs(
+            doc("DeliverySource", "s-kb", f"logType: APPLICATION_LOGS\nresourceArn: {KB}"),
+            doc("DeliveryDestination", "cd", f"outputFormat: {fmt}\ndestinationResourceArn: arn:aws:s3:::cd-logs\n{policy}"),
+            doc("Delivery", "kb-to-cd", "source: s-kb\ndestination: cd\ns3DeliveryConfiguration: {suffixPath: 'kb/{yyyy}'}"
+                "\ntags: {tier: gold}"),
+        )  # fmt: skip
+
+    ws.write("main.yaml", manifests("json"))
+    apply_ok(ws)
+    logs, theirs = client(sandbox), client(sandbox, account=c)
+    theirs.put_delivery_source(name="c-src", logType="APPLICATION_LOGS",
+                               resourceArn=f"arn:aws:bedrock:us-east-1:{c}:knowledge-base/KBC0000001")  # fmt: skip
+    theirs.create_delivery(deliverySourceName="c-src", deliveryDestinationArn=cd_arn)
+    before = next(d for d in logs.describe_deliveries()["deliveries"] if d["deliverySourceName"] == "s-kb")
+    ws.write("main.yaml", manifests("parquet"))
+    plan = ws.cli("plan")
+    assert plan.code == 0, plan.err
+    assert (f"! its policy lets account {c} deliver into it: if they have deliveries here, "
+            "DeleteDeliveryDestination fails and this replace cannot finish") in plan.out  # fmt: skip
+    result = ws.cli("apply", "--auto-approve")
+    assert result.code == 1, result.out + result.err
+    assert "put back what this apply deleted for it: Delivery/kb-to-cd" in result.out, result.out
+    now = [d for d in logs.describe_deliveries()["deliveries"] if d["deliverySourceName"] == "s-kb"]
+    assert len(now) == 1 and now[0]["deliveryDestinationArn"] == cd_arn
+    for key in ("recordFields", "fieldDelimiter", "s3DeliveryConfiguration"):
+        assert now[0].get(key) == before.get(key), key
+    assert logs.list_tags_for_resource(resourceArn=now[0]["arn"])["tags"] == {
+        "reconciler:project": "tests", "reconciler:name": "kb-to-cd", "tier": "gold", "team": "platform"}  # fmt: skip
+    assert logs.get_delivery_destination(name="cd")["deliveryDestination"]["outputFormat"] == "json"
