@@ -32,6 +32,7 @@ from . import manifest as manifestmod
 from . import plan as planmod
 from . import render
 from . import scopes as scopesmod
+from . import selectors as selectorsmod
 from .aws import Api, Lease, LiveState
 from .errors import AwsError, PlanError, ReconcilerError, StalePlanError
 from .models import json_schemas
@@ -166,11 +167,25 @@ def validate(paths: tuple[Path, ...], **kw: Any) -> None:
 @cli.command("render")
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 @click.option("--format", "fmt", type=click.Choice(["yaml", "json"]), default="yaml", show_default=True)
+@aws_options
 @common_options
 def render_cmd(paths: tuple[Path, ...], fmt: str, **kw: Any) -> None:
     """Print the fully rendered, defaulted desired state in a stable order."""
     c = _common(kw)
-    state = manifestmod.load(c.project(), list(paths) or None)
+    project = c.project()
+    state = manifestmod.load(project, list(paths) or None, check_accounts=project.organization is None)
+    if state.selectors:  # the expansion needs the live resources the selectors match
+        api = make_api(c, project)
+        project, _ = accountsmod.resolve(project, api)
+        default_account = scopesmod.default_account(project, api.caller_account)
+        if project.account is None or project.organization is not None:
+            state = manifestmod.load(project, list(paths) or None, default_account)
+        scopes = scopesmod.project_scopes(project, default_account)
+        found = api.discover_all(selectorsmod.discovery_jobs(state.selectors, scopes))
+        expansion = selectorsmod.expand(state.selectors, found, state.resources, project.default_tags)
+        if expansion.problems:
+            raise PlanError("\n".join(expansion.problems))
+        state.resources.extend(expansion.resources)
     docs = manifestmod.render_documents(state)
     if fmt == "json":
         out(json.dumps(docs, indent=2, sort_keys=False) + "\n")
@@ -260,14 +275,18 @@ def make_plan(
         state = manifestmod.load(project, list(paths) or None, default_account)
     # every declared (account, region), so that prune and drift see a scope whose last resource left the manifests
     all_scopes = scopesmod.project_scopes(project, default_account, _parse_scopes(scopes))
-    live = api.read_live(all_scopes)
+    live = api.read_live(all_scopes, selectorsmod.discovery_jobs(state.selectors, all_scopes))
     errors = live.errors()
     if errors and not allow_unreadable:
         raise errors[0]
     no_prune, partial = _partial_paths(project, state, paths, no_prune, prune)
     notes += partial
     readable = {s for s, st in live.scopes.items() if st.error is None}
-    desired = [r for r in state.resources if (r.account, r.region) in readable]
+    expansion = selectorsmod.expand(state.selectors, live.discovered, state.resources, project.default_tags)
+    if expansion.problems:
+        raise PlanError("\n".join(expansion.problems))
+    notes += expansion.notes()
+    desired = [r for r in [*state.resources, *expansion.resources] if (r.account, r.region) in readable]
     result = diffmod.diff(
         desired, live.resources, project.name, prune=not no_prune, adopt=adopt, ignore=ignore
     )
@@ -279,6 +298,7 @@ def make_plan(
     ]
     if blocking and strict:
         raise PlanError("\n".join(blocking))
+    selectorsmod.annotate(result.changes)
     fps = applymod.fingerprints(result.changes, live.resources)
     plan = planmod.build(
         result.changes,

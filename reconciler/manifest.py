@@ -30,6 +30,7 @@ from .models import (
     DOC_MODELS,
     DeliveryDestinationDoc,
     DeliveryDoc,
+    DeliverySelectorDoc,
     DeliverySourceDoc,
     Kind,
     Resource,
@@ -38,6 +39,7 @@ from .models import (
     source_arn,
 )
 from .scopes import project_accounts
+from .selectors import Selector
 
 MAX_FILE_BYTES = 2 * 1024 * 1024  # per manifest file, before and after rendering
 MAX_NODES = 200_000  # YAML nodes after alias expansion, per file
@@ -71,6 +73,7 @@ class DesiredState:
     resources: list[Resource]
     digest: str  # sha256 of the rendered manifests, in file order
     files: list[str] = field(default_factory=list)
+    selectors: list[Selector] = field(default_factory=list)  # expanded at plan time (selectors.py)
 
     def scopes(self) -> list[tuple[str, str]]:
         return sorted({(r.account, r.region) for r in self.resources})
@@ -324,7 +327,7 @@ def _validation_problems(doc: Document, exc: ValidationError) -> list[Problem]:
 @dataclass
 class _Parsed:
     doc: Document
-    model: DeliverySourceDoc | DeliveryDestinationDoc | DeliveryDoc
+    model: DeliverySourceDoc | DeliveryDestinationDoc | DeliveryDoc | DeliverySelectorDoc
     account: str
     region: str
 
@@ -386,9 +389,42 @@ def load(
                 parsed.append(item)
     resources, cross = _cross_checks(parsed, project)
     problems.extend(cross)
+    selectors, selector_problems = _selectors(parsed)
+    problems.extend(selector_problems)
     if problems:
         raise ManifestError(problems)
-    return DesiredState(resources, hasher.hexdigest(), [_display(f) for f in files])
+    return DesiredState(resources, hasher.hexdigest(), [_display(f) for f in files], selectors)
+
+
+def _selectors(parsed: list[_Parsed]) -> tuple[list[Selector], list[Problem]]:
+    """DeliverySelector documents: unique names, no metadata account/region, a destination the manifests name."""
+    problems: list[Problem] = []
+    out: dict[str, Selector] = {}
+    dest_names = {p.model.metadata.name for p in parsed if isinstance(p.model, DeliveryDestinationDoc)}
+    for p in parsed:
+        if not isinstance(p.model, DeliverySelectorDoc):
+            continue
+        meta, spec = p.model.metadata, p.model.spec
+        if meta.account is not None or meta.region is not None:
+            field_name = "account" if meta.account is not None else "region"
+            problems.append(
+                p.problem(
+                    ("metadata", field_name),
+                    "a selector covers the project's scopes; use spec.accounts / spec.regions",
+                )
+            )
+        if not spec.destination.startswith("arn:") and spec.destination not in dest_names:
+            problems.append(
+                p.problem(("spec", "destination"), f"no DeliveryDestination named {spec.destination!r}")
+            )
+        elif spec.destination.startswith("arn:") and parse_destination_arn(spec.destination) is None:
+            problems.append(
+                p.problem(("spec", "destination"), f"{spec.destination!r} is not a delivery-destination ARN")
+            )
+        if meta.name in out:
+            continue  # reported by the duplicate-name check
+        out[meta.name] = Selector(meta.name, spec, f"{p.doc.file}:{p.doc.line}")
+    return sorted(out.values(), key=lambda s: s.name), problems
 
 
 def _scope_problems(p: _Parsed, project: Project, accounts: set[str] | None) -> list[Problem]:
@@ -613,10 +649,13 @@ def render_documents(state: DesiredState) -> list[dict[str, Any]]:
     """The desired state as plain documents in a stable order (for ``reconciler render``)."""
     out = []
     for r in sorted(state.resources, key=lambda r: (r.account, r.region, r.kind.value, r.name)):
+        meta = {"name": r.name, "account": r.account, "region": r.region}
+        if r.origin and " DeliverySelector/" in r.origin:
+            meta["generatedBy"] = r.origin.rsplit(" ", 1)[1]
         out.append(
             {
                 "kind": r.kind.value,
-                "metadata": {"name": r.name, "account": r.account, "region": r.region},
+                "metadata": meta,
                 "spec": {
                     **{k: v for k, v in r.attrs.items() if v is not None and k not in DERIVED},
                     "tags": dict(sorted(r.tags.items())),
