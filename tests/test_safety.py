@@ -200,11 +200,16 @@ def test_apply_of_a_plan_whose_manifests_changed_says_so(ws: Workspace, sandbox:
 def test_pair_created_by_another_project_while_apply_waits_is_not_taken(ws: Workspace, sandbox: Any) -> None:
     from test_tty import run_on_tty
 
-    ws.write("main.yaml", base())
+    cwl = doc(
+        "DeliveryDestination",
+        "cwl",
+        f"outputFormat: json\ndestinationResourceArn: arn:aws:logs:us-east-1:{A}:log-group:g",
+    )
+    ws.write("main.yaml", docs(base(), cwl))
     apply_ok(ws)
-    ws.write("more.yaml", doc("Delivery", "kb-to-central", "source: s-kb\ndestination: central"))
+    ws.write("more.yaml", doc("Delivery", "kb-to-cwl", "source: s-kb\ndestination: cwl"))
     logs = client(sandbox)
-    central = f"arn:aws:logs:us-east-1:{B}:delivery-destination:central"
+    central = f"arn:aws:logs:us-east-1:{A}:delivery-destination:cwl"  # s-kb's other delivery goes to S3
 
     def meanwhile() -> None:  # another party creates the same pair while apply waits for "yes"
         logs.create_delivery(deliverySourceName="s-kb", deliveryDestinationArn=central,
@@ -391,7 +396,7 @@ def test_a_replace_that_cannot_finish_puts_back_our_delivery(ws: Workspace, sand
                                resourceArn=f"arn:aws:bedrock:us-east-1:{c}:knowledge-base/KBC0000001")  # fmt: skip
     theirs.create_delivery(deliverySourceName="c-src", deliveryDestinationArn=cd_arn)
     before = next(d for d in logs.describe_deliveries()["deliveries"] if d["deliverySourceName"] == "s-kb")
-    ws.write("main.yaml", manifests("parquet"))
+    ws.write("main.yaml", manifests("w3c"))
     plan = ws.cli("plan")
     assert plan.code == 0, plan.err
     assert (f"! its policy lets account {c} deliver into it: if they have deliveries here, "
