@@ -84,7 +84,9 @@ def test_digest_in_every_view_and_expect_digest_match_and_mismatch(ws: Workspace
     saved = ws.cli("plan", "--out", "p.json")
     assert json.loads((ws.root / "p.json").read_text())["plan_digest"] == digest and saved.code == 0
     # the comment CI posts comes from the saved plan: the digest survives the round trip through the file
-    assert f"<!-- reconciler-plan-digest: {digest} -->" in ws.cli("show", "p.json", "--format", "markdown").out
+    assert (
+        f"<!-- reconciler-plan-digest: {digest} -->" in ws.cli("show", "p.json", "--format", "markdown").out
+    )
     # the same changes planned again (new timings, counts) give the same digest
     assert json.loads(ws.cli("plan", "--format", "json").out)["plan_digest"] == digest
 
