@@ -69,14 +69,18 @@ def common_options(fn: F) -> F:
         ),
         click.option("--env", "env", default=None, help="Environment overlay from the project file."),
         click.option(
-            "--var", "vars", multiple=True, metavar="KEY=VALUE", help="Template variable (repeatable)."
+            "--var",
+            "vars",
+            multiple=True,
+            metavar="KEY=VALUE",
+            help="Template variable; the value is always a string (repeatable). Typed values: --var-file.",
         ),
         click.option(
             "--var-file",
             "var_files",
             multiple=True,
             type=click.Path(path_type=Path),
-            help="YAML file of template variables (repeatable).",
+            help="YAML file of typed template variables (numbers, lists, mappings; repeatable).",
         ),
         click.option("--debug", is_flag=True, help="Show tracebacks and API call counts."),
         click.option("--no-color", is_flag=True, help="Plain output."),
@@ -136,7 +140,7 @@ def fail(message: str) -> NoReturn:
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(package_name="reconciler")
+@click.version_option(package_name="vended-log-reconciler")
 def cli() -> None:
     """Declarative reconciler for CloudWatch Logs vended-log delivery."""
 
@@ -623,7 +627,7 @@ def sandbox(port: int, host: str, account: str, latency_ms: float, jitter_ms: fl
         from .sandbox.__main__ import parse_throttle
         from .sandbox.server import Faults, SandboxServer
     except ImportError as exc:
-        fail(f"the sandbox needs moto[server]: pip install 'reconciler[sandbox]' ({exc})")
+        fail(f"the sandbox needs moto[server]: pip install 'vended-log-reconciler[sandbox]' ({exc})")
     faults = Faults(seed=seed, latency_ms=latency_ms, jitter_ms=jitter_ms, throttle=parse_throttle(list(throttle)),
                     fail_rate=fail_rate, conflict_rate=conflict_rate, drop_rate=drop_rate)  # fmt: skip
     server = SandboxServer(host, port, account, faults)

@@ -11,7 +11,7 @@ import yaml
 from pydantic import ValidationError
 
 from .errors import ConfigError
-from .models import AccountAccess, IgnoreRule, LockConfig, ProjectFile
+from .models import AccountAccess, IgnoreRule, LockConfig, ProjectFile, Timeouts
 
 MAX_PROJECT_FILE_BYTES = 1 << 20
 
@@ -31,6 +31,7 @@ class Project:
     ignore: list[IgnoreRule] = field(default_factory=list)
     lock: LockConfig | None = None
     env: str | None = None
+    timeouts: Timeouts = field(default_factory=Timeouts)
 
 
 def _read_yaml(path: Path, what: str) -> Any:
@@ -129,4 +130,5 @@ def load_project(
         ignore=list(pf.ignore),
         lock=pf.lock,
         env=env,
+        timeouts=pf.timeouts,
     )

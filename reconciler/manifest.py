@@ -23,7 +23,7 @@ import jinja2.sandbox
 import yaml
 from pydantic import ValidationError
 
-from . import catalog
+from . import catalog, templating
 from .config import Project
 from .errors import ManifestError, Problem
 from .models import (
@@ -138,19 +138,23 @@ class _RootLoader(jinja2.FileSystemLoader):
         return source, filename, uptodate
 
 
-def make_environment(root: Path, variables: dict[str, Any]) -> jinja2.sandbox.SandboxedEnvironment:
-    env = jinja2.sandbox.SandboxedEnvironment(
+def make_environment(
+    root: Path, variables: dict[str, Any], timeout: float = templating.DEFAULT_TIMEOUT_SECONDS
+) -> templating.BoundedSandbox:
+    env = templating.BoundedSandbox(
         undefined=jinja2.StrictUndefined,
         autoescape=False,
         keep_trailing_newline=True,
         loader=_RootLoader(str(root), followlinks=False),
+        timeout=timeout,
     )
+    data = templating.as_data(dict(variables))
     env.globals.clear()
     env.globals.update(
-        {"range": range, "dict": dict, "namespace": jinja2.utils.Namespace, "vars": dict(variables)}
+        {"range": jinja2.sandbox.safe_range, "dict": dict, "namespace": jinja2.utils.Namespace, "vars": data}
     )
-    env.globals.update(variables)
-    env.filters["tojson"] = lambda value: json.dumps(value, sort_keys=True)
+    env.globals.update(data)
+    env.filters["tojson"] = env._checked_filter("tojson", lambda value: json.dumps(value, sort_keys=True))
     return env
 
 
@@ -163,9 +167,7 @@ def _template_line(tb: TracebackType | None, filename: str) -> int | None:
     return line
 
 
-def render_file(
-    env: jinja2.sandbox.SandboxedEnvironment, path: Path, root: Path
-) -> tuple[str | None, list[Problem]]:
+def render_file(env: templating.BoundedSandbox, path: Path, root: Path) -> tuple[str | None, list[Problem]]:
     name = _display(path)
     try:
         raw = path.read_bytes()
@@ -184,7 +186,10 @@ def render_file(
         return text, []
     try:
         template = env.from_string(text)
-        rendered = template.render()
+        rendered = templating.render(env, template, MAX_FILE_BYTES)
+    except templating.TemplateLimit as exc:
+        line = _template_line(sys.exc_info()[2], "<template>") or 1
+        return None, [Problem(name, line, "", "template", str(exc))]
     except jinja2.TemplateSyntaxError as exc:
         return None, [Problem(name, exc.lineno or 1, "", "template", exc.message or "syntax error")]
     except jinja2.TemplateNotFound as exc:
@@ -200,6 +205,8 @@ def render_file(
         return None, [Problem(name, line, "", "template", f"undefined variable: {exc.message}")]
     except RecursionError:
         return None, [Problem(name, 1, "", "template", "recursion too deep")]
+    except MemoryError:
+        return None, [Problem(name, 1, "", "template", "out of memory while rendering; refused")]
     except Exception as exc:  # any other template runtime error (bad filter argument, division by zero...)
         line = _template_line(sys.exc_info()[2], "<template>") or 1
         return None, [Problem(name, line, "", "template", f"{type(exc).__name__}: {exc}")]
@@ -214,9 +221,34 @@ def render_file(
 
 
 class _YamlProblem(Exception):
-    def __init__(self, line: int, message: str) -> None:
+    def __init__(self, line: int, message: str, field: str = "") -> None:
         self.line = line
         self.message = message
+        self.field = field
+
+
+_YAML_TAG = "tag:yaml.org,2002:"
+# Tags whose values are not text, numbers or plain collections: a name or an account written with one would be
+# coerced silently (pydantic reads bytes as text).
+_REFUSED_TAGS = {f"{_YAML_TAG}{t}": f"!!{t}" for t in ("binary", "set", "omap", "pairs")}
+_DECIMAL = re.compile(r"[-+]?(0|[1-9][0-9]*)")
+
+
+def _check_scalar(node: yaml.ScalarNode, path: Path_) -> None:
+    where = ".".join(map(str, path))
+    if node.tag in _REFUSED_TAGS:
+        raise _YamlProblem(
+            node.start_mark.line + 1,
+            f"YAML tag {_REFUSED_TAGS[node.tag]} is not supported; write a string",
+            where,
+        )
+    if node.tag == f"{_YAML_TAG}int" and not _DECIMAL.fullmatch(node.value):
+        raise _YamlProblem(
+            node.start_mark.line + 1,
+            f"{node.value!r} is not a plain decimal number (YAML 1.1 would read it as "
+            f"{yaml.safe_load(node.value)!r}); write the digits alone, or quote it",
+            where,
+        )
 
 
 def _walk(node: yaml.Node, path: Path_, lines: dict[Path_, int], depth: int, budget: list[int]) -> None:
@@ -228,6 +260,10 @@ def _walk(node: yaml.Node, path: Path_, lines: dict[Path_, int], depth: int, bud
             node.start_mark.line + 1, f"more than {MAX_NODES} nodes after alias expansion; refused"
         )
     lines[path] = node.start_mark.line + 1
+    if isinstance(node, yaml.ScalarNode):
+        _check_scalar(node, path)
+    elif node.tag in _REFUSED_TAGS:
+        raise _YamlProblem(node.start_mark.line + 1, f"YAML tag {_REFUSED_TAGS[node.tag]} is not supported")
     if isinstance(node, yaml.MappingNode):
         seen: dict[Any, int] = {}
         for key_node, value_node in node.value:
@@ -257,6 +293,7 @@ def parse_yaml(text: str, name: str) -> tuple[list[Document], list[Problem]]:
         return [], [Problem(name, 1, "", "", f"invalid YAML: {str(exc).splitlines()[0]}")]
     except RecursionError:
         return [], [Problem(name, 1, "", "", f"nesting deeper than {MAX_DEPTH} levels; refused")]
+    problems: list[Problem] = []
     for index, node in enumerate(nodes):
         if node is None:
             continue
@@ -266,7 +303,8 @@ def parse_yaml(text: str, name: str) -> tuple[list[Document], list[Problem]]:
             loader = yaml.SafeLoader("")
             data = loader.construct_document(node)
         except _YamlProblem as exc:
-            return docs, [Problem(name, exc.line, "", "", exc.message)]
+            problems.append(Problem(name, exc.line, _doc_label(_plain(node)), exc.field, exc.message))
+            continue
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
             problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
@@ -276,7 +314,33 @@ def parse_yaml(text: str, name: str) -> tuple[list[Document], list[Problem]]:
         if data is None:
             continue
         docs.append(Document(name, node.start_mark.line + 1, index, data, lines))
-    return docs, []
+    return docs, problems
+
+
+def _plain(node: yaml.Node) -> Any:
+    """kind and metadata.name of a document node, read without constructing anything else (for labels)."""
+    out: dict[str, Any] = {}
+    if isinstance(node, yaml.MappingNode):
+        for key, value in node.value:
+            if (
+                isinstance(key, yaml.ScalarNode)
+                and key.value == "kind"
+                and isinstance(value, yaml.ScalarNode)
+            ):
+                out["kind"] = value.value
+            if (
+                isinstance(key, yaml.ScalarNode)
+                and key.value == "metadata"
+                and isinstance(value, yaml.MappingNode)
+            ):
+                for k2, v2 in value.value:
+                    if (
+                        isinstance(k2, yaml.ScalarNode)
+                        and k2.value == "name"
+                        and isinstance(v2, yaml.ScalarNode)
+                    ) and v2.tag == f"{_YAML_TAG}str":
+                        out["metadata"] = {"name": v2.value}
+    return out
 
 
 # ---- validation ----------------------------------------------------------------------------------------------
@@ -351,7 +415,7 @@ def load(
 ) -> DesiredState:
     """Render and validate the manifests into the desired state; raise ManifestError with every problem."""
     files, problems = discover(paths or project.manifest_paths, project.root)
-    env = make_environment(project.root, project.vars)
+    env = make_environment(project.root, project.vars, project.timeouts.renderSeconds)
     account = default_account or project.account or CALLER_ACCOUNT
     hasher = hashlib.sha256()
     parsed: list[_Parsed] = []

@@ -487,6 +487,21 @@ class LockConfig(Strict):
     leaseSeconds: int = 900
 
 
+class Timeouts(Strict):
+    renderSeconds: float = Field(
+        default=10.0, gt=0, le=600, description="Wall time allowed to render one manifest file (jinja)."
+    )
+    connectSeconds: float = Field(
+        default=5.0, gt=0, le=120, description="TCP connect timeout of each AWS request."
+    )
+    unreachableSeconds: float = Field(
+        default=30.0,
+        ge=0,
+        le=600,
+        description="How long connection errors (refused, unreachable, timed out) are retried before giving up.",
+    )
+
+
 class EnvironmentOverlay(Strict):
     region: str | None = None
     account: str | None = None
@@ -512,6 +527,7 @@ class ProjectFile(Strict):
     manifests: str | list[str] = "manifests/"
     ignore: list[IgnoreRule] = Field(default_factory=list)
     lock: LockConfig | None = None
+    timeouts: Timeouts = Field(default_factory=Timeouts)
 
     _a = field_validator("account", mode="before")(lambda cls, v: _account(v))
     _r = field_validator("region")(lambda cls, v: _region(v))
