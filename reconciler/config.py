@@ -11,7 +11,15 @@ import yaml
 from pydantic import ValidationError
 
 from .errors import ConfigError
-from .models import AccountAccess, IgnoreRule, LockConfig, ProjectFile, Timeouts
+from .models import (
+    ORG_KEY,
+    AccountAccess,
+    IgnoreRule,
+    LockConfig,
+    OrganizationAccounts,
+    ProjectFile,
+    Timeouts,
+)
 
 MAX_PROJECT_FILE_BYTES = 1 << 20
 
@@ -32,6 +40,7 @@ class Project:
     lock: LockConfig | None = None
     env: str | None = None
     timeouts: Timeouts = field(default_factory=Timeouts)
+    organization: OrganizationAccounts | None = None  # accounts.fromOrganization, resolved at plan time
 
 
 def _read_yaml(path: Path, what: str) -> Any:
@@ -93,6 +102,7 @@ def load_project(
     except ValidationError as exc:
         err = exc.errors()[0]
         loc = ".".join(str(p) for p in err["loc"]) or "(top)"
+        loc = loc.replace("accountsFromOrganization", f"accounts.{ORG_KEY}", 1)
         msg = str(err["msg"]).removeprefix("Value error, ")
         raise ConfigError(f"{config_path}: {loc}: {msg}") from None
 
@@ -131,4 +141,5 @@ def load_project(
         lock=pf.lock,
         env=env,
         timeouts=pf.timeouts,
+        organization=pf.accountsFromOrganization,
     )
