@@ -27,6 +27,7 @@ import boto3
 import botocore.config
 import botocore.exceptions
 
+from . import hints
 from .errors import AccessDenied, AwsError, ConfigError, LockError
 from .models import (
     HANDLE_TAG,
@@ -587,6 +588,27 @@ class Api:
             ):
                 return item
         return None
+
+
+@functools.cache
+def known_regions() -> frozenset[str]:
+    """Every region in botocore's partition data (its ``endpoints.json``): what ``validate`` accepts as a region."""
+    import botocore.loaders
+
+    data = botocore.loaders.create_loader().load_data("endpoints")
+    return frozenset(region for partition in data["partitions"] for region in partition.get("regions", {}))
+
+
+def region_problem(region: str) -> str | None:
+    """Why ``region`` is not an AWS region (a one-line message with the closest names), or None when it is one."""
+    regions = known_regions()
+    if region in regions:
+        return None
+    import botocore
+
+    near = hints.closest(region, regions, n=3)
+    hint = f"; did you mean {' or '.join(repr(r) for r in near)}?" if near else ""
+    return f"{region!r} is not an AWS region (botocore {botocore.__version__} partition data){hint}"
 
 
 def _with_policy_owners(resources: list[Resource]) -> list[Resource]:

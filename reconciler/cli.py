@@ -272,6 +272,10 @@ def make_plan(
     result = diffmod.diff(
         desired, live.resources, project.name, prune=not no_prune, adopt=adopt, ignore=ignore
     )
+    unmatched = planmod.unmatched_patterns("--target", list(targets), [*desired, *live.resources])
+    unmatched += planmod.unmatched_patterns("--exclude", list(excludes), [*desired, *live.resources])
+    if unmatched:
+        raise PlanError("\n".join(unmatched))
     if result.errors and strict:
         raise PlanError("\n".join(result.errors))
     fps = applymod.fingerprints(result.changes, live.resources)

@@ -21,9 +21,10 @@ from typing import Any
 import jinja2
 import jinja2.sandbox
 import yaml
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
-from . import catalog, templating
+from . import catalog, hints, templating
+from .aws import region_problem
 from .config import Project
 from .errors import ManifestError, Problem
 from .models import (
@@ -34,6 +35,7 @@ from .models import (
     Kind,
     Resource,
     destination_arn,
+    model_at,
     parse_destination_arn,
     source_arn,
 )
@@ -359,16 +361,36 @@ def _doc_label(data: Any) -> str:
     return kind if isinstance(kind, str) else ""
 
 
-def _validation_problems(doc: Document, exc: ValidationError) -> list[Problem]:
+def _validation_problems(doc: Document, exc: ValidationError, model: type[BaseModel]) -> list[Problem]:
     out = []
     label = _doc_label(doc.data)
-    for err in exc.errors():
+    errors = exc.errors()
+    missing = {tuple(e["loc"]) for e in errors if e["type"] == "missing"}
+    explained: set[Path_] = set()  # a required field a misspelt one stands for: one mistake, one line
+    for err in errors:
         loc: Path_ = tuple(err["loc"])
+        if err["type"] != "extra_forbidden" or not loc:
+            continue
+        holder = model_at(model, loc[:-1])
+        best = hints.closest(str(loc[-1]), holder.model_fields if holder is not None else [])
+        if best and (*loc[:-1], best[0]) in missing:
+            explained.add((*loc[:-1], best[0]))
+    for err in errors:
+        loc = tuple(err["loc"])
         msg = str(err["msg"]).removeprefix("Value error, ")
         if err["type"] == "extra_forbidden":
-            msg = "unknown field"
+            holder = model_at(model, loc[:-1])
+            msg = "unknown field" + hints.did_you_mean(
+                str(loc[-1]), holder.model_fields if holder is not None else [], quote=False
+            )
         elif err["type"] == "missing":
+            if loc in explained:
+                continue
             msg = "required field is missing"
+        elif err["type"] == "literal_error":
+            allowed = re.findall(r"'([^']*)'", str((err.get("ctx") or {}).get("expected", "")))
+            if len(allowed) > 1:
+                msg += hints.did_you_mean(str(err.get("input")), allowed)
         match = _FIELD_PREFIX.match(msg)
         if match and loc in ((), ("spec",)):
             sub = tuple(match.group(1).split("."))
@@ -401,13 +423,35 @@ def _check_document(doc: Document) -> tuple[Any, list[Problem]]:
     kind = data.get("kind")
     if kind not in DOC_MODELS:
         known = ", ".join(DOC_MODELS)
+        hint = hints.did_you_mean(kind, DOC_MODELS, quote=False) if isinstance(kind, str) else ""
         return None, [
-            Problem(doc.file, doc.line_of(("kind",)), "", "kind", f"must be one of {known}, got {kind!r}")
+            Problem(
+                doc.file, doc.line_of(("kind",)), "", "kind", f"must be one of {known}, got {kind!r}{hint}"
+            )
         ]
     try:
         return DOC_MODELS[kind].model_validate(data), []
     except ValidationError as exc:
-        return None, _validation_problems(doc, exc)
+        return None, _validation_problems(doc, exc, DOC_MODELS[kind])
+
+
+def _stub_identity(doc: Document, account: str, region: str) -> tuple[str, str, str, str] | None:
+    """(kind, account, region, name) of a document that failed validation, when those parts are usable: it still
+    counts for references, so one mistake in it is one line rather than one more per reference to it."""
+    data = doc.data
+    if not isinstance(data, dict) or data.get("kind") not in DOC_MODELS:
+        return None
+    meta = data.get("metadata")
+    if not isinstance(meta, dict) or not isinstance(meta.get("name"), str):
+        return None
+    acct = meta.get("account")
+    reg = meta.get("region")
+    return (
+        str(data["kind"]),
+        acct if isinstance(acct, str) else account,
+        reg if isinstance(reg, str) else region,
+        meta["name"],
+    )
 
 
 def load(
@@ -419,6 +463,7 @@ def load(
     account = default_account or project.account or CALLER_ACCOUNT
     hasher = hashlib.sha256()
     parsed: list[_Parsed] = []
+    invalid: set[tuple[str, str, str, str]] = set()  # documents that failed validation, by identity
     for path in files:
         text, file_problems = render_file(env, path, project.root)
         problems.extend(file_problems)
@@ -434,18 +479,30 @@ def load(
             if model is not None:
                 meta = model.metadata
                 parsed.append(_Parsed(doc, model, meta.account or account, meta.region or project.region))
-    resources, cross = _cross_checks(parsed, project)
+            else:
+                stub = _stub_identity(doc, account, project.region)
+                if stub is not None:
+                    invalid.add(stub)
+    resources, cross = _cross_checks(parsed, project, invalid)
     problems.extend(cross)
     if problems:
         raise ManifestError(problems)
     return DesiredState(resources, hasher.hexdigest(), [_display(f) for f in files])
 
 
-def _cross_checks(parsed: list[_Parsed], project: Project) -> tuple[list[Resource], list[Problem]]:
+def _cross_checks(
+    parsed: list[_Parsed], project: Project, invalid: set[tuple[str, str, str, str]] | None = None
+) -> tuple[list[Resource], list[Problem]]:
+    invalid = invalid or set()
     problems: list[Problem] = []
     resources: list[Resource] = []
     seen: dict[tuple[str, str, str, str], _Parsed] = {}
     for p in parsed:
+        if p.model.metadata.region is not None:
+            why = region_problem(p.model.metadata.region)
+            if why is not None:
+                problems.append(p.problem(("metadata", "region"), why))
+                continue
         key = (p.model.kind, p.account, p.region, p.model.metadata.name)
         if key in seen:
             first = seen[key]
@@ -537,9 +594,16 @@ def _cross_checks(parsed: list[_Parsed], project: Project) -> tuple[list[Resourc
             continue
         spec_d = p.model.spec
         src = sources.get((acct, region, spec_d.source))
-        if src is None:
+        if src is None and (Kind.SOURCE.value, acct, region, spec_d.source) not in invalid:
+            nearby = [n for (a, r, n) in sources if (a, r) == (acct, region)] + [
+                n for (k, a, r, n) in invalid if k == Kind.SOURCE.value and (a, r) == (acct, region)
+            ]
             problems.append(
-                p.problem(("spec", "source"), f"no DeliverySource named {spec_d.source!r} in {acct}/{region}")
+                p.problem(
+                    ("spec", "source"),
+                    f"no DeliverySource named {spec_d.source!r} in {acct}/{region}"
+                    + hints.did_you_mean(spec_d.source, nearby),
+                )
             )
         dest_arn: str | None = None
         dest_type: str | None = None
@@ -569,9 +633,16 @@ def _cross_checks(parsed: list[_Parsed], project: Project) -> tuple[list[Resourc
                         f"{target!r} is ambiguous ({where}); use the destination's ARN",
                     )
                 )
-            else:
+            elif not any(k == Kind.DESTINATION.value and n == target for (k, _, _, n) in invalid):
                 problems.append(
-                    p.problem(("spec", "destination"), f"no DeliveryDestination named {target!r}")
+                    p.problem(
+                        ("spec", "destination"),
+                        f"no DeliveryDestination named {target!r}"
+                        + hints.did_you_mean(
+                            target,
+                            [*dest_by_name, *(n for (k, _, _, n) in invalid if k == Kind.DESTINATION.value)],
+                        ),
+                    )
                 )
             if dest is not None:
                 dest_arn = destination_arn(dest.account, dest.region, dest.model.metadata.name)
