@@ -13,6 +13,7 @@ import json
 import os
 import socket
 import sys
+import time
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -31,8 +32,8 @@ from . import export as exportmod
 from . import manifest as manifestmod
 from . import plan as planmod
 from . import render
-from .aws import Api, Lease, LiveState
-from .errors import AwsError, PlanError, ReconcilerError, StalePlanError
+from .aws import Api, Lease, LiveState, ScopeState
+from .errors import AwsError, PlanError, ReconcilerError, StalePlanError, Unreachable, mask_secrets
 from .models import json_schemas
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -132,6 +133,7 @@ def out(text: str) -> None:
 
 
 def err(text: str) -> None:
+    text = mask_secrets(text)
     sys.stderr.write(text if text.endswith("\n") else text + "\n")
     sys.stderr.flush()
 
@@ -230,7 +232,40 @@ def _parse_scopes(scopes: tuple[str, ...]) -> set[tuple[str, str]]:
 
 
 def make_api(c: Common, project: configmod.Project) -> Api:
-    return Api(project.accounts, project.region, c.endpoint_url)
+    api = Api(
+        project.accounts,
+        project.region,
+        c.endpoint_url,
+        connect_timeout=project.timeouts.connectSeconds,
+        unreachable_seconds=project.timeouts.unreachableSeconds,
+    )
+    api.expected_account = project.account
+    api.on_scope = _ScopeProgress(c.color(sys.stderr))
+    return api
+
+
+class _ScopeProgress:
+    """While live state is read: a status line on a terminal (scopes read, resources found); one line per scope
+    otherwise (CI logs)."""
+
+    def __init__(self, color: bool) -> None:
+        self.tty = sys.stderr.isatty()
+        self.color = color
+        self.start = time.monotonic()
+        self.found = 0
+
+    def __call__(self, scope: ScopeState, done: int, total: int) -> None:
+        self.found += len(scope.resources)
+        took = time.monotonic() - self.start
+        if self.tty:
+            end = "\n" if done == total else ""
+            sys.stderr.write(
+                f"\r\033[Kreading live state: {done}/{total} scopes, {self.found} resources ({took:.1f} s){end}"
+            )
+            sys.stderr.flush()
+            return
+        what = f"{len(scope.resources)} resources" if scope.error is None else f"unreadable: {scope.error}"
+        err(f"read {scope.account}/{scope.region} ({done}/{total}): {what} ({took:.1f} s)")
 
 
 def make_plan(
@@ -529,7 +564,13 @@ def drift(paths: tuple[Path, ...], fmt: str, scopes: tuple[str, ...], **kw: Any)
     c = _common(kw)
     project = c.project()
     active, expired = driftmod.active_rules(project.ignore, datetime.date.today())
-    planned = make_plan(c, paths, scopes=scopes, ignore=active, allow_unreadable=True, strict=False)
+    try:
+        planned = make_plan(c, paths, scopes=scopes, ignore=active, allow_unreadable=True, strict=False)
+    except (
+        Unreachable
+    ) as exc:  # nothing could be read: drift never says "in sync" about what it could not read
+        err(f"error: {exc}")
+        sys.exit(3)
     unreadable = {
         f"{a}/{r}": str(st.error) for (a, r), st in planned.live.scopes.items() if st.error is not None
     }
@@ -642,7 +683,11 @@ def sandbox(port: int, host: str, account: str, latency_ms: float, jitter_ms: fl
         fail(f"the sandbox needs moto[server]: pip install 'vended-log-reconciler[sandbox]' ({exc})")
     faults = Faults(seed=seed, latency_ms=latency_ms, jitter_ms=jitter_ms, throttle=parse_throttle(list(throttle)),
                     fail_rate=fail_rate, conflict_rate=conflict_rate, drop_rate=drop_rate)  # fmt: skip
-    server = SandboxServer(host, port, account, faults)
+    try:
+        server = SandboxServer(host, port, account, faults)
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        fail(f"sandbox: cannot listen on {host}:{port}: {reason}; choose another --port (0 picks a free one)")
     out(f"sandbox listening on {server.url} (account {account}); in another shell:\n")
     out(f"  export AWS_ENDPOINT_URL={server.url} AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing "
         "AWS_DEFAULT_REGION=us-east-1\n")  # fmt: skip
@@ -667,7 +712,7 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(1 if exc.exit_code == 2 else exc.exit_code)
     except ReconcilerError as exc:
         if debug:
-            traceback.print_exc()
+            err(traceback.format_exc())
         for line in str(exc).splitlines() or [type(exc).__name__]:
             err(f"error: {line}" if not line.startswith("  ") else line)
         sys.exit(1)
@@ -678,6 +723,6 @@ def main(argv: list[str] | None = None) -> None:
         raise
     except Exception as exc:  # an unexpected bug: still one line, the traceback under --debug
         if debug:
-            traceback.print_exc()
+            err(traceback.format_exc())
         err(f"error: internal error: {type(exc).__name__}: {exc} (re-run with --debug for the traceback)")
         sys.exit(1)
