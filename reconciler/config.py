@@ -33,6 +33,7 @@ class Project:
 
     name: str
     region: str
+    regions: list[str]  # every region the project may own resources in; ``region`` first
     account: str | None
     accounts: dict[str, AccountAccess]
     default_tags: dict[str, str]
@@ -43,6 +44,7 @@ class Project:
     lock: LockConfig | None = None
     env: str | None = None
     timeouts: Timeouts = field(default_factory=Timeouts)
+    config_name: str = "reconciler.yaml"  # the project file's name, for messages
     organization: OrganizationAccounts | None = None  # accounts.fromOrganization, resolved at plan time
 
 
@@ -199,7 +201,7 @@ def load_project(
     if region_lines:
         raise ConfigError("\n".join(region_lines))
 
-    region, account = pf.region, pf.account
+    region, account, regions = pf.region, pf.account, pf.regions
     accounts = dict(pf.accounts)
     default_tags = dict(pf.defaultTags)
     variables: dict[str, Any] = dict(pf.vars)
@@ -213,6 +215,7 @@ def load_project(
             )
         overlay = pf.environments[env]
         region = overlay.region or region
+        regions = overlay.regions if overlay.regions is not None else regions
         account = overlay.account or account
         accounts.update(overlay.accounts)
         default_tags.update(overlay.defaultTags)
@@ -227,6 +230,7 @@ def load_project(
     return Project(
         name=pf.project,
         region=region,
+        regions=list(dict.fromkeys([region, *(regions or [])])),
         account=account,
         accounts=accounts,
         default_tags=default_tags,
@@ -237,5 +241,6 @@ def load_project(
         lock=pf.lock,
         env=env,
         timeouts=pf.timeouts,
+        config_name=config_path.name,
         organization=pf.accountsFromOrganization,
     )
