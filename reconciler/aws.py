@@ -198,6 +198,7 @@ class Api:
         )
         self.on_scope: Callable[[ScopeState, int, int], None] | None = None  # progress: (scope, done, total)
         self._down_since: float | None = None  # first connection failure since the last success
+        self._abort_at: float | None = None  # interrupted: no call (or retry) starts after this
         self._config = botocore.config.Config(
             retries={"mode": "standard", "total_max_attempts": 1},  # retries are ours: see _call
             max_pool_connections=max(read_concurrency, 10),
@@ -358,6 +359,10 @@ class Api:
         attempt = 0
         while True:
             attempt += 1
+            if self._abort_at is not None:
+                deadline = min(deadline, self._abort_at)
+                if time.monotonic() >= self._abort_at:
+                    raise AwsError(operation, resource, "Interrupted", "not sent: the apply was interrupted")
             if limit_key is not None:
                 self.limiter.wait(limit_key)
             try:
@@ -412,6 +417,11 @@ class Api:
                 self.limiter.succeeded(limit_key)
             self._down_since = None
             return result
+
+    def interrupt(self, grace: float) -> None:
+        """After ``grace`` seconds no call or retry starts (calls already sent still finish)."""
+        if self._abort_at is None:
+            self._abort_at = time.monotonic() + grace
 
     def _down_until(self) -> float:
         since = self._down_since

@@ -11,8 +11,10 @@ import datetime
 import getpass
 import json
 import os
+import signal
 import socket
 import sys
+import threading
 import time
 import traceback
 from collections.abc import Callable
@@ -479,10 +481,65 @@ class _Progress:
             self.bar.stop()
 
 
-def run_apply(c: Common, plan: planmod.Plan, api: Api, parallelism: int, fmt: str) -> applymod.ApplyResult:
+class _Terminated(BaseException):
+    """SIGTERM outside the apply loop: unwinds like Ctrl-C (``finally`` blocks run, the lock is released)."""
+
+
+def _on_sigterm(signum: int, frame: Any) -> None:
+    raise _Terminated()
+
+
+class _Interrupts:
+    """While changes are applied: the first Ctrl-C or SIGTERM lets no new change start and lets the calls in flight
+    finish (bounded by ``apply.INTERRUPT_GRACE_SECONDS``); a second Ctrl-C exits at once."""
+
+    def __init__(self) -> None:
+        self.stop = threading.Event()
+        self.signum: int | None = None
+        self._previous: dict[int, Any] = {}
+
+    def __enter__(self) -> _Interrupts:
+        if threading.current_thread() is threading.main_thread():
+            for signum in (signal.SIGINT, signal.SIGTERM):
+                self._previous[signum] = signal.signal(signum, self._handle)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for signum, handler in self._previous.items():
+            signal.signal(signum, handler)
+
+    def _handle(self, signum: int, frame: Any) -> None:
+        if self.stop.is_set():
+            if signum == signal.SIGINT:
+                err("interrupted again: exiting now; changes in flight may be incomplete (run apply again)")
+                os._exit(130)
+            return
+        self.signum = signum
+        self.stop.set()
+        name = "Ctrl-C" if signum == signal.SIGINT else "SIGTERM"
+        err(
+            f"{name}: no new change will start; waiting up to {applymod.INTERRUPT_GRACE_SECONDS:g} s for the "
+            "calls in flight (Ctrl-C again exits at once)"
+        )
+
+    @property
+    def exit_code(self) -> int:
+        return 143 if self.signum == signal.SIGTERM else 130
+
+
+def run_apply(
+    c: Common,
+    plan: planmod.Plan,
+    api: Api,
+    parallelism: int,
+    fmt: str,
+    interrupts: _Interrupts | None = None,
+) -> applymod.ApplyResult:
     progress = _Progress(len(plan.changes), sys.stderr.isatty(), c.color(sys.stderr))
+    interrupts = interrupts or _Interrupts()
     try:
-        result = applymod.run(plan, api, parallelism=parallelism, on_event=progress)
+        with interrupts:
+            result = applymod.run(plan, api, parallelism=parallelism, on_event=progress, stop=interrupts.stop)
     finally:
         progress.stop()
     if fmt == "json":
@@ -540,10 +597,13 @@ def apply_cmd(paths: tuple[Path, ...], auto_approve: bool, parallelism: int, max
             )
             if answer.strip() != "yes":
                 fail("apply cancelled; nothing was written")
-        result = run_apply(c, plan, api, parallelism, fmt)
+        interrupts = _Interrupts()
+        result = run_apply(c, plan, api, parallelism, fmt, interrupts)
     finally:
         if lease is not None:
             lease.release()
+    if result.interrupted:
+        sys.exit(interrupts.exit_code)
     if not result.ok:
         sys.exit(1)
 
@@ -753,6 +813,8 @@ def sandbox(port: int, host: str, account: str, latency_ms: float, jitter_ms: fl
 def main(argv: list[str] | None = None) -> None:
     args = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in args
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _on_sigterm)
     try:
         cli.main(args=args, prog_name="reconciler", standalone_mode=False)
     except click.exceptions.Abort:
@@ -767,9 +829,15 @@ def main(argv: list[str] | None = None) -> None:
         for line in str(exc).splitlines() or [type(exc).__name__]:
             err(f"error: {line}" if not line.startswith("  ") else line)
         sys.exit(1)
-    except KeyboardInterrupt:
-        err("interrupted")
-        sys.exit(130)
+    except (KeyboardInterrupt, _Terminated) as exc:
+        terminated = isinstance(exc, _Terminated)
+        if (
+            threading.current_thread() is threading.main_thread()
+        ):  # a second signal while exiting: no traceback
+            signal.signal(signal.SIGINT, signal.SIG_DFL)
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        err("terminated" if terminated else "interrupted")
+        sys.exit(143 if terminated else 130)
     except AwsError:  # pragma: no cover - AwsError is a ReconcilerError; kept for clarity
         raise
     except Exception as exc:  # an unexpected bug: still one line, the traceback under --debug

@@ -95,7 +95,7 @@ def test_a_broken_document_still_counts_for_references(ws: Workspace) -> None:
 def test_distribution_name_is_ours_everywhere() -> None:
     meta = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     assert meta["name"] == "vended-log-reconciler"
-    assert meta["scripts"] == {"reconciler": "reconciler.cli:main"}
+    assert meta["scripts"] == {"reconciler": "reconciler.launch:main"}
     readme = (ROOT / "README.md").read_text()
     installs = [line for line in readme.splitlines() if "pip install" in line]
     assert installs and all("vended-log-reconciler" in line or "-e '.[dev]'" in line for line in installs)
