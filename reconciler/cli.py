@@ -24,6 +24,7 @@ from typing import Any, NoReturn, TypeVar
 
 import click
 import yaml
+from pydantic import ValidationError
 
 from . import accounts as accountsmod
 from . import apply as applymod
@@ -226,6 +227,48 @@ def schema(out_dir: Path | None, check: bool) -> None:
         fail(f"schemas out of date: {', '.join(stale)} (run `reconciler schema --out {out_dir}`)")
     if not check:
         out(f"wrote {len(schemas)} schemas to {out_dir}\n")
+
+
+# ---- init ----------------------------------------------------------------------------------------------------
+
+
+@cli.command()
+@click.argument("directory", type=click.Path(path_type=Path, file_okay=False), default=Path("."))
+@click.option("--project", "project_name", default=None, help="Project name (default: the directory's name).")
+@click.option("--account", default=None, metavar="ID", help="Default 12-digit account id.")
+@click.option("--region", default="us-east-1", show_default=True, help="Default region.")
+@click.option("--github", is_flag=True, help="Also write the GitHub workflows (plan, apply, drift).")
+@click.option("--force", is_flag=True, help="Overwrite files that exist.")
+def init(directory: Path, project_name: str | None, account: str | None, region: str, github: bool,
+         force: bool) -> None:  # fmt: skip
+    """Start a project: a commented reconciler.yaml, an example manifest, the schemas (and workflows)."""
+    from . import scaffold
+    from .aws import region_problem
+    from .models import ProjectFile
+
+    name = project_name or directory.resolve().name
+    why = region_problem(region)
+    if why is not None:
+        fail(f"--region: {why}")
+    try:
+        ProjectFile.model_validate({"project": name, "region": region, "account": account})
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        option = "--project" if first["loc"][:1] == ("project",) else "--account"
+        fail(f"{option}: {str(first['msg']).removeprefix('Value error, ')}")
+    wanted = scaffold.files(name, region, account, github)
+    existing = [rel for rel in wanted if (directory / rel).exists()]
+    if existing and not force:
+        fail(
+            f"{directory / existing[0]} exists; nothing was written (--force overwrites"
+            + (f"; {len(existing) - 1} more exist)" if len(existing) > 1 else ")")
+        )
+    for rel, text in wanted.items():
+        path = directory / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    out(f"wrote {len(wanted)} files in {directory}: " + ", ".join(sorted(wanted)) + "\n")
+    out(f"next: cd {directory} && reconciler validate && reconciler plan\n")
 
 
 # ---- plan ----------------------------------------------------------------------------------------------------
