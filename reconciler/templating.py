@@ -325,11 +325,14 @@ class BoundedSandbox(jinja2.sandbox.SandboxedEnvironment):
             if isinstance(result, Iterator | range) or not hasattr(result, "__len__"):
                 return result
             result = budget.result(result, f"the result of |{name}")
-            if rest and isinstance(rest[0], VarStr) and isinstance(result, str):
+            if rest and isinstance(rest[0], VarStr) and isinstance(result, str) and name not in _DATA_FILTERS:
                 return VarStr(result)
             return result
 
         return checked
+
+
+_DATA_FILTERS = {"tojson"}  # their output is already a safe YAML scalar
 
 
 def _arg(args: tuple[Any, ...], kwargs: dict[str, Any], index: int, name: str, default: Any) -> Any:

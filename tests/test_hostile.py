@@ -200,6 +200,18 @@ def test_var_values_are_strings_and_cannot_inject_yaml(ws: Workspace) -> None:
     )
 
 
+def test_tojson_of_a_var_is_quoted_once(ws: Workspace) -> None:
+    ws.write("s.yaml", SOURCE.replace("{team: {{ team }},", "{team: {{ team|tojson }},"))
+    result = ws.cli(
+        "render", "--format", "json", "--var", "name=s1", "--var", "team=a: b", "--var", "count=1"
+    )
+    assert result.code == 0, result.err
+    assert '"team": "a: b"' in result.out  # exactly the string, quoted once
+    ok = ws.cli("render", "--format", "json", "--var", "name=s1", "--var", "team=a b", "--var", "count=1")
+    assert ok.code == 0, ok.err
+    assert '"team": "a b"' in ok.out
+
+
 def test_var_file_values_are_typed(ws: Workspace) -> None:
     ws.write(
         "s.yaml",
