@@ -822,7 +822,9 @@ class Lease:
         return self.api.client("dynamodb", self.account, self.region)
 
     def _op(self, operation: str, fn: Callable[[], T]) -> T:
-        return self.api._call(fn, operation, f"dynamodb table {self.table}")
+        return self.api._call(
+            fn, operation, f"dynamodb table {self.table}", service="dynamodb", account=self.account
+        )
 
     def holder(self) -> dict[str, str] | None:
         item = self._op(
