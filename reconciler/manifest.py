@@ -28,6 +28,7 @@ from .aws import region_problem
 from .config import Project
 from .errors import ManifestError, Problem
 from .models import (
+    DERIVED,
     DOC_MODELS,
     DeliveryDestinationDoc,
     DeliveryDoc,
@@ -776,9 +777,6 @@ def _cross_checks(
             )
         )
     return resources, problems
-
-
-DERIVED = ("sourceService",)  # kept on a Delivery for comparisons; not the user's
 
 
 def render_documents(state: DesiredState) -> list[dict[str, Any]]:
