@@ -103,7 +103,8 @@ def test_distribution_name_is_ours_everywhere() -> None:
     for workflow in (ROOT / ".github" / "workflows").glob("*.yml"):
         text = workflow.read_text()
         assert "pip install reconciler" not in text, workflow
-    from reconciler.cli import main  # noqa: F401 - the import package keeps its name
+    version = run_cli("--version")  # read from the installed distribution's metadata, under its new name
+    assert version.code == 0 and version.out.startswith("reconciler, version "), version
 
 
 def _closed_port() -> int:
