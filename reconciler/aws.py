@@ -32,11 +32,12 @@ from .errors import AccessDenied, AwsError, ConfigError, LockError, Unreachable
 from .models import (
     HANDLE_TAG,
     OWNER_TAG,
-    PROTECT_TAGS,
     AccountAccess,
     Kind,
     Resource,
+    is_protect_tag,
     parse_destination_arn,
+    protects,
 )
 
 T = TypeVar("T")
@@ -105,8 +106,8 @@ def _split_tags(tags: dict[str, str]) -> tuple[dict[str, str], str | None, bool,
     user = dict(tags)
     owner = user.pop(OWNER_TAG, None)
     handle = user.pop(HANDLE_TAG, None)
-    extra = {k: user.pop(k) for k in PROTECT_TAGS if k in user}
-    protected = any(v.lower() not in ("false", "0", "no") for v in extra.values())
+    extra = {k: user.pop(k) for k in [k for k in user if is_protect_tag(k)]}
+    protected = any(protects(v) for v in extra.values())
     return user, owner, protected, extra, handle
 
 
@@ -298,7 +299,7 @@ class Api:
             out = self._call(
                 lambda: sts.assume_role(**kwargs),
                 "AssumeRole",
-                access.roleArn,
+                f"{access.roleArn} (account {account})",
                 service="sts",
                 account=account,
             )["Credentials"]

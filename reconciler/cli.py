@@ -286,8 +286,9 @@ class Planned:
 
 
 def _parse_scopes(scopes: tuple[str, ...]) -> set[tuple[str, str]]:
+    """--scope values: each ACCOUNT/REGION, or several separated by commas or spaces (a job's list)."""
     out_set = set()
-    for s in scopes:
+    for s in (one for value in scopes for one in value.replace(",", " ").split()):
         acct, sep, region = s.partition("/")
         if not sep or not acct or not region:
             fail(f"--scope {s!r}: expected ACCOUNT/REGION")
@@ -380,8 +381,14 @@ def make_plan(
     unmatched += planmod.unmatched_patterns("--exclude", list(excludes), [*desired, *live.resources])
     if unmatched:
         raise PlanError("\n".join(unmatched))
-    if result.errors and strict:
-        raise PlanError("\n".join(result.errors))
+    # an error about an address left out with --exclude does not block the rest of the plan
+    blocking = [
+        e
+        for e in result.errors
+        if not (excludes and planmod.address_matches(e.split(" ", 1)[0], list(excludes)))
+    ]
+    if blocking and strict:
+        raise PlanError("\n".join(blocking))
     selectorsmod.annotate(result.changes)
     fps = applymod.fingerprints(result.changes, live.resources)
     plan = planmod.build(
@@ -517,7 +524,31 @@ def graph_cmd(
 
 
 def _is_plan_file(paths: tuple[Path, ...]) -> bool:
-    return not (len(paths) != 1 or not paths[0].is_file() or paths[0].suffix != ".json")
+    """One PATH whose content is a saved plan (whatever its name; a manifest never is one)."""
+    if len(paths) != 1 or not paths[0].is_file():
+        return False
+    try:
+        with paths[0].open("rb") as f:
+            head = f.read(1)
+            while head in (b" ", b"\n", b"\r", b"\t"):
+                head = f.read(1)
+            if head != b"{":
+                return False
+        return planmod.is_plan_document(paths[0].read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError):
+        return False
+
+
+def _note_manifest_changes(c: Common, project: configmod.Project, plan: planmod.Plan) -> None:
+    """One line on stderr when the manifests are no longer those the saved plan was made from."""
+    paths = [Path(p) for p in plan.options.get("paths", [])]
+    try:
+        now = manifestmod.load(project, paths or None, project.account, check_accounts=False).digest
+    except ReconcilerError:
+        now = "invalid"
+    if plan.digest and now != plan.digest:
+        err("note: the manifests changed since this plan was made; applying the saved plan as it was made "
+            "(plan again to include the changes)")  # fmt: skip
 
 
 def _load_plan_file(path: Path) -> planmod.Plan:
@@ -662,8 +693,10 @@ def apply_cmd(paths: tuple[Path, ...], auto_approve: bool, parallelism: int, max
                 raise StalePlanError(
                     f"{paths[0]}: the plan is for project {plan.project!r}, not {project.name!r}"
                 )
+            _note_manifest_changes(c, project, plan)
             live = api.read_live(plan.scopes)
             applymod.check_fresh(plan, live)
+            applymod.check_owned(plan, live)
         else:
             plan = make_plan(c, paths, project=project, api=api, **opts).plan
         if expect_digest is not None:
@@ -855,10 +888,19 @@ def _notify_drift(rep: driftmod.DriftReport, project: str, scopes: tuple[str, ..
 @cli.command()
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option(
+    "--max-jobs",
+    type=click.IntRange(1),
+    default=None,
+    help="Group the scopes into at most this many jobs (json: default 256, GitHub's matrix limit).",
+)
+@click.option(
+    "--scope", "only", multiple=True, metavar="ACCOUNT/REGION", help="Only these scopes (repeatable)."
+)
 @aws_options
 @common_options
-def scopes(paths: tuple[Path, ...], fmt: str, **kw: Any) -> None:
-    """List the (account, region) scopes; --format json gives a GitHub Actions strategy.matrix."""
+def scopes(paths: tuple[Path, ...], fmt: str, max_jobs: int | None, only: tuple[str, ...], **kw: Any) -> None:
+    """List the (account, region) scopes; --format json gives a GitHub Actions strategy.matrix of jobs."""
     c = _common(kw)
     project = c.project()
     manifestmod.load(
@@ -871,14 +913,14 @@ def scopes(paths: tuple[Path, ...], fmt: str, **kw: Any) -> None:
         manifestmod.load(
             project, list(paths) or None, default_account
         )  # a manifest outside the scopes is an error
-    found = scopesmod.project_scopes(project, default_account)
+    found = scopesmod.project_scopes(project, default_account, _parse_scopes(only))
+    jobs = scopesmod.group_scopes(found, max_jobs or (256 if fmt == "json" else len(found) or 1))
     if fmt == "json":
-        out(
-            json.dumps({"include": [{"account": a, "region": r, "scope": f"{a}/{r}"} for a, r in found]})
-            + "\n"
-        )
-    else:
+        out(json.dumps({"include": [scopesmod.matrix_entry(i, job) for i, job in enumerate(jobs, 1)]}) + "\n")
+    elif max_jobs is None:
         out("".join(f"{a}/{r}\n" for a, r in found))
+    else:
+        out("".join(f"job {i}: {' '.join(f'{a}/{r}' for a, r in job)}\n" for i, job in enumerate(jobs, 1)))
 
 
 @cli.command()
