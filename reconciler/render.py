@@ -222,11 +222,14 @@ def plan_markdown(plan: Plan, title: str = "reconciler plan", budget: int = MARK
     head = [MARKER, DIGEST_MARKER.format(digest), f"### {title}", "", f"**{one_line_summary(plan)}**", ""]
     if not plan.empty:
         head += [graph_markdown(plan), ""]
-    head += [
-        f"{summary_line(plan)} Plan digest `{digest}`: the merge applies exactly these changes "
-        f"(`reconciler apply --expect-digest {digest}`) or stops.",
-        "",
-    ]
+    if plan.empty:
+        head += [summary_line(plan), ""]
+    else:
+        head += [
+            f"{summary_line(plan)} Plan digest `{digest}`: the merge applies exactly these changes "
+            f"(`reconciler apply --expect-digest {digest}`) or stops.",
+            "",
+        ]
     if plan.findings:
         head += [f"**Findings: {len(plan.findings)}**", ""]
         for f in plan.findings:
