@@ -86,6 +86,16 @@ def test_scopes_lists_every_declared_scope_and_resolves_the_caller(ws: Workspace
     assert [m["scope"] for m in matrix["include"]] == result.out.splitlines()
 
 
+def test_a_scope_outside_the_project_is_refused(ws: Workspace, sandbox: Any) -> None:
+    ws.write("main.yaml", base())
+    result = ws.cli("plan", "--scope", "333333333333/us-east-1")
+    assert result.code == 1 and result.err.splitlines() == [
+        f"error: --scope 333333333333/us-east-1 is not one of the project's scopes ({A}/us-east-1, {B}/us-east-1); "
+        "declare the account under accounts and the region under regions in reconciler.yaml"
+    ], result.err
+    assert sandbox.counters()["total"] == 0
+
+
 def test_scopes_without_account_or_credentials_fails_in_one_line(
     ws: Workspace, sandbox: Any, monkeypatch: Any
 ) -> None:
