@@ -172,8 +172,8 @@ def test_a_tampered_plan_cannot_delete_what_is_not_ours(ws: Workspace, sandbox: 
     logs.put_delivery_source(name="theirs", resourceArn=theirs_arn, logType="APPLICATION_LOGS",
                              tags={"reconciler:project": "payments"})  # fmt: skip
     ws.write("main.yaml", base(source_tags="{cost: '2', owner: alice}"))
-    assert ws.cli("plan", "--out", "p").code == 0
-    doc_ = json.loads((ws.root / "p").read_text())
+    assert ws.cli("plan", "--out", "p.json").code == 0
+    doc_ = json.loads((ws.root / "p.json").read_text())
     item = logs.get_delivery_source(name="theirs")["deliverySource"]
     live = source_from_api(A, "us-east-1", item, logs.list_tags_for_resource(resourceArn=item["arn"])["tags"])
     forged = live.to_json() | {"owner": "tests"}  # the editor claims it is ours
@@ -182,9 +182,9 @@ def test_a_tampered_plan_cannot_delete_what_is_not_ours(ws: Workspace, sandbox: 
                             "region": "us-east-1", "action": "delete", "reason": "prune", "fields": [],
                             "before": forged, "after": None})  # fmt: skip
     doc_["fingerprints"][address] = fingerprint(live)  # and matches what is live
-    (ws.root / "p").write_text(json.dumps(doc_))
+    (ws.root / "p.json").write_text(json.dumps(doc_))
     marker = writes(sandbox)
-    result = ws.cli("apply", "p", "--auto-approve")
+    result = ws.cli("apply", "p.json", "--auto-approve")
     assert result.code == 1 and "Traceback" not in result.err, result.out + result.err
     assert f"{address}: the plan would delete it, but it is owned by project 'payments'" in result.err
     assert writes(sandbox) == marker  # nothing written, not even the legitimate change
