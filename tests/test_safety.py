@@ -234,6 +234,32 @@ def test_pair_created_by_another_project_while_apply_waits_is_not_taken(ws: Work
     assert later.code == 1 and "is owned by project 'payments'; refusing to touch it" in later.err
 
 
+def test_an_untagged_pair_is_adopted_only_with_adopt(ws: Workspace, sandbox: Any) -> None:
+    from test_tty import run_on_tty
+
+    ws.write("main.yaml", base())
+    apply_ok(ws)
+    ws.write("more.yaml", doc("Delivery", "kb-to-central", "source: s-kb\ndestination: central"))
+    logs = client(sandbox)
+    central = f"arn:aws:logs:us-east-1:{B}:delivery-destination:central"
+    made: list[dict[str, str]] = []
+
+    def meanwhile() -> None:  # created by hand, untagged, while apply waits for "yes"
+        made.append(
+            logs.create_delivery(deliverySourceName="s-kb", deliveryDestinationArn=central)["delivery"]
+        )
+
+    code, out = run_on_tty(ws, sandbox, ["apply"], "yes", before_answer=meanwhile)
+    assert code == 1 and "without a reconciler:project tag (plan with --adopt to take it over)" in out, out
+    assert logs.list_tags_for_resource(resourceArn=made[0]["arn"])["tags"] == {}  # nothing re-tagged
+    logs.delete_delivery(id=made[0]["id"])
+    code, out = run_on_tty(ws, sandbox, ["apply", "--adopt"], "yes", before_answer=meanwhile)
+    assert code == 0, out
+    tags = logs.list_tags_for_resource(resourceArn=made[1]["arn"])["tags"]
+    assert tags["reconciler:project"] == "tests" and tags["reconciler:name"] == "kb-to-central"
+    assert ws.cli("plan", "--detailed-exitcode").code == 0
+
+
 # ---- 5. protection and ownership labels ---------------------------------------------------------------------
 
 
