@@ -242,11 +242,16 @@ def test_pair_created_by_another_project_while_apply_waits_is_not_taken(ws: Work
 def test_an_untagged_pair_is_adopted_only_with_adopt(ws: Workspace, sandbox: Any) -> None:
     from test_tty import run_on_tty
 
-    ws.write("main.yaml", base())
+    cwl = doc(
+        "DeliveryDestination",
+        "cwl",
+        f"outputFormat: json\ndestinationResourceArn: arn:aws:logs:us-east-1:{A}:log-group:g",
+    )
+    ws.write("main.yaml", docs(base(), cwl))
     apply_ok(ws)
-    ws.write("more.yaml", doc("Delivery", "kb-to-central", "source: s-kb\ndestination: central"))
+    ws.write("more.yaml", doc("Delivery", "kb-to-central", "source: s-kb\ndestination: cwl"))
     logs = client(sandbox)
-    central = f"arn:aws:logs:us-east-1:{B}:delivery-destination:central"
+    central = f"arn:aws:logs:us-east-1:{A}:delivery-destination:cwl"  # s-kb's other delivery goes to S3
     made: list[dict[str, str]] = []
 
     def meanwhile() -> None:  # created by hand, untagged, while apply waits for "yes"
