@@ -72,9 +72,8 @@ class ScopeState:
     error: AwsError | None = None
 
 
-DiscoveryJob = tuple[
-    tuple[str, str, str], str, list[dict[str, Any]]
-]  # ((selector, account, region), type, tags)
+# ((selector, account, region), resource type filters, tag filters)
+DiscoveryJob = tuple[tuple[str, str, str], list[str], list[dict[str, Any]]]
 
 
 @dataclass
@@ -423,7 +422,7 @@ class Api:
         """Run discovery jobs concurrently (the first error is raised)."""
         with ThreadPoolExecutor(max_workers=self.read_concurrency, thread_name_prefix="discover") as pool:
             futs = {
-                key: pool.submit(self.discover, key[1], key[2], [rtype], tags) for key, rtype, tags in jobs
+                key: pool.submit(self.discover, key[1], key[2], rtypes, tags) for key, rtypes, tags in jobs
             }
             return {key: fut.result() for key, fut in futs.items()}
 
@@ -465,8 +464,8 @@ class Api:
 
             listings = {(s, w): lister.submit(listing, s, w) for s in scope_list for w in handlers}
             found = {
-                key: reader.submit(self.discover, key[1], key[2], [rtype], tags)
-                for key, rtype, tags in discover or []
+                key: reader.submit(self.discover, key[1], key[2], rtypes, tags)
+                for key, rtypes, tags in discover or []
                 if (key[1], key[2]) in state.scopes
             }
             for key, dfut in found.items():
