@@ -58,6 +58,11 @@ THROTTLING_CODES = {
     "SlowDown",
     "ProvisionedThroughputExceededException",
 }
+# Ownership tags for a whole scope in pages: the Resource Groups Tagging API's types for the delivery family (they
+# are tag-policy resource types); a scope where the API refuses them or the caller may not call it falls back to one
+# ListTagsForResource per resource. A resource missing from the pages is read with ListTagsForResource too.
+TAG_PAGE_TYPES = ["logs:delivery-source", "logs:delivery-destination", "logs:delivery"]
+TAG_PAGE_FALLBACK = {"InvalidParameterException", "ValidationException", *DENIED_CODES}
 MAX_ATTEMPTS = 12
 CALL_DEADLINE_SECONDS = 120.0
 BACKOFF_BASE_SECONDS = 0.05
@@ -182,8 +187,10 @@ class Api:
         default_region: str,
         endpoint_url: str | None = None,
         read_concurrency: int = 32,
+        tag_pages: bool = True,
     ) -> None:
         self.accounts = accounts
+        self.tag_pages = tag_pages
         self.default_region = default_region
         self.endpoint_url = endpoint_url or None
         self.read_concurrency = read_concurrency
@@ -198,6 +205,7 @@ class Api:
         self._lock = threading.Lock()
         self._session_lock = threading.RLock()
         self._sessions: dict[str, tuple[boto3.Session, dict[str, str]]] = {}
+        self._account_locks: dict[str, threading.Lock] = {}
         self._base: boto3.Session | None = None
         self._clients: dict[tuple[str, str, str], Any] = {}
         self._caller: str | None = None
@@ -250,7 +258,9 @@ class Api:
             cached = self._sessions.get(account)
         if cached is not None:
             return cached
-        with self._session_lock:  # one AssumeRole per account, however many threads ask at once
+        with self._lock:
+            account_lock = self._account_locks.setdefault(account, threading.Lock())
+        with account_lock:  # one AssumeRole per account, however many threads ask; accounts in parallel
             with self._lock:
                 cached = self._sessions.get(account)
             if cached is not None:
@@ -449,11 +459,17 @@ class Api:
             ) as lister,
             ThreadPoolExecutor(max_workers=self.read_concurrency, thread_name_prefix="read") as reader,
         ):
+            tag_maps = {s: reader.submit(self._tag_map, *s) for s in scope_list} if self.tag_pages else {}
 
             def listing(scope: tuple[str, str], what: str) -> None:
                 account, region = scope
                 op, key = _LISTINGS[what]
                 for items in self._iter_pages(account, region, op, key):
+                    tag_map = tag_maps[scope].result() if scope in tag_maps else None
+                    if tag_map:
+                        items = [
+                            {**i, "tags": tag_map[i["arn"]]} if i.get("arn") in tag_map else i for i in items
+                        ]
                     futs = [reader.submit(handlers[what], account, region, item) for item in items]
                     if what == "destinations":
                         futs += [
@@ -493,6 +509,15 @@ class Api:
                     state.scopes[scope].resources = _with_policy_owners(resources)
         return state
 
+    def _tag_map(self, account: str, region: str) -> dict[str, dict[str, str]] | None:
+        """ARN -> tags of the scope's delivery-family resources, from the tagging API's pages (None: not usable)."""
+        try:
+            return dict(self.discover(account, region, TAG_PAGE_TYPES, []))
+        except AwsError as exc:
+            if exc.code in TAG_PAGE_FALLBACK:
+                return None
+            raise
+
     def _tags(self, account: str, region: str, item: dict[str, Any]) -> dict[str, str] | None:
         if "tags" in item:
             return dict(item["tags"] or {})
@@ -529,8 +554,12 @@ class Api:
 
     def _delivery(self, account: str, region: str, item: dict[str, Any]) -> Resource | None:
         if "recordFields" not in item or "deliveryDestinationType" not in item:
+            known = {"tags": item["tags"]} if "tags" in item else {}
             try:  # DescribeDeliveries may omit configuration (aws-cli #10002)
-                item = self.call(account, region, "GetDelivery", item["id"], id=item["id"])["delivery"]
+                item = {
+                    **self.call(account, region, "GetDelivery", item["id"], id=item["id"])["delivery"],
+                    **known,
+                }
             except AwsError as exc:
                 if exc.code == NOT_FOUND:
                     return None

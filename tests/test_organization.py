@@ -255,3 +255,27 @@ def test_coverage_on_a_seeded_estate(ws: Workspace, sandbox: Any) -> None:
     )
     bad = ws.cli("coverage", "--service", "nosuch")
     assert bad.code == 1 and "--service 'nosuch': not a service that can be a delivery source" in bad.err
+
+
+def test_ownership_tags_are_read_in_pages_with_a_per_resource_fallback(ws: Workspace, sandbox: Any) -> None:
+    from reconciler.sandbox import Rule
+
+    ws.write("sel.yaml", SELECTOR)
+    bus(sandbox, "b1", "payments")
+    assert ws.cli("apply", "--auto-approve").code == 0
+    client(sandbox).put_delivery_source(  # hand-made, untagged: not in the tagging API's pages
+        name="hand-made",
+        resourceArn="arn:aws:bedrock:us-east-1:111111111111:knowledge-base/KB1",
+        logType="TRACES",
+    )
+    sandbox.reset_counters()
+    assert ws.cli("plan", "--detailed-exitcode").code == 0
+    # two scopes: one tag page each plus one selector discovery each; only the untagged source is read alone
+    assert sandbox.count("GetResources") == 4 and sandbox.count("ListTagsForResource") == 1
+    sandbox.set_faults(rules=[Rule("GetResources", code="AccessDeniedException", message="no tag:GetResources",
+                                   times=-1, contains="logs:delivery")])  # fmt: skip
+    sandbox.reset_counters()
+    assert (
+        ws.cli("plan", "--detailed-exitcode").code == 0
+    )  # denied: one ListTagsForResource per resource instead
+    assert sandbox.count("ListTagsForResource") == 4
