@@ -189,7 +189,9 @@ class Api:
         endpoint_url: str | None = None,
         read_concurrency: int = 32,
         tag_pages: bool = True,
+        list_concurrency: int = 48,
     ) -> None:
+        self.list_concurrency = list_concurrency
         self.accounts = accounts
         self.tag_pages = tag_pages
         self.default_region = default_region
@@ -219,6 +221,16 @@ class Api:
             if self._base is None:
                 self._base = boto3.Session()
             return self._base
+
+    def _sts(self) -> Any:
+        """One STS client for every AssumeRole (a client per account cost a client's construction each)."""
+        with self._lock:
+            client = self._clients.get(("", self.default_region, "sts"))
+        if client is None:
+            client = self._raw_client(self._base_session(), "sts", self.default_region)
+            with self._lock:
+                client = self._clients.setdefault(("", self.default_region, "sts"), client)
+        return client
 
     def caller_account(self) -> str:
         with self._session_lock:
@@ -279,7 +291,7 @@ class Api:
                     f"accounts.{account}.profile: profile {access.profile!r} not found"
                 ) from None
         elif access is not None and access.roleArn:
-            sts = self._raw_client(self._base_session(), "sts", self.default_region)
+            sts = self._sts()
             kwargs: dict[str, Any] = {"RoleArn": access.roleArn, "RoleSessionName": "reconciler"}
             if access.externalId:
                 kwargs["ExternalId"] = access.externalId
@@ -458,7 +470,7 @@ class Api:
         }
         with (
             ThreadPoolExecutor(
-                max_workers=max(1, min(3 * len(scope_list), 16)), thread_name_prefix="list"
+                max_workers=max(1, min(3 * len(scope_list), self.list_concurrency)), thread_name_prefix="list"
             ) as lister,
             ThreadPoolExecutor(max_workers=self.read_concurrency, thread_name_prefix="read") as reader,
         ):

@@ -274,8 +274,10 @@ def make_plan(
     project, resolution = accountsmod.resolve(project, api)
     notes = [resolution.note()] if resolution is not None else []
     default_account = scopesmod.default_account(project, api.caller_account)
-    if project.account is None or project.organization is not None:
+    if project.account is None:
         state = manifestmod.load(project, list(paths) or None, default_account)
+    elif project.organization is not None:
+        manifestmod.check_accounts(state, project, default_account)
     # every declared (account, region), so that prune and drift see a scope whose last resource left the manifests
     all_scopes = scopesmod.project_scopes(project, default_account, _parse_scopes(scopes))
     live = api.read_live(all_scopes, selectorsmod.discovery_jobs(state.selectors, all_scopes))

@@ -687,6 +687,34 @@ def _iter_tagged_resources(self: Any) -> Any:
 
 
 _moto_iter_tagged: Any = None
+_tagging = threading.local()
+
+
+def _patch_tagging_pages() -> None:
+    """moto caps a GetResources page at 100 tags even when the caller sends only ResourcesPerPage; AWS documents
+    TagsPerPage as a separate, optional limit (and recommends ResourcesPerPage instead): apply it only when sent."""
+    from moto.resourcegroupstaggingapi.models import ResourceGroupsTaggingAPIBackend
+    from moto.resourcegroupstaggingapi.responses import ResourceGroupsTaggingAPIResponse
+
+    respond, page = (
+        ResourceGroupsTaggingAPIResponse.get_resources,
+        ResourceGroupsTaggingAPIBackend.get_resources,
+    )
+
+    def get_resources_response(self: Any) -> Any:
+        _tagging.uncapped = self._get_param("TagsPerPage") is None
+        try:
+            return respond(self)
+        finally:
+            _tagging.uncapped = False
+
+    def get_resources_page(self: Any, *args: Any, **kwargs: Any) -> Any:
+        if getattr(_tagging, "uncapped", False):
+            kwargs["tags_per_page"] = 1 << 30
+        return page(self, *args, **kwargs)
+
+    ResourceGroupsTaggingAPIResponse.get_resources = get_resources_response  # type: ignore[method-assign]
+    ResourceGroupsTaggingAPIBackend.get_resources = get_resources_page  # type: ignore[method-assign]
 
 
 def install() -> None:
@@ -701,4 +729,5 @@ def install() -> None:
 
         _moto_iter_tagged = LogsBackend.iter_tagged_resources
         LogsBackend.iter_tagged_resources = _iter_tagged_resources  # type: ignore[method-assign]
+        _patch_tagging_pages()
         _installed = True
