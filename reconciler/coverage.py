@@ -27,7 +27,7 @@ FORMAT_VERSION = 1
 
 def services() -> list[str]:
     """The ARN services that can be delivery sources (the catalogue), for the tagging API's ResourceTypeFilters."""
-    return sorted({row.arn_service for row in catalog.SOURCE_SERVICES})
+    return sorted({a for row in catalog.table().services for a in row.arn_services})
 
 
 @dataclass
