@@ -237,14 +237,14 @@ def test_coverage_on_a_seeded_estate(ws: Workspace, sandbox: Any) -> None:
     scope_a = next(s for s in doc["scopes"] if s["scope"] == f"{A}/us-east-1")
     assert scope_a["totals"] == {"resources": 3, "covered": 2, "percent": 66.7}
     rows = {r["arn"]: r for r in scope_a["resources"]}
-    assert rows[b1] == {"arn": b1, "service": "events", "logTypes": {"INFO_LOGS": False, "ERROR_LOGS": True},
+    assert rows[b1] == {"arn": b1, "service": "events", "logTypes": {"ERROR_LOGS": True, "INFO_LOGS": False, "TRACE_LOGS": False},
                         "expected": ["ERROR_LOGS"], "selectors": ["pay-bus"], "covered": True}  # fmt: skip
     assert rows[b3]["covered"] is False and rows[b3]["expected"] == []
     scope_b = next(s for s in doc["scopes"] if s["scope"] == f"{B}/us-east-1")
     assert [r["arn"] for r in scope_b["resources"]] == [b4]  # not in the selector's accounts: not expected
     csv_out = ws.cli("coverage", "--format", "csv").out.splitlines()
     assert (
-        csv_out[0] == "account,region,resource_arn,service,log_type,expected,delivered" and len(csv_out) == 9
+        csv_out[0] == "account,region,resource_arn,service,log_type,expected,delivered" and len(csv_out) == 13
     )
     assert f"{A},us-east-1,{b1},events,ERROR_LOGS,true,true" in csv_out
     assert "Log delivery coverage: 2 of 4 resources (50.0%)" in ws.cli("coverage", "--format", "markdown").out
