@@ -15,6 +15,7 @@ import socket
 import sys
 import traceback
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NoReturn, TypeVar
@@ -29,9 +30,10 @@ from . import drift as driftmod
 from . import export as exportmod
 from . import manifest as manifestmod
 from . import plan as planmod
-from . import render
+from . import render, writepath
 from .aws import Api, Lease, LiveState
 from .errors import AwsError, PlanError, ReconcilerError, StalePlanError
+from .findings import Finding, Severity
 from .models import json_schemas
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -103,6 +105,9 @@ def plan_options(fn: F) -> F:
         click.option("--no-prune", is_flag=True, help="Do not delete owned resources that left the manifests."),
         click.option("--adopt", is_flag=True, help="Take over existing resources that lack the ownership tag."),
         click.option("--scope", "scopes", multiple=True, metavar="ACCOUNT/REGION", help="Only these scopes (repeatable)."),
+        click.option("--strict", is_flag=True, default=None, help="Error findings fail the command (also `strict: true`)."),
+        click.option("--no-write-path-check", "no_write_path", is_flag=True,
+                     help="Skip the read-only check of each destination's grant to the delivery service."),
     ]  # fmt: skip
     for opt in reversed(opts):
         fn = opt(fn)
@@ -242,6 +247,7 @@ def make_plan(
     strict: bool = True,
     project: configmod.Project | None = None,
     api: Api | None = None,
+    write_path: bool = True,
 ) -> Planned:
     project = project or c.project()
     # validate before any AWS call: a bad manifest never costs a request
@@ -256,7 +262,12 @@ def make_plan(
     only = _parse_scopes(scopes)
     if only:
         all_scopes = {s for s in all_scopes if s in only} | only
-    live = api.read_live(all_scopes)
+    with ThreadPoolExecutor(1, thread_name_prefix="write-path") as background:
+        # the destinations the manifests name are read while the live state is
+        early = writepath.destination_targets(state.resources) if write_path else []
+        prefetch = background.submit(api.read_write_paths, early)
+        live = api.read_live(all_scopes)
+        facts = prefetch.result()
     errors = live.errors()
     if errors and not allow_unreadable:
         raise errors[0]
@@ -267,6 +278,7 @@ def make_plan(
     )
     if result.errors and strict:
         raise PlanError("\n".join(result.errors))
+    findings = _write_path_findings(api, desired, live, result, facts) if write_path else []
     fps = applymod.fingerprints(result.changes, live.resources)
     plan = planmod.build(
         result.changes,
@@ -279,8 +291,41 @@ def make_plan(
         scopes=sorted(all_scopes),
         unmanaged=result.unmanaged,
         options={"prune": not no_prune, "adopt": adopt, "targets": list(targets), "excludes": list(excludes)},
+        findings=findings,
     )
     return Planned(plan, live, api, project, result)
+
+
+def _write_path_findings(
+    api: Api,
+    desired: list[Any],
+    live: LiveState,
+    result: diffmod.DiffResult,
+    facts: dict[str, writepath.Facts],
+) -> list[Finding]:
+    """Evaluate each desired delivery's destination grant; destinations known only from live state read now."""
+    new = {
+        c.address
+        for c in result.changes
+        if c.kind.value == "Delivery" and c.action in (diffmod.Action.CREATE, diffmod.Action.REPLACE)
+    }
+    items = writepath.targets(desired, live.resources, new)
+    missing = [r for r in writepath.reads(items) if r.key not in facts]
+    facts = {**facts, **api.read_write_paths(missing)}
+    return writepath.evaluate_targets(items, facts)
+
+
+def strict_of(project: configmod.Project, flag: bool | None) -> bool:
+    return bool(flag) if flag is not None else project.strict
+
+
+def check_strict(plan: planmod.Plan, strict: bool, what: str) -> None:
+    """Under --strict, error findings fail the command before anything is written."""
+    errors = [f for f in plan.findings if f.severity is Severity.ERROR]
+    if strict and errors:
+        fail(
+            f"--strict: {len(errors)} error finding(s) ({', '.join(sorted({f.code for f in errors}))}); {what}"
+        )
 
 
 def emit_plan(c: Common, plan: planmod.Plan, fmt: str) -> None:
@@ -311,12 +356,15 @@ def plan_cmd(
 ) -> None:
     """Read live state, diff it against the manifests and print the ordered plan."""
     opts = {k: kw.pop(k) for k in ("targets", "excludes", "no_prune", "adopt", "scopes")}
+    strict_flag, write_path = kw.pop("strict"), not kw.pop("no_write_path")
     c = _common(kw)
-    planned = make_plan(c, paths, **opts)
+    project = c.project()
+    planned = make_plan(c, paths, project=project, write_path=write_path, **opts)
     emit_plan(c, planned.plan, fmt)
     if out_file is not None:
         out_file.write_text(planmod.dumps(planned.plan))
         err(f"Saved the plan to {out_file}; apply it with `reconciler apply {out_file}`.")
+    check_strict(planned.plan, strict_of(project, strict_flag), "the plan is not safe to apply")
     if detailed_exitcode and not planned.plan.empty:
         sys.exit(2)
 
@@ -412,8 +460,10 @@ def apply_cmd(paths: tuple[Path, ...], auto_approve: bool, parallelism: int, max
               **kw: Any) -> None:  # fmt: skip
     """Plan and apply, or apply a saved plan file exactly (refused when stale)."""
     opts = {k: kw.pop(k) for k in ("targets", "excludes", "no_prune", "adopt", "scopes")}
+    strict_flag, write_path = kw.pop("strict"), not kw.pop("no_write_path")
     c = _common(kw)
     project = c.project()
+    strict = strict_of(project, strict_flag)
     api = make_api(c, project)
     lease = _acquire_lock(project, api)
     try:
@@ -426,8 +476,11 @@ def apply_cmd(paths: tuple[Path, ...], auto_approve: bool, parallelism: int, max
             live = api.read_live(plan.scopes)
             applymod.check_fresh(plan, live)
         else:
-            plan = make_plan(c, paths, project=project, api=api, **opts).plan
+            plan = make_plan(c, paths, project=project, api=api, write_path=write_path, **opts).plan
         _check_max_deletes(plan, max_deletes)
+        if strict and any(f.severity is Severity.ERROR for f in plan.findings):
+            err(render.plan_text(plan, False))
+            check_strict(plan, strict, "nothing was written")
         if plan.empty:
             out("No changes.\n")
             return
@@ -510,18 +563,26 @@ def _check_max_deletes(plan: planmod.Plan, max_deletes: int | None) -> None:
 @click.option(
     "--scope", "scopes", multiple=True, metavar="ACCOUNT/REGION", help="Only these scopes (repeatable)."
 )
+@click.option("--strict", is_flag=True, default=None, help="Error findings count as drift (exit 2).")
+@click.option(
+    "--no-write-path-check", "no_write_path", is_flag=True, help="Skip the destination grant check."
+)
 @aws_options
 @common_options
-def drift(paths: tuple[Path, ...], fmt: str, scopes: tuple[str, ...], **kw: Any) -> None:
+def drift(paths: tuple[Path, ...], fmt: str, scopes: tuple[str, ...], strict: bool | None, no_write_path: bool,
+          **kw: Any) -> None:  # fmt: skip
     """Read-only: report what changed out of band. Exit 0 in sync, 2 drift, 3 part of the scope unreadable."""
     c = _common(kw)
     project = c.project()
     active, expired = driftmod.active_rules(project.ignore, datetime.date.today())
-    planned = make_plan(c, paths, scopes=scopes, ignore=active, allow_unreadable=True, strict=False)
+    planned = make_plan(c, paths, scopes=scopes, ignore=active, allow_unreadable=True, strict=False,
+                        project=project, write_path=not no_write_path)  # fmt: skip
     unreadable = {
         f"{a}/{r}": str(st.error) for (a, r), st in planned.live.scopes.items() if st.error is not None
     }
     rep = driftmod.report(planned.diff, unreadable, expired)
+    rep.findings = list(planned.plan.findings)
+    rep.strict = strict_of(project, strict)
     if fmt == "json":
         out(render.drift_json(rep))
     elif fmt == "markdown":

@@ -31,6 +31,7 @@ class Project:
     ignore: list[IgnoreRule] = field(default_factory=list)
     lock: LockConfig | None = None
     env: str | None = None
+    strict: bool = False  # error findings fail plan/apply/drift
 
 
 def _read_yaml(path: Path, what: str) -> Any:
@@ -129,4 +130,5 @@ def load_project(
         ignore=list(pf.ignore),
         lock=pf.lock,
         env=env,
+        strict=pf.strict,
     )

@@ -512,6 +512,10 @@ class ProjectFile(Strict):
     manifests: str | list[str] = "manifests/"
     ignore: list[IgnoreRule] = Field(default_factory=list)
     lock: LockConfig | None = None
+    strict: bool = Field(
+        default=False,
+        description="Error findings (e.g. a delivery that will deliver nothing) fail plan/apply (exit 1) and drift (exit 2).",
+    )
 
     _a = field_validator("account", mode="before")(lambda cls, v: _account(v))
     _r = field_validator("region")(lambda cls, v: _region(v))

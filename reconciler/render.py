@@ -9,6 +9,7 @@ from typing import Any
 from .apply import DONE, FAILED, SKIPPED, ApplyResult
 from .diff import Action, Change
 from .drift import DriftReport
+from .findings import Finding
 from .plan import Plan, calls_for, to_json
 
 SYMBOL = {
@@ -78,10 +79,22 @@ def plan_text(plan: Plan, color: bool = False) -> str:
     lines: list[str] = [*plan.notes]
     if plan.notes:
         lines.append("")
+    by_address: dict[str, list[Finding]] = {}
+    for f in plan.findings:
+        by_address.setdefault(f.address, []).append(f)
+    shown: set[str] = set()
     if plan.changes:
         lines.append("Changes, in the order they will run:")
         for c in plan.changes:
             lines.extend(change_lines(c, color))
+            for f in by_address.get(c.address, []):
+                lines.append(
+                    f"        {_c('!', '31' if f.severity.value == 'error' else '33', color)} {f.message}"
+                )
+                if f.fix:
+                    lines.append(f"          fix: {f.fix}")
+            if c.address in by_address:
+                shown.add(c.address)
         lines.append("")
     if plan.unmanaged:
         lines.append(f"Unmanaged (no reconciler:project tag; never touched): {len(plan.unmanaged)}")
@@ -90,16 +103,42 @@ def plan_text(plan: Plan, color: bool = False) -> str:
         if len(plan.unmanaged) > 20:
             lines.append(f"    ... and {len(plan.unmanaged) - 20} more")
         lines.append("")
-    if plan.findings:
-        lines.append(f"Findings: {len(plan.findings)}")
-        for f in plan.findings:
-            where = f"{f.address}: " if f.address else ""
-            lines.append(f"  ! {f.severity.value} {f.code} {where}{f.message}")
-            if f.fix:
-                lines.append(f"      fix: {f.fix}")
-        lines.append("")
+    lines.extend(_finding_lines(plan.findings, color, shown))
     lines.append(_c(summary_line(plan), "1", color))
     return "\n".join(lines) + "\n"
+
+
+def _finding_lines(findings: list[Finding], color: bool, shown: set[str] | None = None) -> list[str]:
+    """The findings section; those already shown under their change are counted, not repeated."""
+    if not findings:
+        return []
+    lines = [f"Findings: {len(findings)}"]
+    for f in findings:
+        if shown and f.address in shown:
+            continue
+        where = f"{f.address}: " if f.address else ""
+        mark = _c("!", "31" if f.severity.value == "error" else "33", color)
+        lines.append(f"  {mark} {f.severity.value} {f.code} {where}{f.message}")
+        if f.fix:
+            lines.append(f"      fix: {f.fix}")
+    if shown:
+        n = sum(1 for f in findings if f.address in shown)
+        if n:
+            lines.append(f"  ({n} shown under their change above)")
+    lines.append("")
+    return lines
+
+
+def _finding_bullets(findings: list[Finding]) -> list[str]:
+    if not findings:
+        return []
+    out = [f"**Findings: {len(findings)}**", ""]
+    for f in findings:
+        where = f"`{f.address}`: " if f.address else ""
+        fix = f" — fix: {f.fix}" if f.fix else ""
+        out.append(f"- **{f.severity.value}** `{f.code}` {where}{f.message}{fix}")
+    out.append("")
+    return out
 
 
 def plan_json(plan: Plan) -> str:
@@ -117,13 +156,7 @@ def _details(c: Change) -> str:
 
 def plan_markdown(plan: Plan, title: str = "reconciler plan", budget: int = MARKDOWN_BUDGET) -> str:
     head = [MARKER, f"### {title}", "", f"**{summary_line(plan)}**", ""]
-    if plan.findings:
-        head += [f"**Findings: {len(plan.findings)}**", ""]
-        for f in plan.findings:
-            where = f"`{f.address}`: " if f.address else ""
-            fix = f" — fix: {f.fix}" if f.fix else ""
-            head.append(f"- **{f.severity.value}** `{f.code}` {where}{f.message}{fix}")
-        head.append("")
+    head += _finding_bullets(plan.findings)
     head += [f"> {n}" for n in plan.notes] + ([""] if plan.notes else [])
     if plan.empty:
         return "\n".join(head) + "\n"
@@ -214,12 +247,15 @@ def drift_text(rep: DriftReport, color: bool = False) -> str:
         )
     if rep.ignored:
         lines.append(f"Ignored by rules: {len(rep.ignored)}")
+    lines.extend(_finding_lines(rep.findings, color))
     if rep.unreadable:
         lines.append(
             _c(f"Drift check incomplete: {len(rep.unreadable)} scope(s) could not be read.", "1", color)
         )
     elif rep.entries:
         lines.append(_c(f"Drift: {len(rep.entries)} resource(s) out of sync.", "1", color))
+    elif rep.failing_findings:
+        lines.append(_c(f"Drift: {len(rep.failing_findings)} error finding(s) (--strict).", "1", color))
     else:
         lines.append(_c("In sync.", "1", color))
     return "\n".join(lines) + "\n"
@@ -235,6 +271,7 @@ def drift_json(rep: DriftReport) -> str:
         "unmanaged": [r.address for r in rep.unmanaged],
         "ignored": rep.ignored,
         "expired_ignore_rules": [r.model_dump() for r in rep.expired_rules],
+        "findings": [f.to_json() for f in rep.findings],
     }
     return json.dumps(doc, indent=2) + "\n"
 
@@ -249,6 +286,7 @@ def drift_markdown(rep: DriftReport, budget: int = MARKDOWN_BUDGET) -> str:
         head.extend(f"- `{s}`: {e}" for s, e in sorted(rep.unreadable.items()))
     head.append(f"**{len(rep.entries)} resource(s) out of sync.**" if rep.entries else "**In sync.**")
     head.append("")
+    head += _finding_bullets(rep.findings)
     if rep.entries:
         head += ["| status | resource | reason |", "|---|---|---|"]
     text = "\n".join(head) + "\n"

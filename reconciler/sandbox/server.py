@@ -26,7 +26,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 from urllib.parse import parse_qs
 
-from . import fidelity
+from . import fidelity, xray
 
 DEFAULT_ACCOUNT = "111111111111"
 MOTO_DEFAULT_ACCOUNT = "123456789012"
@@ -154,6 +154,7 @@ class SandboxApp:
             from moto.core.base_backend import BackendDict
 
             BackendDict.reset()
+            xray.reset()
             with self.lock:
                 self.counts.clear()
                 self.faults_injected.clear()
@@ -271,6 +272,8 @@ class SandboxApp:
                 self.faults_injected[code] += 1
                 self.faulted[(operation, account)] += 1
             return _error(start_response, status, code, message)
+        if xray.handles(environ):  # not in moto 5.2.5
+            return xray.handle(environ, start_response, body, account)
         # moto's dispatcher works out the service from the host and headers on every request, under a lock (a
         # third of the sandbox's time per request); a JSON-protocol target names it, so its app is kept here
         app = self.apps.get(service) if service else None
