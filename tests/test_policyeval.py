@@ -46,7 +46,7 @@ def test_the_statement_aws_adds_allows() -> None:
 def test_source_arn_in_the_buckets_region_is_a_near_miss_naming_the_condition() -> None:
     p = policy(aws_statement("eu-west-1"))
     assert not evaluate(p, REQ).allowed
-    [(st, miss)] = near_misses(p, REQ)
+    [(_st, miss)] = near_misses(p, REQ)
     assert miss.element == "condition" and miss.key == "aws:SourceArn" and miss.operator == "ArnLike"
     assert miss.values == ("arn:aws:logs:eu-west-1:111111111111:delivery-source:*",)
 

@@ -189,7 +189,7 @@ def cwl_manifests(group: str = "app-logs") -> str:
             "DeliveryDestination",
             "to-cwl",
             f"outputFormat: json\ndestinationResourceArn: arn:aws:logs:us-east-1:{A}:log-group:{group}",
-        ),  # fmt: skip
+        ),
         doc("Delivery", "kb-to-cwl", "source: kb\ndestination: to-cwl"),
     )
 
