@@ -54,7 +54,7 @@ def handles(environ: dict[str, Any]) -> bool:
 def region_of(environ: dict[str, Any]) -> str:
     auth = environ.get("HTTP_AUTHORIZATION", "")
     try:
-        return auth.split("Credential=", 1)[1].split("/")[2]
+        return str(auth.split("Credential=", 1)[1].split("/")[2])
     except IndexError:
         return "us-east-1"
 
