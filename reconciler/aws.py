@@ -10,6 +10,7 @@ Every botocore error is translated into ``errors.AwsError`` at this boundary. ``
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import random
@@ -653,6 +654,68 @@ class Api:
             if exc.code == NOT_FOUND:
                 return None
             raise
+
+    # ---- AWS Organizations (accounts.fromOrganization)
+    def _org(self) -> Any:
+        with self._lock:
+            client = self._clients.get(("", "us-east-1", "organizations"))
+        if client is None:  # a global service: its endpoint is us-east-1; the caller's own credentials
+            client = self._raw_client(self._base_session(), "organizations", "us-east-1")
+            with self._lock:
+                client = self._clients.setdefault(("", "us-east-1", "organizations"), client)
+        return client
+
+    def _org_pages(self, operation: str, key: str, resource: str, **params: Any) -> list[dict[str, Any]]:
+        method = getattr(self._org(), _snake(operation))
+        items: list[dict[str, Any]] = []
+        token: str | None = None
+        while True:
+            extra: dict[str, Any] = {**params, **({"NextToken": token} if token else {})}
+            page: dict[str, Any] = self._call(
+                functools.partial(method, **extra), operation, resource, f"org/{operation}"
+            )
+            items.extend(page.get(key, []))
+            token = page.get("NextToken")
+            if not token:
+                return items
+
+    def organization_accounts(self, parents: list[str], tags: dict[str, str]) -> list[dict[str, Any]]:
+        """The ACTIVE accounts under the given roots/OUs (recursively), with the given account tags.
+
+        ``ListAccountsForParent`` and ``ListChildren`` per parent, every parent of a level at once; then
+        ``ListTagsForResource`` per account when ``tags`` filter. Returns ``{"Id", "Name", "Parent"}`` dicts sorted
+        by id. Called with the caller's credentials: the management or a delegated administrator account.
+        """
+        found: dict[str, dict[str, Any]] = {}
+        with ThreadPoolExecutor(max_workers=16, thread_name_prefix="org") as pool:
+            level = list(dict.fromkeys(parents))
+            seen = set(level)
+            while level:
+                accounts = {p: pool.submit(self._org_pages, "ListAccountsForParent", "Accounts", p, ParentId=p)
+                            for p in level}  # fmt: skip
+                children = {p: pool.submit(self._org_pages, "ListChildren", "Children", p, ParentId=p,
+                                           ChildType="ORGANIZATIONAL_UNIT") for p in level}  # fmt: skip
+                nxt: list[str] = []
+                for p in level:
+                    for acct in accounts[p].result():
+                        state = acct.get("State") or acct.get("Status")
+                        if state == "ACTIVE":
+                            found.setdefault(str(acct["Id"]), {"Id": str(acct["Id"]), "Name": acct.get("Name", ""),
+                                                               "Parent": p})  # fmt: skip
+                    for child in children[p].result():
+                        if child["Id"] not in seen:
+                            seen.add(child["Id"])
+                            nxt.append(child["Id"])
+                level = nxt
+            if tags:
+                ids = sorted(found)
+                account_tags = pool.map(
+                    lambda i: {t["Key"]: t["Value"] for t in self._org_pages("ListTagsForResource", "Tags", i,
+                                                                              ResourceId=i)}, ids)  # fmt: skip
+                for i, have in zip(ids, account_tags, strict=True):
+                    if any(have.get(k) != v for k, v in tags.items()):
+                        del found[i]
+        return [found[i] for i in sorted(found)]
 
     def find_delivery(
         self, account: str, region: str, source: str, destination_arn: str

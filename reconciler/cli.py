@@ -23,6 +23,7 @@ from typing import Any, NoReturn, TypeVar
 import click
 import yaml
 
+from . import accounts as accountsmod
 from . import apply as applymod
 from . import config as configmod
 from . import diff as diffmod
@@ -253,6 +254,8 @@ def make_plan(
     # validate before any AWS call: a bad manifest never costs a request
     state = manifestmod.load(project, list(paths) or None, project.account)
     api = api or make_api(c, project)
+    project, resolution = accountsmod.resolve(project, api)
+    notes = [resolution.note()] if resolution is not None else []
     default_account = project.account or api.caller_account()
     if project.account is None:
         state = manifestmod.load(project, list(paths) or None, default_account)
@@ -292,6 +295,7 @@ def make_plan(
         unmanaged=result.unmanaged,
         options={"prune": not no_prune, "adopt": adopt, "targets": list(targets), "excludes": list(excludes)},
         findings=findings,
+        notes=notes,
     )
     return Planned(plan, live, api, project, result)
 
@@ -596,12 +600,15 @@ def drift(paths: tuple[Path, ...], fmt: str, scopes: tuple[str, ...], strict: bo
 @cli.command()
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@aws_options
 @common_options
 def scopes(paths: tuple[Path, ...], fmt: str, **kw: Any) -> None:
     """List the (account, region) scopes; --format json gives a GitHub Actions strategy.matrix."""
     c = _common(kw)
     project = c.project()
     state = manifestmod.load(project, list(paths) or None, project.account)
+    if project.organization is not None:  # accounts.fromOrganization: resolved live
+        project, _ = accountsmod.resolve(project, make_api(c, project))
     found = sorted(
         set(state.scopes())
         | {(a, project.region) for a in [*([project.account] if project.account else []), *project.accounts]}
@@ -637,6 +644,7 @@ def export(scopes: tuple[str, ...], out_dir: Path | None, **kw: Any) -> None:
     c = _common(kw)
     project = c.project()
     api = make_api(c, project)
+    project, _ = accountsmod.resolve(project, api)
     default_account = project.account or api.caller_account()
     wanted = _parse_scopes(scopes) or {(a, project.region) for a in [default_account, *project.accounts]}
     live = api.read_live(wanted)

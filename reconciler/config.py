@@ -11,7 +11,7 @@ import yaml
 from pydantic import ValidationError
 
 from .errors import ConfigError
-from .models import AccountAccess, IgnoreRule, LockConfig, ProjectFile
+from .models import ORG_KEY, AccountAccess, IgnoreRule, LockConfig, OrganizationAccounts, ProjectFile
 
 MAX_PROJECT_FILE_BYTES = 1 << 20
 
@@ -32,6 +32,7 @@ class Project:
     lock: LockConfig | None = None
     env: str | None = None
     strict: bool = False  # error findings fail plan/apply/drift
+    organization: OrganizationAccounts | None = None  # accounts.fromOrganization, resolved at plan time
 
 
 def _read_yaml(path: Path, what: str) -> Any:
@@ -93,6 +94,7 @@ def load_project(
     except ValidationError as exc:
         err = exc.errors()[0]
         loc = ".".join(str(p) for p in err["loc"]) or "(top)"
+        loc = loc.replace("accountsFromOrganization", f"accounts.{ORG_KEY}", 1)
         msg = str(err["msg"]).removeprefix("Value error, ")
         raise ConfigError(f"{config_path}: {loc}: {msg}") from None
 
@@ -131,4 +133,5 @@ def load_project(
         lock=pf.lock,
         env=env,
         strict=pf.strict,
+        organization=pf.accountsFromOrganization,
     )

@@ -471,6 +471,68 @@ class AccountAccess(Strict):
     externalId: str | None = None
 
 
+_OU_RE = re.compile(r"ou-[0-9a-z]{4,32}-[a-z0-9]{8,32}")
+_ROOT_RE = re.compile(r"r-[0-9a-z]{4,32}")
+_ROLE_NAME_RE = re.compile(r"[\w+=,.@/-]{1,64}", re.ASCII)
+DEFAULT_ORG_ROLE = "OrganizationAccountAccessRole"  # what AWS Organizations creates in accounts it creates
+
+
+class OrganizationAccounts(Strict):
+    """``accounts.fromOrganization``: the member accounts of organisational units, resolved at plan time."""
+
+    ous: list[str] = Field(
+        default_factory=list, description="Organisational unit ids (ou-...), read recursively."
+    )
+    roots: list[str] = Field(
+        default_factory=list, description="Root ids (r-...): every account in the organisation."
+    )
+    exclude: list[str] = Field(default_factory=list, description="Account ids left out.")
+    roleName: str = Field(
+        default=DEFAULT_ORG_ROLE, description="Assumed in each account as arn:aws:iam::<id>:role/<roleName>."
+    )
+    externalId: str | None = None
+    tags: Tags = Field(
+        default_factory=dict, description="Only accounts carrying all these tags (exact values)."
+    )
+
+    @field_validator("ous")
+    @classmethod
+    def _ous(cls, v: list[str]) -> list[str]:
+        for ou in v:
+            if not _OU_RE.fullmatch(ou):
+                raise ValueError(f"{ou!r} is not an organisational unit id like ou-ab12-cd34ef56")
+        return v
+
+    @field_validator("roots")
+    @classmethod
+    def _roots(cls, v: list[str]) -> list[str]:
+        for root in v:
+            if not _ROOT_RE.fullmatch(root):
+                raise ValueError(f"{root!r} is not a root id like r-ab12")
+        return v
+
+    @field_validator("exclude", mode="before")
+    @classmethod
+    def _exclude(cls, v: Any) -> Any:
+        return [_account(a) for a in v] if isinstance(v, list) else v
+
+    @field_validator("roleName")
+    @classmethod
+    def _role(cls, v: str) -> str:
+        if not _ROLE_NAME_RE.fullmatch(v):
+            raise ValueError(f"{v!r} is not an IAM role name")
+        return v
+
+    @model_validator(mode="after")
+    def _parents(self) -> OrganizationAccounts:
+        if not self.ous and not self.roots:
+            raise ValueError("name at least one organisational unit (ous) or root (roots)")
+        return self
+
+
+ORG_KEY = "fromOrganization"  # the key under ``accounts:``
+
+
 class IgnoreRule(Strict):
     address: str = Field(description="Glob over account/region/Kind/name (or Kind/name).")
     fields: list[str] = Field(
@@ -516,10 +578,22 @@ class ProjectFile(Strict):
         default=False,
         description="Error findings (e.g. a delivery that will deliver nothing) fail plan/apply (exit 1) and drift (exit 2).",
     )
+    # ``accounts.fromOrganization``, moved here before validation (see _org_accounts)
+    accountsFromOrganization: OrganizationAccounts | None = None
 
     _a = field_validator("account", mode="before")(lambda cls, v: _account(v))
     _r = field_validator("region")(lambda cls, v: _region(v))
     _t = field_validator("defaultTags")(lambda cls, v: check_tags(v))
+
+    @model_validator(mode="before")
+    @classmethod
+    def _org_accounts(cls, data: Any) -> Any:
+        if isinstance(data, dict) and isinstance(data.get("accounts"), dict) and ORG_KEY in data["accounts"]:
+            data = dict(data)
+            accounts = dict(data["accounts"])
+            data["accountsFromOrganization"] = accounts.pop(ORG_KEY)
+            data["accounts"] = accounts
+        return data
 
     @field_validator("project")
     @classmethod
@@ -553,5 +627,9 @@ def json_schemas() -> dict[str, dict[str, Any]]:
     out["manifest"] = any_doc
     project = ProjectFile.model_json_schema()
     project["title"] = "reconciler.yaml"
+    # accounts.fromOrganization lives under accounts in the file (ProjectFile._org_accounts moves it)
+    org = project["properties"].pop("accountsFromOrganization")
+    org_ref = next(o for o in org.get("anyOf", [org]) if "$ref" in o)
+    project["properties"]["accounts"]["properties"] = {ORG_KEY: org_ref}
     out["project"] = project
     return out

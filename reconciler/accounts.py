@@ -1,0 +1,60 @@
+"""The project's accounts: the explicit ``accounts:`` entries plus ``accounts.fromOrganization`` resolved live.
+
+``fromOrganization`` names organisational units (read recursively) or roots; their ACTIVE member accounts, less
+``exclude`` and filtered by account ``tags``, become accounts reached by assuming ``roleName`` in each. An explicit
+entry under ``accounts:`` wins over the resolved one; the caller's own account (the management or delegated
+administrator account, which has no such role) is used with the caller's credentials.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from dataclasses import dataclass
+
+from .aws import Api
+from .config import Project
+from .models import AccountAccess
+
+
+@dataclass
+class Resolution:
+    parents: list[str]  # the roots and OUs read
+    accounts: list[str]  # resolved and kept, sorted
+    excluded: list[str]  # resolved but excluded by the project file
+    seconds: float
+
+    def note(self) -> str:
+        """One line for the plan."""
+        line = f"accounts from AWS Organizations ({', '.join(self.parents)}): {len(self.accounts)}" + (
+            f": {', '.join(self.accounts)}" if self.accounts else ""
+        )
+        if self.excluded:
+            line += f"; excluded: {', '.join(self.excluded)}"
+        return line
+
+
+def resolve(project: Project, api: Api) -> tuple[Project, Resolution | None]:
+    """The project with its organisation accounts added (and ``api`` told how to reach them)."""
+    org = project.organization
+    if org is None:
+        return project, None
+    started = time.perf_counter()
+    parents = [*org.roots, *org.ous]
+    found = [a["Id"] for a in api.organization_accounts(parents, dict(org.tags))]
+    caller = api.caller_account()
+    excluded = sorted(set(found) & set(org.exclude))
+    accounts: dict[str, AccountAccess] = {}
+    for account in found:
+        if account in org.exclude:
+            continue
+        if account == caller:
+            accounts[account] = AccountAccess()  # the caller's own credentials
+        else:
+            role = f"arn:aws:iam::{account}:role/{org.roleName}"
+            accounts[account] = AccountAccess(roleArn=role, externalId=org.externalId)
+    kept = sorted(accounts)
+    accounts.update(project.accounts)  # explicit entries win
+    resolved = dataclasses.replace(project, accounts=accounts)
+    api.accounts = resolved.accounts
+    return resolved, Resolution(parents, kept, excluded, time.perf_counter() - started)
