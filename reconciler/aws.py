@@ -10,6 +10,7 @@ Every botocore error is translated into ``errors.AwsError`` at this boundary. ``
 
 from __future__ import annotations
 
+import datetime
 import functools
 import hashlib
 import json
@@ -38,6 +39,7 @@ from .models import (
     parse_destination_arn,
 )
 from .policyeval import account_of_arn, region_of_arn
+from .verify import Observation
 from .writepath import Facts, Read, firehose_parts, log_group_parts, s3_parts
 
 T = TypeVar("T")
@@ -506,6 +508,42 @@ class Api:
             token = page.get("NextToken")
             if not token:
                 return
+
+    # ---- verify: has a destination received a record?
+    def newest_record(self, obs: Observation, since: datetime.datetime | None) -> datetime.datetime | None:
+        """The time of a record at the watched place newer than ``since`` (any record when None), or None."""
+        if obs.dest_type == "S3":
+            params: dict[str, Any] = {"Bucket": obs.resource, "Prefix": obs.prefix, "MaxKeys": 1000}
+            for _ in range(20):  # 20,000 keys at most per poll
+                page = self.call_service(
+                    "s3",
+                    obs.account,
+                    obs.region,
+                    "ListObjectsV2",
+                    f"s3://{obs.resource}/{obs.prefix}",
+                    **params,
+                )
+                for item in page.get("Contents", []):
+                    when = item.get("LastModified")
+                    if when is not None and (since is None or when >= since):
+                        return when  # type: ignore[no-any-return]
+                if not page.get("IsTruncated"):
+                    return None
+                params["ContinuationToken"] = page["NextContinuationToken"]
+            return None
+        if obs.dest_type == "CWL":
+            out = self.call_service(
+                "logs", obs.account, obs.region, "DescribeLogStreams", f"log group {obs.resource}",
+                logGroupName=obs.resource, orderBy="LastEventTime", descending=True, limit=5,
+            )  # fmt: skip
+            for stream in out.get("logStreams", []):
+                stamp = stream.get("lastEventTimestamp") or stream.get("lastIngestionTime")
+                if stamp:
+                    when = datetime.datetime.fromtimestamp(stamp / 1000, datetime.UTC)
+                    if since is None or when >= since:
+                        return when
+            return None
+        return None
 
     # ---- reads
     def _iter_pages(

@@ -16,7 +16,7 @@ import sys
 import traceback
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NoReturn, TypeVar
 
@@ -32,6 +32,7 @@ from . import export as exportmod
 from . import manifest as manifestmod
 from . import plan as planmod
 from . import render, writepath
+from . import verify as verifymod
 from .aws import Api, Lease, LiveState
 from .errors import AwsError, PlanError, ReconcilerError, StalePlanError
 from .findings import Finding, Severity
@@ -218,6 +219,7 @@ class Planned:
     api: Api
     project: configmod.Project
     diff: diffmod.DiffResult
+    desired: list[Any] = field(default_factory=list)  # the manifests' resources in readable scopes
 
 
 def _parse_scopes(scopes: tuple[str, ...]) -> set[tuple[str, str]]:
@@ -297,7 +299,7 @@ def make_plan(
         findings=findings,
         notes=notes,
     )
-    return Planned(plan, live, api, project, result)
+    return Planned(plan, live, api, project, result, desired)
 
 
 def _write_path_findings(
@@ -457,12 +459,17 @@ def run_apply(c: Common, plan: planmod.Plan, api: Api, parallelism: int, fmt: st
     "--max-deletes", type=click.IntRange(0), default=None, help="Refuse plans with more deletes+replaces."
 )
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option(
+    "--verify", "verify_after", is_flag=True, help="Then wait for each delivery's first record (see verify)."
+)
+@click.option("--verify-timeout", default="15m", show_default=True, help="How long --verify waits.")
 @plan_options
 @aws_options
 @common_options
 def apply_cmd(paths: tuple[Path, ...], auto_approve: bool, parallelism: int, max_deletes: int | None, fmt: str,
-              **kw: Any) -> None:  # fmt: skip
+              verify_after: bool, verify_timeout: str, **kw: Any) -> None:  # fmt: skip
     """Plan and apply, or apply a saved plan file exactly (refused when stale)."""
+    started = datetime.datetime.now(datetime.UTC)
     opts = {k: kw.pop(k) for k in ("targets", "excludes", "no_prune", "adopt", "scopes")}
     strict_flag, write_path = kw.pop("strict"), not kw.pop("no_write_path")
     c = _common(kw)
@@ -508,6 +515,12 @@ def apply_cmd(paths: tuple[Path, ...], auto_approve: bool, parallelism: int, max
             lease.release()
     if not result.ok:
         sys.exit(1)
+    if verify_after:
+        since = started - datetime.timedelta(seconds=2)  # S3 times have whole seconds
+        code = run_verify(c, paths if not _is_plan_file(paths) else (), project, since,
+                          verifymod.parse_duration(verify_timeout), 5.0, "text")  # fmt: skip
+        if code:
+            sys.exit(code)
 
 
 def _lock_of(project: configmod.Project, api: Api) -> Lease | None:
@@ -554,6 +567,60 @@ def _check_max_deletes(plan: planmod.Plan, max_deletes: int | None) -> None:
         fail(
             f"the plan deletes or replaces {n} resources, more than --max-deletes {max_deletes}; nothing was written"
         )
+
+
+# ---- verify --------------------------------------------------------------------------------------------------
+
+
+def run_verify(c: Common, paths: tuple[Path, ...], project: configmod.Project, since: datetime.datetime | None,
+               timeout: float, interval: float, fmt: str, scopes: tuple[str, ...] = ()) -> int:  # fmt: skip
+    planned = make_plan(c, paths, project=project, allow_unreadable=True, strict=False, scopes=scopes)
+    unreadable = [f"{a}/{r}: {st.error}" for (a, r), st in sorted(planned.live.scopes.items()) if st.error]
+    live_keys = {r.key for r in planned.live.resources if r.kind.value == "Delivery"}
+    applied = [r for r in planned.desired if r.kind.value != "Delivery" or r.key in live_keys]
+    missing = [r.address for r in planned.desired if r.kind.value == "Delivery" and r.key not in live_keys]
+    items = verifymod.observations(writepath.targets(applied, planned.live.resources, set()))
+    for address in missing:
+        obs = verifymod.Observation(f"{address} (not in AWS: apply it first)", "", "", "", "", "", [address])
+        obs.status = verifymod.SILENT
+        items.append(obs)
+    for line in unreadable:
+        err(f"  unreadable  {line}")
+    result = verifymod.run(
+        planned.api, items, planned.plan.findings, since=since, timeout=timeout, interval=interval,
+        on_progress=lambda o, t: err(verifymod.progress_line(o, t)),
+    )  # fmt: skip
+    code = 3 if unreadable else result.exit_code
+    if fmt == "json":
+        doc = verifymod.to_json(result)
+        doc["exit_code"], doc["unreadable_scopes"] = code, unreadable
+        out(json.dumps(doc, indent=2) + "\n")
+    else:
+        out("\n".join(verifymod.summary(result)) + "\n")
+    return code
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--timeout", default="15m", show_default=True, help="How long to wait (90s, 15m, 1h).")
+@click.option("--since", default=None, help="Only records after this time (ISO) or this long ago (30m).")
+@click.option("--interval", default="5s", show_default=True, help="Time between polls.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option(
+    "--scope", "scopes", multiple=True, metavar="ACCOUNT/REGION", help="Only these scopes (repeatable)."
+)
+@aws_options
+@common_options
+def verify(paths: tuple[Path, ...], timeout: str, since: str | None, interval: str, fmt: str,
+           scopes: tuple[str, ...], **kw: Any) -> None:  # fmt: skip
+    """Wait until each delivery has delivered its first record. Exit 0 flowing, 2 some silent, 3 unreadable."""
+    c = _common(kw)
+    project = c.project()
+    when = verifymod.parse_since(since, datetime.datetime.now(datetime.UTC))
+    code = run_verify(c, paths, project, when, verifymod.parse_duration(timeout),
+                      verifymod.parse_duration(interval), fmt, scopes)  # fmt: skip
+    if code:
+        sys.exit(code)
 
 
 # ---- drift / scopes / export --------------------------------------------------------------------------------

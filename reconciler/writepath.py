@@ -46,6 +46,7 @@ CWL_POLICY_CHARS_MAX = 5120
 CWL_DELIVERY_POLICY = "AWSLogDeliveryWrite20150319"
 FIREHOSE_TAG = ("LogDeliveryEnabled", "true")
 AWS_MANAGED_S3_KEY = "alias/aws/s3"
+SAMPLE_TIME = (2026, 1, 1, 0)  # any time: the check looks at the key's shape, not its date
 
 
 @dataclass(frozen=True)
@@ -63,6 +64,10 @@ class Target:
     dest_region: str
     resource_arn: str | None  # destinationResourceArn (None for XRAY)
     new: bool = False  # created (or replaced) by this plan
+    suffix_path: str | None = (
+        None  # S3: s3DeliveryConfiguration.suffixPath (None: AWS's AWSLogs/{account-id}/...)
+    )
+    hive: bool = False  # S3: enableHiveCompatiblePath
 
     @property
     def key(self) -> str:
@@ -121,6 +126,49 @@ def log_group_parts(arn: str) -> tuple[str, str, str]:
     return parts[3], parts[4], name.removesuffix(":*")
 
 
+DEFAULT_SUFFIX = "AWSLogs/{account-id}/"
+_TIME_VARS = (
+    ("{yyyy}", "%Y", "year="),
+    ("{MM}", "%m", "month="),
+    ("{dd}", "%d", "day="),
+    ("{HH}", "%H", "hour="),
+)
+
+
+def render_suffix(
+    suffix: str | None, account: str, region: str, when: tuple[int, ...], hive: bool = False
+) -> str:
+    """An S3 delivery's key prefix at a time (``when``: year, month, day, hour), from its ``suffixPath``."""
+    text = (suffix or DEFAULT_SUFFIX).replace("{account-id}", account).replace("{region}", region)
+    year, month, day, hour = when[:4]
+    for (var, _, hive_name), value in zip(
+        _TIME_VARS, (f"{year:04}", f"{month:02}", f"{day:02}", f"{hour:02}"), strict=True
+    ):
+        text = text.replace(var, f"{hive_name}{value}" if hive else value)
+    return text.strip("/")
+
+
+def static_prefix(prefix: str, suffix: str | None, account: str, region: str) -> str:
+    """The part of a delivery's object keys that never changes (what ``verify`` lists under)."""
+    text = (suffix or DEFAULT_SUFFIX).replace("{account-id}", account).replace("{region}", region)
+    text = text.split("{", 1)[0]
+    if "/" in text and not text.endswith("/"):
+        text = text.rsplit("/", 1)[0] + "/"
+    elif "/" not in text:
+        text = ""
+    return f"{prefix}/{text}" if prefix else text
+
+
+def object_key(t: Target, when: tuple[int, ...], name: str) -> str:
+    """The key of one object the delivery writes (the destination's prefix, the rendered suffix, an hour, a name)."""
+    _, prefix = s3_parts(str(t.resource_arn))
+    suffix = render_suffix(t.suffix_path, t.source_account, t.source_region, when, t.hive)
+    parts = [p for p in (prefix, suffix) if p]
+    if "{HH}" not in (t.suffix_path or ""):
+        parts.append(f"hour={when[3]:02}" if t.hive else f"{when[3]:02}")
+    return "/".join([*parts, name])
+
+
 def firehose_parts(arn: str) -> tuple[str, str, str]:
     parts = arn.split(":", 5)
     return parts[3], parts[4], parts[5].split("/", 1)[-1]
@@ -135,10 +183,14 @@ def targets(desired: list[Resource], live: list[Resource], new: set[str]) -> lis
     for r in desired:
         if r.kind is Kind.DESTINATION and r.arn:
             dests[r.arn] = r
+    live_deliveries = {r.key: r for r in live if r.kind is Kind.DELIVERY}
     out = []
     for r in desired:
         if r.kind is not Kind.DELIVERY:
             continue
+        s3 = r.attrs.get("s3DeliveryConfiguration") or {}
+        if not s3 and r.key in live_deliveries:
+            s3 = live_deliveries[r.key].attrs.get("s3DeliveryConfiguration") or {}
         dest = dests.get(str(r.attrs["deliveryDestinationArn"]))
         if dest is None:
             continue
@@ -159,6 +211,8 @@ def targets(desired: list[Resource], live: list[Resource], new: set[str]) -> lis
                 dest_region=dest.region,
                 resource_arn=str(resource_arn) if resource_arn else None,
                 new=r.address in new,
+                suffix_path=s3.get("suffixPath"),
+                hive=bool(s3.get("enableHiveCompatiblePath")),
             )
         )
     return sorted(out, key=lambda t: t.address)
@@ -271,8 +325,9 @@ def _eval_s3(t: Target, f: Facts) -> list[Finding]:
     if f.unreadable:
         return [_unknown(t, f)]
     out: list[Finding] = []
-    key = f"{prefix + '/' if prefix else ''}AWSLogs/{t.source_account}/"
-    req = Request(SERVICE, "s3:PutObject", f"arn:aws:s3:::{bucket}/{key}delivery",
+    key = static_prefix(prefix, t.suffix_path, t.source_account, t.source_region)
+    sample = object_key(t, SAMPLE_TIME, "delivery.log.gz")
+    req = Request(SERVICE, "s3:PutObject", f"arn:aws:s3:::{bucket}/{sample}",
                   _context(t, {"s3:x-amz-acl": "bucket-owner-full-control"}))  # fmt: skip
     what = f"bucket policy of {bucket}"
     decision = evaluate(f.bucket_policy, req) if f.bucket_policy else None

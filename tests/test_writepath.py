@@ -263,3 +263,90 @@ def test_one_read_per_destination_and_none_when_skipped(ws: Workspace, sandbox: 
     sandbox.reset_counters()
     ws.cli("plan")
     assert sandbox.count("?") == 2  # GetBucketPolicy + GetBucketEncryption, once for two deliveries
+
+
+# ---- the emulator delivers, and verify proves it ---------------------------------------------------------------
+
+
+def test_sandbox_delivers_where_the_grant_allows_and_counts_the_rest(ws: Workspace, sandbox: Any) -> None:
+    bucket_with(sandbox, grant())
+    logs = client(sandbox)
+    logs.create_log_group(logGroupName="app-logs")  # no resource policy: denied
+    ws.write("main.yaml", s3_manifests() + "---\n" + docs(
+        doc("DeliveryDestination", "to-cwl",
+            f"outputFormat: json\ndestinationResourceArn: arn:aws:logs:us-east-1:{A}:log-group:app-logs"),
+        doc("DeliverySource", "kb2", f"logType: APPLICATION_LOGS\nresourceArn: {KB}2"),
+        doc("Delivery", "kb2-to-cwl", "source: kb2\ndestination: to-cwl"),
+    ))  # fmt: skip
+    assert ws.cli("apply", "--auto-approve").code == 0
+    out = sandbox.deliver()
+    [ok], [denied] = out["delivered"], out["denied"]
+    assert ok["source"] == "kb" and ok["wrote"].startswith(
+        f"s3://app-logs-bucket/AWSLogs/{A}/bedrock/APPLICATION_LOGS/"
+    )
+    assert denied["source"] == "kb2" and denied["findings"][0].startswith("cwl-policy-missing")
+    keys = [o["Key"] for o in client(sandbox, "s3").list_objects_v2(Bucket="app-logs-bucket")["Contents"]]
+    assert len(keys) == 1 and keys[0].endswith(".json")
+    good = {"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Principal": {"Service": SERVICE}, "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+        "Resource": f"arn:aws:logs:us-east-1:{A}:log-group:app-logs:log-stream:*",
+        "Condition": {"StringEquals": {"aws:SourceAccount": A}}}]}  # fmt: skip
+    logs.put_resource_policy(policyName="AWSLogDeliveryWrite20150319", policyDocument=json.dumps(good))
+    out = sandbox.deliver()
+    assert len(out["delivered"]) == 2 and out["denied"] == [] and out["delivered_total"] == 3
+    events = logs.filter_log_events(logGroupName="app-logs")["events"]
+    assert len(events) == 1 and json.loads(events[0]["message"])["source_account"] == A
+
+
+def test_hive_paths_and_suffix_in_the_sandbox(ws: Workspace, sandbox: Any) -> None:
+    bucket_with(sandbox, grant())
+    ws.write("main.yaml", docs(
+        doc("DeliverySource", "kb", f"logType: APPLICATION_LOGS\nresourceArn: {KB}"),
+        doc("DeliveryDestination", "to-s3", "outputFormat: json\ndestinationResourceArn: arn:aws:s3:::app-logs-bucket"),
+        doc("Delivery", "kb-to-s3", "source: kb\ndestination: to-s3\ns3DeliveryConfiguration:\n"
+            "  suffixPath: 'AWSLogs/{account-id}/kb/{yyyy}/{MM}/{dd}'\n  enableHiveCompatiblePath: true"),
+    ))  # fmt: skip
+    assert findings(ws) == []
+    assert ws.cli("apply", "--auto-approve").code == 0
+    [ok] = sandbox.deliver()["delivered"]
+    assert f"/AWSLogs/{A}/kb/year=" in ok["wrote"] and "/month=" in ok["wrote"] and "/hour=" in ok["wrote"]
+
+
+def test_verify_after_a_good_apply_and_after_a_bad_one(ws: Workspace, sandbox: Any) -> None:
+    s3 = bucket_with(sandbox, grant())
+    ws.write("main.yaml", s3_manifests())
+    sandbox.deliver(every=0.2)
+    try:
+        good = ws.cli("apply", "--auto-approve", "--verify", "--verify-timeout", "60s")
+        assert good.code == 0, good.out + good.err
+        assert "Verify: 1 flowing (1 destinations)." in good.out
+        assert "flowing  s3://app-logs-bucket/AWSLogs/111111111111/" in good.err
+        # the grant goes wrong: nothing new arrives, verify names the finding
+        s3.put_bucket_policy(Bucket="app-logs-bucket",
+                             Policy=json.dumps({"Version": "2012-10-17", "Statement": [grant(region="eu-west-1")]}))  # fmt: skip
+        bad = ws.cli("verify", "--since", "0s", "--timeout", "2s", "--interval", "0.5s", "--format", "json")
+    finally:
+        sandbox.deliver(every=0)
+    assert bad.code == 2, bad.err
+    doc_ = json.loads(bad.out)
+    assert doc_["destinations"][0]["status"] == "silent"
+    assert [f["code"] for f in doc_["findings"]] == ["s3-policy-wrong-region"]
+    assert "waiting  s3://app-logs-bucket/" in bad.err
+
+
+def test_verify_says_firehose_cannot_be_observed_and_denied_reads_exit_3(ws: Workspace, sandbox: Any) -> None:
+    arn = firehose(sandbox, tags=[{"Key": "LogDeliveryEnabled", "Value": "true"}])
+    ws.write("main.yaml", fh_manifests(arn))
+    assert ws.cli("apply", "--auto-approve").code == 0
+    result = ws.cli("verify", "--timeout", "1s")
+    assert result.code == 0 and "cannot observe  Firehose stream" in result.err
+    assert "Verify: 1 cannot observe (1 destinations)." in result.out
+    client(sandbox, "logs").create_log_group(logGroupName="app-logs")
+    ws.write("main.yaml", cwl_manifests())
+    assert ws.cli("apply", "--auto-approve").code == 0
+    sandbox.set_faults(
+        rules=[Rule("DescribeLogStreams", code="AccessDeniedException", message="no", times=-1)]
+    )
+    denied = ws.cli("verify", "--timeout", "1s")
+    assert denied.code == 3 and "unreadable  log group app-logs" in denied.err
+    assert ws.cli("verify", "--since", "apply").code == 1

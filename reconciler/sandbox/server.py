@@ -8,7 +8,8 @@ A WSGI middleware in front of moto's app:
   ``ServiceUnavailableException``, a rate of the transient ``ConflictException`` on writes, dropped connections, and
   targeted rules (fail the Nth call of an operation whose body contains a string);
 - serves a small control API under ``/_sandbox/``: ``GET counters``, ``POST reset-counters``, ``GET|POST faults``,
-  ``POST reset`` (all state and counters), ``POST options`` (fidelity knobs).
+  ``POST reset`` (all state and counters), ``POST options`` (fidelity knobs), ``POST deliver`` (one round of
+  sample records from every delivery whose grant allows it, or ``{"every": N}`` on a timer; see ``deliver.py``).
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 from urllib.parse import parse_qs
 
-from . import fidelity, xray
+from . import deliver, fidelity, xray
 
 DEFAULT_ACCOUNT = "111111111111"
 MOTO_DEFAULT_ACCOUNT = "123456789012"
@@ -153,6 +154,7 @@ class SandboxApp:
         elif path == "reset" and method == "POST":
             from moto.core.base_backend import BackendDict
 
+            deliver.reset()
             BackendDict.reset()
             xray.reset()
             with self.lock:
@@ -161,6 +163,10 @@ class SandboxApp:
                 self.faulted.clear()
             self.set_faults(Faults())
             result = {"ok": True}
+        elif path == "deliver" and method == "POST":
+            result = deliver.control(json.loads(body or b"{}"))
+        elif path == "deliver":
+            result = deliver.stats()
         elif path == "options" and method == "POST":
             fidelity.OPTIONS.update(json.loads(body or b"{}"))
             result = dict(fidelity.OPTIONS)
