@@ -30,6 +30,7 @@ from . import diff as diffmod
 from . import drift as driftmod
 from . import export as exportmod
 from . import manifest as manifestmod
+from . import permissions as permissionsmod
 from . import plan as planmod
 from . import render, writepath
 from . import verify as verifymod
@@ -621,6 +622,25 @@ def verify(paths: tuple[Path, ...], timeout: str, since: str | None, interval: s
                       verifymod.parse_duration(interval), fmt, scopes)  # fmt: skip
     if code:
         sys.exit(code)
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--for", "for_", type=click.Choice(["plan", "apply"]), default="apply", show_default=True,
+              help="plan: reads only (plan, drift, verify); apply: also the writes.")  # fmt: skip
+@common_options
+def permissions(paths: tuple[Path, ...], for_: str, **kw: Any) -> None:
+    """Print the least-privilege IAM policy (JSON) the CI role needs for these manifests; no AWS call."""
+    c = _common(kw)
+    project = c.project()
+    state = manifestmod.load(project, list(paths) or None, project.account)
+    lock = project.lock
+    doc = permissionsmod.document(
+        state.resources, project.accounts, for_apply=for_ == "apply", lock=lock,
+        lock_account=(lock.account if lock and lock.account else project.account) or "*",
+        lock_region=(lock.region if lock and lock.region else project.region),
+    )  # fmt: skip
+    out(json.dumps(doc, indent=2) + "\n")
 
 
 # ---- drift / scopes / export --------------------------------------------------------------------------------
