@@ -32,6 +32,7 @@ class Project:
     lock: LockConfig | None = None
     env: str | None = None
     strict: bool = False  # error findings fail plan/apply/drift
+    grants: str = "unmanaged"  # "managed": DestinationGrant changes keep destination grants in place
     organization: OrganizationAccounts | None = None  # accounts.fromOrganization, resolved at plan time
 
 
@@ -133,5 +134,6 @@ def load_project(
         lock=pf.lock,
         env=env,
         strict=pf.strict,
+        grants=pf.grants,
         organization=pf.accountsFromOrganization,
     )
