@@ -33,6 +33,8 @@ from . import manifest as manifestmod
 from . import permissions as permissionsmod
 from . import plan as planmod
 from . import render, writepath
+from . import scopes as scopesmod
+from . import selectors as selectorsmod
 from . import verify as verifymod
 from .aws import Api, Lease, LiveState
 from .errors import AwsError, PlanError, ReconcilerError, StalePlanError
@@ -106,6 +108,7 @@ def plan_options(fn: F) -> F:
         click.option("--target", "targets", multiple=True, metavar="GLOB", help="Only matching addresses (and what they need)."),
         click.option("--exclude", "excludes", multiple=True, metavar="GLOB", help="Leave matching addresses out."),
         click.option("--no-prune", is_flag=True, help="Do not delete owned resources that left the manifests."),
+        click.option("--prune", "prune", is_flag=True, help="Prune even when PATH names only part of the manifests."),
         click.option("--adopt", is_flag=True, help="Take over existing resources that lack the ownership tag."),
         click.option("--scope", "scopes", multiple=True, metavar="ACCOUNT/REGION", help="Only these scopes (repeatable)."),
         click.option("--strict", is_flag=True, default=None, help="Error findings fail the command (also `strict: true`)."),
@@ -159,7 +162,7 @@ def validate(paths: tuple[Path, ...], **kw: Any) -> None:
     """Validate manifests (no AWS call); print a one-line summary."""
     c = _common(kw)
     project = c.project()
-    state = manifestmod.load(project, list(paths) or None)
+    state = manifestmod.load(project, list(paths) or None, check_accounts=project.organization is None)
     counts: dict[str, int] = {}
     for r in state.resources:
         counts[r.kind.value] = counts.get(r.kind.value, 0) + 1
@@ -171,11 +174,25 @@ def validate(paths: tuple[Path, ...], **kw: Any) -> None:
 @cli.command("render")
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 @click.option("--format", "fmt", type=click.Choice(["yaml", "json"]), default="yaml", show_default=True)
+@aws_options
 @common_options
 def render_cmd(paths: tuple[Path, ...], fmt: str, **kw: Any) -> None:
     """Print the fully rendered, defaulted desired state in a stable order."""
     c = _common(kw)
-    state = manifestmod.load(c.project(), list(paths) or None)
+    project = c.project()
+    state = manifestmod.load(project, list(paths) or None, check_accounts=project.organization is None)
+    if state.selectors:  # the expansion needs the live resources the selectors match
+        api = make_api(c, project)
+        project, _ = accountsmod.resolve(project, api)
+        default_account = scopesmod.default_account(project, api.caller_account)
+        if project.account is None or project.organization is not None:
+            state = manifestmod.load(project, list(paths) or None, default_account)
+        scopes = scopesmod.project_scopes(project, default_account)
+        found = api.discover_all(selectorsmod.discovery_jobs(state.selectors, scopes))
+        expansion = selectorsmod.expand(state.selectors, found, state.resources, project.default_tags)
+        if expansion.problems:
+            raise PlanError("\n".join(expansion.problems))
+        state.resources.extend(expansion.resources)
     docs = manifestmod.render_documents(state)
     if fmt == "json":
         out(json.dumps(docs, indent=2, sort_keys=False) + "\n")
@@ -244,6 +261,7 @@ def make_plan(
     targets: tuple[str, ...] = (),
     excludes: tuple[str, ...] = (),
     no_prune: bool = False,
+    prune: bool = False,
     adopt: bool = False,
     scopes: tuple[str, ...] = (),
     ignore: list[diffmod.Ignore] | None = None,
@@ -255,35 +273,40 @@ def make_plan(
 ) -> Planned:
     project = project or c.project()
     # validate before any AWS call: a bad manifest never costs a request
-    state = manifestmod.load(project, list(paths) or None, project.account)
+    state = manifestmod.load(
+        project, list(paths) or None, project.account, check_accounts=project.organization is None
+    )
     api = api or make_api(c, project)
     project, resolution = accountsmod.resolve(project, api)
     notes = [resolution.note()] if resolution is not None else []
-    default_account = project.account or api.caller_account()
-    if project.account is None:
+    default_account = scopesmod.default_account(project, api.caller_account)
+    if project.account is None or project.organization is not None:
         state = manifestmod.load(project, list(paths) or None, default_account)
-    # the manifests' scopes, plus every account the project file names in its default region, so that
-    # pruning still sees a scope whose last resource left the manifests
-    all_scopes = set(state.scopes()) | {(a, project.region) for a in [default_account, *project.accounts]}
-    only = _parse_scopes(scopes)
-    if only:
-        all_scopes = {s for s in all_scopes if s in only} | only
+    # every declared (account, region), so that prune and drift see a scope whose last resource left the manifests
+    all_scopes = scopesmod.project_scopes(project, default_account, _parse_scopes(scopes))
     with ThreadPoolExecutor(1, thread_name_prefix="write-path") as background:
         # the destinations the manifests name are read while the live state is
         early = writepath.destination_targets(state.resources) if write_path else []
         prefetch = background.submit(api.read_write_paths, early)
-        live = api.read_live(all_scopes)
+        live = api.read_live(all_scopes, selectorsmod.discovery_jobs(state.selectors, all_scopes))
         facts = prefetch.result()
     errors = live.errors()
     if errors and not allow_unreadable:
         raise errors[0]
+    no_prune, partial = _partial_paths(project, state, paths, no_prune, prune)
+    notes += partial
     readable = {s for s, st in live.scopes.items() if st.error is None}
-    desired = [r for r in state.resources if (r.account, r.region) in readable]
+    expansion = selectorsmod.expand(state.selectors, live.discovered, state.resources, project.default_tags)
+    if expansion.problems:
+        raise PlanError("\n".join(expansion.problems))
+    notes += expansion.notes()
+    desired = [r for r in [*state.resources, *expansion.resources] if (r.account, r.region) in readable]
     result = diffmod.diff(
         desired, live.resources, project.name, prune=not no_prune, adopt=adopt, ignore=ignore
     )
     if result.errors and strict:
         raise PlanError("\n".join(result.errors))
+    selectorsmod.annotate(result.changes)
     findings = _write_path_findings(api, desired, live, result, facts) if write_path else []
     fps = applymod.fingerprints(result.changes, live.resources)
     plan = planmod.build(
@@ -296,10 +319,11 @@ def make_plan(
         api_calls=dict(api.calls),
         scopes=sorted(all_scopes),
         unmanaged=result.unmanaged,
-        options={"prune": not no_prune, "adopt": adopt, "targets": list(targets), "excludes": list(excludes)},
+        options={"prune": not no_prune, "adopt": adopt, "targets": list(targets), "excludes": list(excludes),
+                 "paths": [str(p) for p in paths]},
         findings=findings,
         notes=notes,
-    )
+    )  # fmt: skip
     return Planned(plan, live, api, project, result, desired)
 
 
@@ -335,6 +359,30 @@ def check_strict(plan: planmod.Plan, strict: bool, what: str) -> None:
         )
 
 
+def _partial_paths(
+    project: configmod.Project,
+    state: manifestmod.DesiredState,
+    paths: tuple[Path, ...],
+    no_prune: bool,
+    prune: bool,
+) -> tuple[bool, list[str]]:
+    """(no_prune, notes): PATH arguments that leave out some of the project's manifests turn prune off, unless
+    ``--prune``, so a plan of one file never deletes what the others define."""
+    if prune and no_prune:
+        fail("--prune and --no-prune contradict each other; give one")
+    if not paths or no_prune or prune:
+        return no_prune, []
+    every, _ = manifestmod.discover(project.manifest_paths, project.root)
+    all_files = {manifestmod.display_path(f) for f in every}
+    if all_files <= set(state.files):
+        return no_prune, []
+    n, total = len(set(state.files) & all_files), len(all_files)
+    verb = "was" if n == 1 else "were"
+    return True, [
+        f"prune off: only {n} of {total} manifest files {verb} read; --prune to delete what they do not name"
+    ]
+
+
 def emit_plan(c: Common, plan: planmod.Plan, fmt: str) -> None:
     if fmt == "json":
         out(render.plan_json(plan))
@@ -362,7 +410,7 @@ def plan_cmd(
     paths: tuple[Path, ...], fmt: str, out_file: Path | None, detailed_exitcode: bool, **kw: Any
 ) -> None:
     """Read live state, diff it against the manifests and print the ordered plan."""
-    opts = {k: kw.pop(k) for k in ("targets", "excludes", "no_prune", "adopt", "scopes")}
+    opts = {k: kw.pop(k) for k in ("targets", "excludes", "no_prune", "prune", "adopt", "scopes")}
     strict_flag, write_path = kw.pop("strict"), not kw.pop("no_write_path")
     c = _common(kw)
     project = c.project()
@@ -471,7 +519,7 @@ def apply_cmd(paths: tuple[Path, ...], auto_approve: bool, parallelism: int, max
               verify_after: bool, verify_timeout: str, **kw: Any) -> None:  # fmt: skip
     """Plan and apply, or apply a saved plan file exactly (refused when stale)."""
     started = datetime.datetime.now(datetime.UTC)
-    opts = {k: kw.pop(k) for k in ("targets", "excludes", "no_prune", "adopt", "scopes")}
+    opts = {k: kw.pop(k) for k in ("targets", "excludes", "no_prune", "prune", "adopt", "scopes")}
     strict_flag, write_path = kw.pop("strict"), not kw.pop("no_write_path")
     c = _common(kw)
     project = c.project()
@@ -693,13 +741,17 @@ def scopes(paths: tuple[Path, ...], fmt: str, **kw: Any) -> None:
     """List the (account, region) scopes; --format json gives a GitHub Actions strategy.matrix."""
     c = _common(kw)
     project = c.project()
-    state = manifestmod.load(project, list(paths) or None, project.account)
-    if project.organization is not None:  # accounts.fromOrganization: resolved live
-        project, _ = accountsmod.resolve(project, make_api(c, project))
-    found = sorted(
-        set(state.scopes())
-        | {(a, project.region) for a in [*([project.account] if project.account else []), *project.accounts]}
+    manifestmod.load(
+        project, list(paths) or None, project.account, check_accounts=project.organization is None
     )
+    api = make_api(c, project)
+    project, _ = accountsmod.resolve(project, api)  # accounts.fromOrganization: resolved live
+    default_account = scopesmod.default_account(project, api.caller_account)
+    if project.account is None or project.organization is not None:
+        manifestmod.load(
+            project, list(paths) or None, default_account
+        )  # a manifest outside the scopes is an error
+    found = scopesmod.project_scopes(project, default_account)
     if fmt == "json":
         out(
             json.dumps({"include": [{"account": a, "region": r, "scope": f"{a}/{r}"} for a, r in found]})
@@ -732,9 +784,8 @@ def export(scopes: tuple[str, ...], out_dir: Path | None, **kw: Any) -> None:
     project = c.project()
     api = make_api(c, project)
     project, _ = accountsmod.resolve(project, api)
-    default_account = project.account or api.caller_account()
-    wanted = _parse_scopes(scopes) or {(a, project.region) for a in [default_account, *project.accounts]}
-    live = api.read_live(wanted)
+    default_account = scopesmod.default_account(project, api.caller_account)
+    live = api.read_live(scopesmod.project_scopes(project, default_account, _parse_scopes(scopes)))
     errors = live.errors()
     if errors:
         raise errors[0]

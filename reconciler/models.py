@@ -314,10 +314,104 @@ class DeliveryDoc(_Doc):
     spec: DeliverySpec
 
 
+class SelectorSource(Strict):
+    deliverySourceConfiguration: dict[str, str] = Field(default_factory=dict)
+    tags: Tags = Field(default_factory=dict)
+
+    _t = field_validator("tags")(lambda cls, v: check_tags(v))
+
+
+class SelectorDelivery(Strict):
+    recordFields: (
+        list[Annotated[str, Field(min_length=RECORD_FIELD_MIN_LEN, max_length=RECORD_FIELD_MAX_LEN)]] | None
+    ) = Field(default=None, max_length=RECORD_FIELDS_MAX)
+    fieldDelimiter: str | None = Field(default=None, max_length=FIELD_DELIMITER_MAX)
+    s3DeliveryConfiguration: S3DeliveryConfiguration | None = None
+    tags: Tags = Field(default_factory=dict)
+
+    _t = field_validator("tags")(lambda cls, v: check_tags(v))
+
+
+_RESOURCE_TYPE_RE = re.compile(r"([a-z0-9-]+):([A-Za-z0-9/_-]+)", re.ASCII)
+
+
+def selector_log_types(resource_type: str) -> tuple[str, ...] | None:
+    """Log types the catalogue allows for ``service:type`` (e.g. ``elasticloadbalancing:loadbalancer/app``)."""
+    m = _RESOURCE_TYPE_RE.fullmatch(resource_type)
+    if m is None:
+        return None
+    service, rest = m.groups()
+    for sep in ("/", ":"):
+        found = catalog.log_types_for_arn(f"arn:aws:{service}:us-east-1:000000000000:{rest}{sep}x")
+        if found is not None:
+            return found
+    return None
+
+
+class SelectorSpec(Strict):
+    resourceType: str = Field(
+        description="service:type of the resources to match, as in ARNs (e.g. elasticloadbalancing:loadbalancer/app, "
+        "events:event-bus); a service that can be a delivery source."
+    )
+    logType: str = Field(description="The log type each matched resource delivers.")
+    tags: dict[str, str | list[str]] = Field(
+        default_factory=dict,
+        description="Tag filters, all required: key: value, key: [any, of, these], or key: [] for any value.",
+    )
+    destination: str = Field(
+        description="A DeliveryDestination name in each matched resource's account and region, or a "
+        "delivery-destination ARN."
+    )
+    accounts: list[str] = Field(
+        default_factory=list, description="Only these accounts (default: the project's)."
+    )
+    regions: list[str] = Field(
+        default_factory=list, description="Only these regions (default: the project's)."
+    )
+    source: SelectorSource = Field(default_factory=SelectorSource)
+    delivery: SelectorDelivery = Field(default_factory=SelectorDelivery)
+
+    _a = field_validator("accounts", mode="before")(
+        lambda cls, v: [_account(a) for a in v] if isinstance(v, list) else v
+    )
+
+    @field_validator("regions")
+    @classmethod
+    def _regions(cls, v: list[str]) -> list[str]:
+        return [_region(r) for r in v]
+
+    @model_validator(mode="after")
+    def _type(self) -> SelectorSpec:
+        allowed = selector_log_types(self.resourceType)
+        if allowed is None:
+            raise ValueError(
+                f"resourceType: {self.resourceType!r} is not service:type of a service that can be a delivery source"
+            )
+        if self.logType not in allowed:
+            raise ValueError(
+                f"logType: {self.logType!r} is not valid for {self.resourceType}; valid: {', '.join(allowed)}"
+            )
+        return self
+
+    def tag_filters(self) -> list[dict[str, Any]]:
+        """The Resource Groups Tagging API's TagFilters."""
+        out: list[dict[str, Any]] = []
+        for key, value in sorted(self.tags.items()):
+            values = [value] if isinstance(value, str) else list(value)
+            out.append({"Key": key, "Values": values} if values else {"Key": key})
+        return out
+
+
+class DeliverySelectorDoc(_Doc):
+    kind: Literal["DeliverySelector"]
+    spec: SelectorSpec
+
+
 DOC_MODELS: dict[str, type[_Doc]] = {
     "DeliverySource": DeliverySourceDoc,
     "DeliveryDestination": DeliveryDestinationDoc,
     "Delivery": DeliveryDoc,
+    "DeliverySelector": DeliverySelectorDoc,
 }
 
 
@@ -549,8 +643,16 @@ class LockConfig(Strict):
     leaseSeconds: int = 900
 
 
+def _regions(value: Any) -> Any:
+    if isinstance(value, list):
+        for v in value:
+            _region(v)
+    return value
+
+
 class EnvironmentOverlay(Strict):
     region: str | None = None
+    regions: list[str] | None = None
     account: str | None = None
     accounts: dict[str, AccountAccess] = Field(default_factory=dict)
     defaultTags: Tags = Field(default_factory=dict)
@@ -559,6 +661,7 @@ class EnvironmentOverlay(Strict):
 
     _a = field_validator("account", mode="before")(lambda cls, v: _account(v))
     _r = field_validator("region")(lambda cls, v: _region(v))
+    _rs = field_validator("regions")(lambda cls, v: _regions(v))
 
 
 class ProjectFile(Strict):
@@ -566,6 +669,11 @@ class ProjectFile(Strict):
         description="Project name; every resource created is tagged reconciler:project=<name>."
     )
     region: str
+    regions: list[str] | None = Field(
+        default=None,
+        description="Every region the project may own resources in (default: [region]); plan, prune and drift "
+        "read all of them.",
+    )
     account: str | None = None
     accounts: dict[str, AccountAccess] = Field(default_factory=dict)
     defaultTags: Tags = Field(default_factory=dict)
@@ -583,6 +691,7 @@ class ProjectFile(Strict):
 
     _a = field_validator("account", mode="before")(lambda cls, v: _account(v))
     _r = field_validator("region")(lambda cls, v: _region(v))
+    _rs = field_validator("regions")(lambda cls, v: _regions(v))
     _t = field_validator("defaultTags")(lambda cls, v: check_tags(v))
 
     @model_validator(mode="before")

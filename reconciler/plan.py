@@ -315,6 +315,7 @@ def to_json(plan: Plan, full: bool = True) -> dict[str, Any]:
         "unmanaged": [r.address for r in plan.unmanaged],
         "api_calls": {"total": sum(plan.api_calls.values()), "by_operation": plan.api_calls},
         "scopes": [f"{a}/{r}" for a, r in plan.scopes],
+        "prune": bool(plan.options.get("prune", True)),
         "findings": [f.to_json() for f in plan.findings],
         "notes": plan.notes,
     }
