@@ -207,6 +207,7 @@ class Api:
         self._clients: dict[tuple[str, str, str], Any] = {}
         self._caller: str | None = None
         self.calls: Counter[str] = Counter()  # HTTP requests per operation, retries included
+        self._policy_reads: dict[tuple[str, str], Future[list[tuple[str, str]]]] = {}
 
     # ---- sessions and clients
     def _base_session(self) -> boto3.Session:
@@ -392,6 +393,8 @@ class Api:
         items = list(reads)
         if not items:
             return {}
+        with self._lock:
+            self._policy_reads.clear()  # fresh for each plan's reads
         with ThreadPoolExecutor(
             max_workers=max(1, min(concurrency, len(items))), thread_name_prefix="grant"
         ) as pool:
@@ -467,19 +470,41 @@ class Api:
         facts.exists = any(g.get("logGroupName") == name for g in groups.get("logGroups", []))
         if not facts.exists:
             return
-        token: str | None = None
-        while True:
-            params: dict[str, Any] = {"limit": 50}
-            if token:
-                params["nextToken"] = token
-            page = self.call_service(
-                "logs", acct, region, "DescribeResourcePolicies", f"{acct}/{region}", **params
-            )
-            for p in page.get("resourcePolicies", []):
-                facts.cwl_policies.append((str(p.get("policyName")), str(p.get("policyDocument") or "")))
-            token = page.get("nextToken")
-            if not token:
-                return
+        facts.cwl_policies = list(self._account_policies(acct, region))
+
+    def _account_policies(self, account: str, region: str) -> list[tuple[str, str]]:
+        """The account-level resource policies of a region, read once per plan however many log groups need them."""
+        with self._lock:
+            fut = self._policy_reads.get((account, region))
+            owner = fut is None
+            if fut is None:
+                fut = self._policy_reads[(account, region)] = Future()
+        if not owner:
+            return fut.result()
+        try:
+            out: list[tuple[str, str]] = []
+            token: str | None = None
+            while True:
+                params: dict[str, Any] = {"limit": 50}
+                if token:
+                    params["nextToken"] = token
+                page = self.call_service(
+                    "logs", account, region, "DescribeResourcePolicies", f"{account}/{region}", **params
+                )
+                out += [
+                    (str(p.get("policyName")), str(p.get("policyDocument") or ""))
+                    for p in page.get("resourcePolicies", [])
+                ]
+                token = page.get("nextToken")
+                if not token:
+                    break
+        except BaseException as exc:
+            fut.set_exception(exc)
+            with self._lock:
+                self._policy_reads.pop((account, region), None)
+            raise
+        fut.set_result(out)
+        return out
 
     def _facts_fh(self, read: Read, facts: Facts) -> None:
         _, _, name = firehose_parts(str(read.resource_arn))

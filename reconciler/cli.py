@@ -29,6 +29,7 @@ from . import config as configmod
 from . import diff as diffmod
 from . import drift as driftmod
 from . import export as exportmod
+from . import grants as grantsmod
 from . import manifest as manifestmod
 from . import permissions as permissionsmod
 from . import plan as planmod
@@ -307,10 +308,13 @@ def make_plan(
     if result.errors and strict:
         raise PlanError("\n".join(result.errors))
     selectorsmod.annotate(result.changes)
-    findings = _write_path_findings(api, desired, live, result, facts) if write_path else []
-    fps = applymod.fingerprints(result.changes, live.resources)
+    findings, grant_changes = (
+        _write_path_findings(api, project, desired, live, result, facts) if write_path else ([], [])
+    )
+    changes = result.changes + grant_changes
+    fps = applymod.fingerprints(changes, live.resources)
     plan = planmod.build(
-        result.changes,
+        changes,
         project.name,
         targets=list(targets),
         excludes=list(excludes),
@@ -329,21 +333,29 @@ def make_plan(
 
 def _write_path_findings(
     api: Api,
+    project: configmod.Project,
     desired: list[Any],
     live: LiveState,
     result: diffmod.DiffResult,
     facts: dict[str, writepath.Facts],
-) -> list[Finding]:
-    """Evaluate each desired delivery's destination grant; destinations known only from live state read now."""
+) -> tuple[list[Finding], list[diffmod.Change]]:
+    """Each desired delivery's destination grant: findings, and (grants: managed) the grant changes.
+
+    Destinations known only from live state are read now. Findings are judged on the grants as they will be after
+    this plan's grant changes.
+    """
     new = {
         c.address
         for c in result.changes
         if c.kind.value == "Delivery" and c.action in (diffmod.Action.CREATE, diffmod.Action.REPLACE)
     }
     items = writepath.targets(desired, live.resources, new)
-    missing = [r for r in writepath.reads(items) if r.key not in facts]
-    facts = {**facts, **api.read_write_paths(missing)}
-    return writepath.evaluate_targets(items, facts)
+    managed = grantsmod.managed_destinations(desired, project.grants)
+    extra = grantsmod.extra_reads(desired, live.resources, managed, project.name, project.grants)
+    missing = {r.key: r for r in [*writepath.reads(items), *extra] if r.key not in facts}
+    facts = {**facts, **api.read_write_paths(list(missing.values()))}
+    changes, refusals, after = grantsmod.plan_grants(items, managed, facts, extra)
+    return sorted(writepath.evaluate_targets(items, after) + refusals), changes
 
 
 def strict_of(project: configmod.Project, flag: bool | None) -> bool:
@@ -683,10 +695,17 @@ def permissions(paths: tuple[Path, ...], for_: str, **kw: Any) -> None:
     project = c.project()
     state = manifestmod.load(project, list(paths) or None, project.account)
     lock = project.lock
+    managed = grantsmod.managed_destinations(state.resources, project.grants)
+    grant_targets = {
+        str(r.attrs["destinationResourceArn"])
+        for r in state.resources
+        if r.arn in managed and r.attrs.get("destinationResourceArn")
+    }
     doc = permissionsmod.document(
         state.resources, project.accounts, for_apply=for_ == "apply", lock=lock,
         lock_account=(lock.account if lock and lock.account else project.account) or "*",
         lock_region=(lock.region if lock and lock.region else project.region),
+        managed_grants=grant_targets,
     )  # fmt: skip
     out(json.dumps(doc, indent=2) + "\n")
 

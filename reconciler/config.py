@@ -34,6 +34,7 @@ class Project:
     env: str | None = None
     strict: bool = False  # error findings fail plan/apply/drift
     config_name: str = "reconciler.yaml"  # the project file's name, for messages
+    grants: str = "unmanaged"  # "managed": DestinationGrant changes keep destination grants in place
     organization: OrganizationAccounts | None = None  # accounts.fromOrganization, resolved at plan time
 
 
@@ -138,5 +139,6 @@ def load_project(
         env=env,
         strict=pf.strict,
         config_name=config_path.name,
+        grants=pf.grants,
         organization=pf.accountsFromOrganization,
     )

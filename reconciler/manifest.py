@@ -532,6 +532,8 @@ def _cross_checks(parsed: list[_Parsed], project: Project) -> tuple[list[Resourc
                     origin=origin,
                 )
             )
+            if dspec.grants is not None:
+                resources[-1].attrs["grants"] = dspec.grants  # not compared: grants.py reads it
             if dspec.policy is not None:
                 resources.append(
                     Resource(

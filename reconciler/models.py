@@ -51,9 +51,10 @@ class Kind(StrEnum):
     DESTINATION = "DeliveryDestination"
     POLICY = "DeliveryDestinationPolicy"
     DELIVERY = "Delivery"
+    GRANT = "DestinationGrant"  # grants: managed (grants.py): statements in bucket/key policies, Firehose tag
 
 
-KIND_RANK = {Kind.SOURCE: 0, Kind.DESTINATION: 1, Kind.POLICY: 2, Kind.DELIVERY: 3}
+KIND_RANK = {Kind.SOURCE: 0, Kind.DESTINATION: 1, Kind.POLICY: 2, Kind.GRANT: 3, Kind.DELIVERY: 4}
 
 
 def _tag_chars_ok(text: str) -> bool:
@@ -217,6 +218,11 @@ class DestinationSpec(Strict):
     )
     allowPublicPolicy: bool = Field(
         default=False, description="Allow a policy that lets any principal deliver."
+    )
+    grants: Literal["managed", "unmanaged"] | None = Field(
+        default=None,
+        description="managed: keep the delivery service's grant in the bucket/key policy or the Firehose tag "
+        "(default: the project file's grants).",
     )
     tags: Tags = Field(default_factory=dict)
 
@@ -682,6 +688,10 @@ class ProjectFile(Strict):
     manifests: str | list[str] = "manifests/"
     ignore: list[IgnoreRule] = Field(default_factory=list)
     lock: LockConfig | None = None
+    grants: Literal["managed", "unmanaged"] = Field(
+        default="unmanaged",
+        description="managed: keep each destination's grant to the log delivery service in place (DestinationGrant).",
+    )
     strict: bool = Field(
         default=False,
         description="Error findings (e.g. a delivery that will deliver nothing) fail plan/apply (exit 1) and drift (exit 2).",

@@ -5,8 +5,7 @@ the destination write-path reads for the destination types the manifests use, an
 project's other accounts. ``for_apply`` adds the writes (``Put*``, ``CreateDelivery``, ``Update*``, ``Delete*``,
 tags), the source services' ``AllowVendedLogDeliveryForResource``, the Firehose service-linked role and the lock
 table, each on the resources the manifests name (account and region patterns where AWS needs them). Grant writes
-(bucket policy, CloudWatch Logs resource policy, key policy, Firehose tag) are added only for destinations whose grant
-the reconciler manages.
+(bucket policy, key policy, Firehose tag) are added only for destinations whose grant the reconciler manages.
 """
 
 from __future__ import annotations
@@ -149,12 +148,13 @@ def document(
         grant_buckets = {f"arn:aws:s3:::{s3_parts(a)[0]}" for a in grants if a.startswith("arn:aws:s3:")}
         grant_streams = {a for a in grants if a.startswith("arn:aws:firehose:")}
         if grant_buckets:
-            statements.append(_statement("ReconcilerS3Grant", {"s3:PutBucketPolicy"}, grant_buckets))
+            statements.append(
+                _statement(
+                    "ReconcilerS3Grant", {"s3:PutBucketPolicy", "s3:DeleteBucketPolicy"}, grant_buckets
+                )
+            )
             statements.append(_statement("ReconcilerKmsGrant", {"kms:PutKeyPolicy"},
                                          {f"arn:aws:kms:*:{a}:key/*" for a in kms_accounts}))  # fmt: skip
-        if any(a.startswith("arn:aws:logs:") for a in grants):
-            statements.append(_statement("ReconcilerLogsGrant", {"logs:PutResourcePolicy",
-                                                                 "logs:DeleteResourcePolicy"}, {"*"}))  # fmt: skip
         if grant_streams:
             statements.append(
                 _statement("ReconcilerFirehoseGrant", {"firehose:TagDeliveryStream"}, grant_streams)

@@ -68,6 +68,7 @@ class Target:
         None  # S3: s3DeliveryConfiguration.suffixPath (None: AWS's AWSLogs/{account-id}/...)
     )
     hive: bool = False  # S3: enableHiveCompatiblePath
+    destination_arn: str = ""  # the delivery destination's ARN
 
     @property
     def key(self) -> str:
@@ -213,6 +214,7 @@ def targets(desired: list[Resource], live: list[Resource], new: set[str]) -> lis
                 new=r.address in new,
                 suffix_path=s3.get("suffixPath"),
                 hive=bool(s3.get("enableHiveCompatiblePath")),
+                destination_arn=str(dest.arn),
             )
         )
     return sorted(out, key=lambda t: t.address)
