@@ -30,7 +30,9 @@ from . import diff as diffmod
 from . import drift as driftmod
 from . import export as exportmod
 from . import grants as grantsmod
+from . import graph as graphmod
 from . import manifest as manifestmod
+from . import notify as notifymod
 from . import permissions as permissionsmod
 from . import plan as planmod
 from . import render, writepath
@@ -328,6 +330,7 @@ def make_plan(
         findings=findings,
         notes=notes,
     )  # fmt: skip
+    plan.context = graphmod.neighbours(plan.changes, live.resources)
     return Planned(plan, live, api, project, result, desired)
 
 
@@ -453,6 +456,38 @@ def show(plan_file: Path, fmt: str, no_color: bool) -> None:
     )
 
 
+@cli.command("graph")
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--format", "fmt", type=click.Choice(["mermaid", "dot"]), default="mermaid", show_default=True)
+@click.option("--changes-only", is_flag=True, help="Only what the plan changes and its unchanged neighbours.")
+@click.option(
+    "--max-nodes", type=click.IntRange(2), default=None, help="Fold by service beyond this many nodes."
+)
+@plan_options
+@aws_options
+@common_options
+def graph_cmd(
+    paths: tuple[Path, ...], fmt: str, changes_only: bool, max_nodes: int | None, **kw: Any
+) -> None:
+    """Draw the estate (sources → destinations per account and region), styled by what the plan would change."""
+    opts = {k: kw.pop(k) for k in ("targets", "excludes", "no_prune", "adopt", "scopes")}
+    c = _common(kw)
+    planned = make_plan(c, paths, strict=False, **opts)
+    changed = {ch.resource.key for ch in planned.plan.changes} | {
+        ch.before.key for ch in planned.plan.changes if ch.before is not None
+    }
+    if changes_only:
+        context = planned.plan.context
+    else:
+        context = [r for r in planned.live.resources if r.key not in changed]
+    g = graphmod.build(planned.plan.changes, context)
+    if max_nodes is not None or changes_only:
+        g = graphmod.cap(g, max_nodes or graphmod.MAX_NODES)
+    out(graphmod.mermaid(g) if fmt == "mermaid" else graphmod.dot(g))
+    if g.folded:
+        err(g.folded)
+
+
 # ---- apply ---------------------------------------------------------------------------------------------------
 
 
@@ -521,6 +556,15 @@ def run_apply(c: Common, plan: planmod.Plan, api: Api, parallelism: int, fmt: st
 )
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @click.option(
+    "--expect-digest",
+    default=None,
+    metavar="DIGEST|PLANFILE",
+    help="Write only if the plan's changes have this digest (from the reviewed plan, or its JSON file).",
+)
+@click.option(
+    "--allow-plan-drift", is_flag=True, help="With --expect-digest: warn about a difference and apply anyway."
+)
+@click.option(
     "--verify", "verify_after", is_flag=True, help="Then wait for each delivery's first record (see verify)."
 )
 @click.option("--verify-timeout", default="15m", show_default=True, help="How long --verify waits.")
@@ -528,7 +572,8 @@ def run_apply(c: Common, plan: planmod.Plan, api: Api, parallelism: int, fmt: st
 @aws_options
 @common_options
 def apply_cmd(paths: tuple[Path, ...], auto_approve: bool, parallelism: int, max_deletes: int | None, fmt: str,
-              verify_after: bool, verify_timeout: str, **kw: Any) -> None:  # fmt: skip
+              expect_digest: str | None, allow_plan_drift: bool, verify_after: bool, verify_timeout: str,
+              **kw: Any) -> None:  # fmt: skip
     """Plan and apply, or apply a saved plan file exactly (refused when stale)."""
     started = datetime.datetime.now(datetime.UTC)
     opts = {k: kw.pop(k) for k in ("targets", "excludes", "no_prune", "prune", "adopt", "scopes")}
@@ -549,6 +594,8 @@ def apply_cmd(paths: tuple[Path, ...], auto_approve: bool, parallelism: int, max
             applymod.check_fresh(plan, live)
         else:
             plan = make_plan(c, paths, project=project, api=api, write_path=write_path, **opts).plan
+        if expect_digest is not None:
+            _check_digest(plan, expect_digest, allow_plan_drift)
         _check_max_deletes(plan, max_deletes)
         if strict and any(f.severity is Severity.ERROR for f in plan.findings):
             err(render.plan_text(plan, False))
@@ -618,6 +665,40 @@ def unlock(lock_id: str, **kw: Any) -> None:
         fail(f"{c.config}: no lock is configured (lock: {{dynamodbTable: NAME}})")
     lease.force_release(lock_id)
     out(f"released lock {lock_id} of project {project.name}\n")
+
+
+def _check_digest(plan: planmod.Plan, expected: str, allow_drift: bool) -> None:
+    """Refuse (nothing written) when the plan's changes are not the reviewed ones; name what differs."""
+    reviewed: list[dict[str, Any]] | None = None
+    path = Path(expected)
+    if expected.endswith(".json") or path.is_file():
+        try:
+            doc = json.loads(path.read_text(encoding="utf-8"))
+            reviewed = list(doc["changes"])
+            expected = planmod.json_changes_digest(reviewed)
+        except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError) as exc:
+            fail(f"--expect-digest {path}: not a readable JSON plan: {exc}")
+    now = plan.plan_digest
+    if expected.strip().lower() == now:
+        return
+    if reviewed is not None:
+        lines = planmod.digest_difference(reviewed, plan.changes)
+    else:
+        lines = [f"  now: {ch.action.value} {ch.address}" for ch in plan.changes[:50]]
+        if len(plan.changes) > 50:
+            lines.append(f"  ... and {len(plan.changes) - 50} more")
+        if not plan.changes:
+            lines.append("  now: no changes")
+    head = (
+        f"the plan's changes are not the reviewed ones (reviewed digest {expected}, now {now}): AWS or the "
+        "manifests changed since the review"
+    )
+    if allow_drift:
+        err(f"warning: {head}; applying anyway (--allow-plan-drift)")
+        for line in lines:
+            err(line)
+        return
+    fail("\n".join([f"{head}; nothing was written (re-plan and review, or pass --allow-plan-drift)", *lines]))
 
 
 def _check_max_deletes(plan: planmod.Plan, max_deletes: int | None) -> None:
@@ -721,14 +802,29 @@ def permissions(paths: tuple[Path, ...], for_: str, **kw: Any) -> None:
 @click.option(
     "--scope", "scopes", multiple=True, metavar="ACCOUNT/REGION", help="Only these scopes (repeatable)."
 )
+@click.option(
+    "--notify",
+    "notify_target",
+    default=None,
+    metavar="FILE|URL",
+    envvar="RECONCILER_NOTIFY",
+    help="On a status change, write (FILE) or POST (URL) a JSON payload with a Slack-compatible text.",
+)
+@click.option(
+    "--state",
+    "state_file",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="The previous run's status (read, then rewritten) so --notify sends only changes.",
+)
 @click.option("--strict", is_flag=True, default=None, help="Error findings count as drift (exit 2).")
 @click.option(
     "--no-write-path-check", "no_write_path", is_flag=True, help="Skip the destination grant check."
 )
 @aws_options
 @common_options
-def drift(paths: tuple[Path, ...], fmt: str, scopes: tuple[str, ...], strict: bool | None, no_write_path: bool,
-          **kw: Any) -> None:  # fmt: skip
+def drift(paths: tuple[Path, ...], fmt: str, scopes: tuple[str, ...], notify_target: str | None,
+          state_file: Path | None, strict: bool | None, no_write_path: bool, **kw: Any) -> None:  # fmt: skip
     """Read-only: report what changed out of band. Exit 0 in sync, 2 drift, 3 part of the scope unreadable."""
     c = _common(kw)
     project = c.project()
@@ -738,7 +834,7 @@ def drift(paths: tuple[Path, ...], fmt: str, scopes: tuple[str, ...], strict: bo
     unreadable = {
         f"{a}/{r}": str(st.error) for (a, r), st in planned.live.scopes.items() if st.error is not None
     }
-    rep = driftmod.report(planned.diff, unreadable, expired)
+    rep = driftmod.report(planned.diff, unreadable, expired, planned.live.resources, project.name)
     rep.findings = list(planned.plan.findings)
     rep.strict = strict_of(project, strict)
     if fmt == "json":
@@ -747,8 +843,28 @@ def drift(paths: tuple[Path, ...], fmt: str, scopes: tuple[str, ...], strict: bo
         out(render.drift_markdown(rep))
     else:
         out(render.drift_text(rep, c.color()))
+    if notify_target is not None or state_file is not None:
+        _notify_drift(rep, project.name, scopes, notify_target, state_file)
     if rep.exit_code:
         sys.exit(rep.exit_code)
+
+
+def _notify_drift(rep: driftmod.DriftReport, project: str, scopes: tuple[str, ...], target: str | None,
+                  state_file: Path | None) -> None:  # fmt: skip
+    now = datetime.datetime.now(datetime.UTC).replace(microsecond=0)
+    prev = notifymod.load_state(state_file) if state_file is not None else None
+    event, state = notifymod.transition(prev, rep, now)
+    if event is not None and target:
+        run = ""
+        if os.environ.get("GITHUB_RUN_ID") and os.environ.get("GITHUB_REPOSITORY"):
+            server = os.environ.get("GITHUB_SERVER_URL", "https://github.com")
+            run = f"{server}/{os.environ['GITHUB_REPOSITORY']}/actions/runs/{os.environ['GITHUB_RUN_ID']}"
+        where = notifymod.send(target, notifymod.payload(event, state, rep, project, sorted(scopes), run))
+        err(f"notified {event} to {where}")
+    elif target:
+        err(f"no notification: status {state.status}, unchanged since the last one")
+    if state_file is not None:
+        notifymod.save_state(state_file, state)
 
 
 @cli.command()

@@ -22,7 +22,7 @@ from enum import StrEnum
 from typing import Any
 
 from . import catalog
-from .models import KIND_RANK, Kind, Resource, canonical_policy, policy_grants
+from .models import DERIVED, KIND_RANK, Kind, Resource, canonical_policy, policy_grants
 
 
 class Action(StrEnum):
@@ -143,6 +143,14 @@ def _policy_diffs(before: Any, after: Any) -> list[FieldDiff]:
     return [FieldDiff("policy", before, after)]
 
 
+def create_fields(resource: Resource, deleted: bool = False) -> list[FieldDiff]:
+    """Every field a create sets (``before`` None), or a delete removes (``after`` None, with ``deleted``), so JSON,
+    text and markdown show the same: attributes in their own order, then ``tags.KEY`` sorted."""
+    values = [(k, v) for k, v in resource.attrs.items() if v is not None and v != {} and k not in DERIVED]
+    values.extend((f"tags.{k}", v) for k, v in sorted(resource.tags.items()))
+    return [FieldDiff(k, v, None) if deleted else FieldDiff(k, None, v) for k, v in values]
+
+
 def compare(desired: Resource, live: Resource) -> list[FieldDiff]:
     """Field diffs from live to desired, for the fields the manifest sets."""
     out: list[FieldDiff] = []
@@ -232,7 +240,7 @@ def diff(
                     Action.REPLACE, old, d, "source/destination of a delivery cannot change", fields
                 )
             else:
-                changes[d.key] = Change(Action.CREATE, None, d, "not in AWS")
+                changes[d.key] = Change(Action.CREATE, None, d, "not in AWS", create_fields(d))
             continue
         owner = current.owner
         adopting = False
@@ -292,7 +300,9 @@ def diff(
             continue
         if r.kind is Kind.DESTINATION:
             deleted_destinations.add((r.account, r.region, r.name))
-        changes[r.key] = Change(Action.DELETE, r, None, "not in the manifests (prune)")
+        changes[r.key] = Change(
+            Action.DELETE, r, None, "not in the manifests (prune)", create_fields(r, True)
+        )
     # a policy goes with its destination: no separate delete
     for key, ch in list(changes.items()):
         r = ch.resource

@@ -27,6 +27,7 @@ from . import catalog
 from .config import Project
 from .errors import ManifestError, Problem
 from .models import (
+    DERIVED,
     DOC_MODELS,
     DeliveryDestinationDoc,
     DeliveryDoc,
@@ -642,9 +643,6 @@ def _cross_checks(parsed: list[_Parsed], project: Project) -> tuple[list[Resourc
             )
         )
     return resources, problems
-
-
-DERIVED = ("sourceService",)  # kept on a Delivery for comparisons; not the user's
 
 
 def render_documents(state: DesiredState) -> list[dict[str, Any]]:

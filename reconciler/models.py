@@ -55,6 +55,9 @@ class Kind(StrEnum):
 
 
 KIND_RANK = {Kind.SOURCE: 0, Kind.DESTINATION: 1, Kind.POLICY: 2, Kind.GRANT: 3, Kind.DELIVERY: 4}
+DERIVED = (
+    "sourceService",
+)  # attrs kept on a Delivery for comparisons; not the user's (never shown as fields)
 
 
 def _tag_chars_ok(text: str) -> bool:
