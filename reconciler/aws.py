@@ -32,11 +32,12 @@ from .errors import AccessDenied, AwsError, ConfigError, LockError
 from .models import (
     HANDLE_TAG,
     OWNER_TAG,
-    PROTECT_TAGS,
     AccountAccess,
     Kind,
     Resource,
+    is_protect_tag,
     parse_destination_arn,
+    protects,
 )
 from .policyeval import account_of_arn, region_of_arn
 from .verify import Observation
@@ -108,8 +109,8 @@ def _split_tags(tags: dict[str, str]) -> tuple[dict[str, str], str | None, bool,
     user = dict(tags)
     owner = user.pop(OWNER_TAG, None)
     handle = user.pop(HANDLE_TAG, None)
-    extra = {k: user.pop(k) for k in PROTECT_TAGS if k in user}
-    protected = any(v.lower() not in ("false", "0", "no") for v in extra.values())
+    extra = {k: user.pop(k) for k in [k for k in user if is_protect_tag(k)]}
+    protected = any(protects(v) for v in extra.values())
     return user, owner, protected, extra, handle
 
 
@@ -278,7 +279,9 @@ class Api:
             kwargs: dict[str, Any] = {"RoleArn": access.roleArn, "RoleSessionName": "reconciler"}
             if access.externalId:
                 kwargs["ExternalId"] = access.externalId
-            out = self._call(lambda: sts.assume_role(**kwargs), "AssumeRole", access.roleArn)["Credentials"]
+            out = self._call(
+                lambda: sts.assume_role(**kwargs), "AssumeRole", f"{access.roleArn} (account {account})"
+            )["Credentials"]
             session = self._base_session()
             creds = {
                 "aws_access_key_id": out["AccessKeyId"],

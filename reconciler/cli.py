@@ -307,8 +307,14 @@ def make_plan(
     result = diffmod.diff(
         desired, live.resources, project.name, prune=not no_prune, adopt=adopt, ignore=ignore
     )
-    if result.errors and strict:
-        raise PlanError("\n".join(result.errors))
+    # an error about an address left out with --exclude does not block the rest of the plan
+    blocking = [
+        e
+        for e in result.errors
+        if not (excludes and planmod.address_matches(e.split(" ", 1)[0], list(excludes)))
+    ]
+    if blocking and strict:
+        raise PlanError("\n".join(blocking))
     selectorsmod.annotate(result.changes)
     findings, grant_changes = (
         _write_path_findings(api, project, desired, live, result, facts) if write_path else ([], [])
@@ -492,7 +498,31 @@ def graph_cmd(
 
 
 def _is_plan_file(paths: tuple[Path, ...]) -> bool:
-    return not (len(paths) != 1 or not paths[0].is_file() or paths[0].suffix != ".json")
+    """One PATH whose content is a saved plan (whatever its name; a manifest never is one)."""
+    if len(paths) != 1 or not paths[0].is_file():
+        return False
+    try:
+        with paths[0].open("rb") as f:
+            head = f.read(1)
+            while head in (b" ", b"\n", b"\r", b"\t"):
+                head = f.read(1)
+            if head != b"{":
+                return False
+        return planmod.is_plan_document(paths[0].read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError):
+        return False
+
+
+def _note_manifest_changes(c: Common, project: configmod.Project, plan: planmod.Plan) -> None:
+    """One line on stderr when the manifests are no longer those the saved plan was made from."""
+    paths = [Path(p) for p in plan.options.get("paths", [])]
+    try:
+        now = manifestmod.load(project, paths or None, project.account, check_accounts=False).digest
+    except ReconcilerError:
+        now = "invalid"
+    if plan.digest and now != plan.digest:
+        err("note: the manifests changed since this plan was made; applying the saved plan as it was made "
+            "(plan again to include the changes)")  # fmt: skip
 
 
 def _load_plan_file(path: Path) -> planmod.Plan:
@@ -590,8 +620,10 @@ def apply_cmd(paths: tuple[Path, ...], auto_approve: bool, parallelism: int, max
                 raise StalePlanError(
                     f"{paths[0]}: the plan is for project {plan.project!r}, not {project.name!r}"
                 )
+            _note_manifest_changes(c, project, plan)
             live = api.read_live(plan.scopes)
             applymod.check_fresh(plan, live)
+            applymod.check_owned(plan, live)
         else:
             plan = make_plan(c, paths, project=project, api=api, write_path=write_path, **opts).plan
         if expect_digest is not None:

@@ -15,7 +15,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from . import catalog
+from . import catalog, iam
 
 # ---- limits (botocore logs model) -------------------------------------------------------------------------
 NAME_MIN, NAME_MAX, NAME_PATTERN = 1, 60, r"[\w-]*"
@@ -37,6 +37,18 @@ OWNER_TAG = "reconciler:project"  # ownership: the project's name
 HANDLE_TAG = "reconciler:name"  # a delivery's manifest handle (deliveries have no name in AWS)
 PROTECT_TAGS = ("protect", "reconciler:protect")  # a live protect tag blocks delete and replace
 RESERVED_TAGS = (OWNER_TAG, HANDLE_TAG)
+UNPROTECTING_VALUES = ("false", "0", "no")
+
+
+def is_protect_tag(key: str) -> bool:
+    """``protect`` or ``reconciler:protect``, in any case (``Protect``, ``PROTECT``, ``Reconciler:Protect``)."""
+    return key.strip().lower() in PROTECT_TAGS
+
+
+def protects(value: str) -> bool:
+    """A protect tag's value protects unless it is, trimmed and in any case, ``false``, ``0`` or ``no``."""
+    return value.strip().lower() not in UNPROTECTING_VALUES
+
 
 API_VERSION = "reconciler/v1"
 
@@ -181,34 +193,6 @@ class SourceSpec(Strict):
         return self
 
 
-def _is_public_principal(principal: Any) -> bool:
-    if principal == "*":
-        return True
-    if isinstance(principal, dict):
-        for value in principal.values():
-            values = value if isinstance(value, list) else [value]
-            if "*" in values:
-                return True
-    return False
-
-
-def public_statements(policy: dict[str, Any]) -> list[int]:
-    """Indexes of Allow statements that let any principal in without a Condition."""
-    statements = policy.get("Statement", [])
-    if isinstance(statements, dict):
-        statements = [statements]
-    found = []
-    for i, st in enumerate(statements):
-        if (
-            isinstance(st, dict)
-            and st.get("Effect") == "Allow"
-            and _is_public_principal(st.get("Principal"))
-            and not st.get("Condition")
-        ):
-            found.append(i)
-    return found
-
-
 class DestinationSpec(Strict):
     deliveryDestinationType: Literal["S3", "CWL", "FH", "XRAY"] | None = Field(
         default=None, description="Derived from destinationResourceArn for S3/CWL/FH; required for XRAY."
@@ -267,10 +251,16 @@ class DestinationSpec(Strict):
                 )
             if self.roleArn is not None:
                 raise ValueError("roleArn: only XRAY destinations take a roleArn")
-        if self.policy is not None and not self.allowPublicPolicy and public_statements(self.policy):
-            raise ValueError(
-                "policy: lets any principal deliver without a Condition; set allowPublicPolicy: true if intended"
-            )
+        if self.policy is not None:
+            case = iam.case_problems(self.policy)
+            if case:
+                raise ValueError(f"policy: {case[0]}")
+            public = iam.public_statements(self.policy)
+            if public and not self.allowPublicPolicy:
+                index, why = public[0]
+                raise ValueError(
+                    f"policy: Statement[{index}] lets anyone deliver: {why}; set allowPublicPolicy: true if intended"
+                )
         return self
 
     @property
@@ -514,31 +504,6 @@ def parse_destination_arn(arn: str) -> tuple[str, str, str] | None:
     """(region, account, name) of a delivery-destination ARN, or None."""
     m = _DEST_ARN_RE.fullmatch(arn)
     return (m.group(1), m.group(2), m.group(3)) if m else None
-
-
-def policy_grants(policy: Any) -> set[tuple[str, str, str, bool]]:
-    """What a policy allows, as (principal, action, resource, conditioned) for each Allow statement."""
-    out: set[tuple[str, str, str, bool]] = set()
-    if not isinstance(policy, dict):
-        return out
-    statements = policy.get("Statement", [])
-    for st in statements if isinstance(statements, list) else [statements]:
-        if not isinstance(st, dict) or st.get("Effect") != "Allow":
-            continue
-        principal = st.get("Principal", "*")
-        if isinstance(principal, dict):
-            principals = [
-                f"{k}:{v}" for k, vs in principal.items() for v in (vs if isinstance(vs, list) else [vs])
-            ]
-        else:
-            principals = [str(p) for p in (principal if isinstance(principal, list) else [principal])]
-        actions = st.get("Action", [])
-        resources = st.get("Resource", "*")
-        for p in principals:
-            for a in actions if isinstance(actions, list) else [actions]:
-                for r in resources if isinstance(resources, list) else [resources]:
-                    out.add((p, str(a), str(r), bool(st.get("Condition"))))
-    return out
 
 
 def canonical_policy(policy: Any) -> Any:

@@ -198,9 +198,13 @@ def phases(change: Change) -> list[str]:
 
 
 def _match(change: Change, patterns: list[str]) -> bool:
-    r = change.resource
-    short = f"{r.kind.value}/{r.name}"
-    return any(fnmatch.fnmatchcase(r.address, p) or fnmatch.fnmatchcase(short, p) for p in patterns)
+    return address_matches(change.resource.address, patterns)
+
+
+def address_matches(address: str, patterns: list[str]) -> bool:
+    """Does ``ACCOUNT/REGION/Kind/name`` match a --target/--exclude glob (over it, or over ``Kind/name``)?"""
+    short = "/".join(address.split("/")[2:])
+    return any(fnmatch.fnmatchcase(address, p) or fnmatch.fnmatchcase(short, p) for p in patterns)
 
 
 def _edges(changes: list[Change]) -> dict[Step, set[Step]]:
@@ -421,6 +425,7 @@ def to_json(plan: Plan, full: bool = True) -> dict[str, Any]:
         "summary": plan.summary(),
         "changes": [change_to_json(c, full) for c in plan.changes],
         "unmanaged": [r.address for r in plan.unmanaged],
+        "unmanaged_owners": {r.address: r.owner for r in plan.unmanaged if r.owner},
         "api_calls": {"total": sum(plan.api_calls.values()), "by_operation": plan.api_calls},
         "scopes": [f"{a}/{r}" for a, r in plan.scopes],
         "prune": bool(plan.options.get("prune", True)),
@@ -438,14 +443,33 @@ def to_json(plan: Plan, full: bool = True) -> dict[str, Any]:
     return doc
 
 
+def is_plan_document(text: str) -> bool:
+    """A saved plan is recognised by its content (a JSON object with ``format_version`` and ``changes``), never by
+    its file name; a manifest, even one written as JSON, has neither."""
+    stripped = text.lstrip()
+    if not stripped.startswith("{"):
+        return False
+    try:
+        doc = json.loads(stripped)
+    except ValueError:
+        return False
+    return isinstance(doc, dict) and "format_version" in doc and "changes" in doc
+
+
+_NEEDS = {
+    Action.CREATE: (False, True),
+    Action.UPDATE: (True, True),
+    Action.REPLACE: (True, True),
+    Action.DELETE: (True, False),
+}  # (before, after) each action needs
+
+
 def from_json(doc: Any) -> Plan:
     if not isinstance(doc, dict) or doc.get("format_version") != FORMAT_VERSION:
         version = doc.get("format_version") if isinstance(doc, dict) else None
         raise StalePlanError(
             f"unknown plan format_version {version!r} (this reconciler reads {FORMAT_VERSION})"
         )
-    if "steps" not in doc:
-        raise StalePlanError("the plan file has no steps; save plans with `reconciler plan --out FILE`")
     try:
         changes = []
         for c in doc["changes"]:
@@ -460,10 +484,16 @@ def from_json(doc: Any) -> Plan:
                     [str(w) for w in c.get("warnings", [])],
                 )
             )
-        steps = [(int(i), str(ph)) for i, ph in doc["steps"]]
-        deps: dict[Step, set[Step]] = {s: set() for s in steps}
-        for (i, ph), ds in doc.get("deps", []):
-            deps[(int(i), str(ph))] = {(int(j), str(q)) for j, q in ds}
+        for c in changes:
+            need_before, need_after = _NEEDS.get(c.action, (False, False))
+            if (
+                c.action is Action.NOOP
+                or (need_before and c.before is None)
+                or (need_after and c.after is None)
+            ):
+                raise ValueError(f"{c.action.value} of {c.address} lacks its before/after resource")
+        # steps and dependencies always follow from the changes; the file's are never trusted
+        changes, steps, deps = order(changes)
         return Plan(
             project=doc["project"],
             changes=changes,

@@ -12,7 +12,7 @@ from .apply import DONE, FAILED, SKIPPED, ApplyResult
 from .diff import Action, Change
 from .drift import DriftReport
 from .findings import Finding
-from .models import Kind, canonical_policy
+from .models import Kind, Resource, canonical_policy
 from .plan import Plan, calls_for, to_json
 
 SYMBOL = {
@@ -94,6 +94,11 @@ def change_lines(c: Change, color: bool = False, indent: str = "  ") -> list[str
     return lines
 
 
+def owned_by(r: Resource) -> str:
+    """Who owns a resource this project does not manage."""
+    return f"owned by project {r.owner!r}" if r.owner else "no reconciler:project tag"
+
+
 def diff_block_lines(c: Change) -> list[str]:
     """A change as the lines of a ```diff block: the first character is the marker GitHub colours (``+`` added,
     ``-`` removed, ``!`` a warning, a space for context), nothing indented before it."""
@@ -166,9 +171,9 @@ def plan_text(plan: Plan, color: bool = False) -> str:
                 shown.add(c.address)
         lines.append("")
     if plan.unmanaged:
-        lines.append(f"Unmanaged (no reconciler:project tag; never touched): {len(plan.unmanaged)}")
+        lines.append(f"Not managed by this project (never touched): {len(plan.unmanaged)}")
         for r in plan.unmanaged[:20]:
-            lines.append(f"    {r.address}")
+            lines.append(f"    {r.address}  ({owned_by(r)})")
         if len(plan.unmanaged) > 20:
             lines.append(f"    ... and {len(plan.unmanaged) - 20} more")
         lines.append("")
@@ -346,7 +351,7 @@ def drift_text(rep: DriftReport, color: bool = False) -> str:
         lines.append(f"  {_c('UNREADABLE', '31', color)} {scope}: {error}")
     if rep.unmanaged:
         lines.append(f"Unmanaged in scope (informational): {len(rep.unmanaged)}")
-        lines.extend(f"    {r.address}" for r in rep.unmanaged[:50])
+        lines.extend(f"    {r.address}  ({owned_by(r)})" for r in rep.unmanaged[:50])
     for rule in rep.expired_rules:
         lines.append(
             f"Expired ignore rule (no longer applied): {rule.address} until {rule.until} ({rule.reason})"
@@ -424,7 +429,7 @@ def drift_markdown(rep: DriftReport, budget: int = MARKDOWN_BUDGET) -> str:
         text += f"\n<details><summary>Unmanaged in scope (informational, never touched): {len(rep.unmanaged)}</summary>\n\n"
         listed = 0
         for r in rep.unmanaged:
-            line = f"- `{r.address}`\n"
+            line = f"- `{r.address}` ({owned_by(r)})\n"
             if len(text) + len(line) + 600 > budget:
                 break
             text += line
