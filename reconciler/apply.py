@@ -84,6 +84,52 @@ def stale_entries(plan: Plan, live: LiveState) -> list[str]:
     return out
 
 
+def ownership_problems(plan: Plan, live: LiveState) -> list[str]:
+    """What a (possibly hand-edited) saved plan would do to resources that are not this project's, or protected,
+    judged against the fresh read. Each change's ``before`` is replaced by the live resource it names, so a delete or
+    update acts on what is live, never on ids or owners written in the file."""
+    by_key = {r.key: r for r in live.resources}
+    adopt = bool(plan.options.get("adopt"))
+    out = []
+    for c in plan.changes:
+        act = c.action.value
+        for side in (c.before, c.after):
+            current = by_key.get(side.key) if side is not None else None
+            if current is None or current.owner == plan.project:
+                continue
+            if current.owner is None and adopt and c.adopt and c.action is Action.UPDATE:
+                continue  # planned with --adopt: it gets our tag
+            who = (
+                f"owned by project {current.owner!r}"
+                if current.owner
+                else "not owned by this project (no reconciler:project tag)"
+            )
+            out.append(f"{c.address}: the plan would {act} it, but it is {who}")
+            break
+        else:
+            if c.before is None:
+                continue
+            current = by_key.get(c.before.key)
+            if current is None:
+                continue  # gone since the plan: the freshness check reports it
+            if current.protected and c.action in (Action.DELETE, Action.REPLACE):
+                out.append(f"{c.address}: the plan would {act} it, but {protection_text(current)}")
+            c.before = current
+    return out
+
+
+def protection_text(r: Resource) -> str:
+    tag = ", ".join(f"{k}={v}" for k, v in sorted(r.extra_tags.items())) or "protect"
+    return f"it is protected by its live tag {tag}"
+
+
+def check_owned(plan: Plan, live: LiveState) -> None:
+    problems = ownership_problems(plan, live)
+    if problems:
+        raise StalePlanError("the saved plan touches what this project may not; nothing was written:\n  "
+                             + "\n  ".join(problems))  # fmt: skip
+
+
 def check_fresh(plan: Plan, live: LiveState) -> None:
     stale = stale_entries(plan, live)
     if stale:
@@ -117,6 +163,8 @@ class Runner:
         self.results = [ChangeResult(c) for c in plan.changes]
         self.created_ids: dict[int, str] = {}
         self.started: dict[int, float] = {}
+        self.deleted: set[int] = set()  # changes whose delete step finished
+        self.put_back: set[int] = set()  # deliveries re-created after their cascade failed
 
     def run(self) -> ApplyResult:
         t0 = time.monotonic()
@@ -149,7 +197,10 @@ class Runner:
                 skipped.add(s)
                 res = self.results[s[0]]
                 if res.status == DONE:
-                    res.status, res.error = SKIPPED, why
+                    res.status, res.error = (
+                        SKIPPED,
+                        why + ("; put back as it was" if s[0] in self.put_back else ""),
+                    )
                     self.on_event("done", res)
                 stack.extend(dependents.get(s, []))
 
@@ -187,11 +238,16 @@ class Runner:
                     if err is not None:
                         res.status = FAILED
                         res.error = str(err) if isinstance(err, AwsError) else f"{type(err).__name__}: {err}"
+                        restored = self._put_back(step)
+                        if restored:
+                            res.error += "; " + restored
                         res.seconds = time.monotonic() - self.started.get(step[0], time.monotonic())
                         self.on_event("done", res)
                         for dep in dependents.get(step, []):
                             skip(dep, f"skipped: {plan.changes[step[0]].address} failed")
                         continue
+                    if step[1] == DELETE:
+                        self.deleted.add(step[0])
                     finish_change(step[0])
                     for dep in dependents.get(step, []):
                         waiting[dep].discard(step)
@@ -199,6 +255,58 @@ class Runner:
                             ready.append(dep)
                     ready.sort(key=position.__getitem__)
         return ApplyResult(self.results, time.monotonic() - t0, dict(self.api.calls))
+
+    # ---- a replace that cannot finish
+    def _put_back(self, step: Step) -> str:
+        """When deleting a replaced source or destination fails, re-create the deliveries this apply deleted for
+        that cascade, as they were (configuration and tags), so a failed replace does not leave logs undelivered.
+        Returns what was done, for the failed change's message."""
+        i, phase = step
+        change = self.plan.changes[i]
+        old = change.before
+        if phase != DELETE or change.action is not Action.REPLACE or old is None:
+            return ""
+        if old.kind not in (Kind.SOURCE, Kind.DESTINATION):
+            return ""
+        victims = []
+        for j in sorted(self.deleted):
+            c = self.plan.changes[j]
+            b = c.before
+            if c.kind is not Kind.DELIVERY or c.action is not Action.REPLACE or b is None:
+                continue
+            if old.kind is Kind.SOURCE:
+                hit = (b.account, b.region, b.attrs["deliverySourceName"]) == (
+                    old.account,
+                    old.region,
+                    old.name,
+                )
+            else:
+                hit = b.attrs["deliveryDestinationArn"] == old.arn
+            if hit:
+                victims.append((j, b))
+        if not victims:
+            return ""
+        restored, lost = [], []
+        for j, b in victims:
+            try:
+                self._recreate_delivery(b)
+                restored.append(f"Delivery/{b.name}")
+                self.put_back.add(j)
+            except AwsError as exc:
+                lost.append(f"Delivery/{b.name} ({exc.code}: {exc.message})")
+        out = f"put back what this apply deleted for it: {', '.join(restored)}" if restored else ""
+        if lost:
+            out += ("; " if out else "") + f"could not put back: {', '.join(lost)}"
+        return out
+
+    def _recreate_delivery(self, b: Resource) -> None:
+        source, dest = str(b.attrs["deliverySourceName"]), str(b.attrs["deliveryDestinationArn"])
+        if self.api.find_delivery(b.account, b.region, source, dest) is not None:
+            return  # still there (its delete did not go through after all)
+        tags = {**b.tags, **b.extra_tags, OWNER_TAG: self.plan.project, HANDLE_TAG: b.name}
+        config = {k: v for k, v in self._delivery_config(b).items() if v not in ("", [], None)}
+        self.api.call(b.account, b.region, "CreateDelivery", b.address, deliverySourceName=source,
+                      deliveryDestinationArn=dest, tags=tags, **config)  # fmt: skip
 
     # ---- one step
     def _step(self, step: Step) -> None:
@@ -317,6 +425,10 @@ class Runner:
         if to_remove:
             self.api.call(r.account, r.region, "UntagResource", r.address, resourceArn=arn, tagKeys=to_remove)
 
+    def _owner_of(self, d: Resource, arn: str) -> str | None:
+        out = self.api.call(d.account, d.region, "ListTagsForResource", d.address, resourceArn=arn)
+        return dict(out.get("tags") or {}).get(OWNER_TAG)
+
     def _delivery_config(self, d: Resource) -> dict[str, Any]:
         params: dict[str, Any] = {}
         if d.attrs.get("recordFields") is not None:
@@ -349,7 +461,17 @@ class Runner:
                 )
                 self.created_ids[i] = out["delivery"]["id"]
                 return
-            # the pair exists already: an earlier run created it and stopped before recording it
+            # the pair exists already: adopted only when an earlier run of this project created it and stopped
+            # before recording it (our tag), or when it has no owner and the plan was made with --adopt
+            owner = self._owner_of(d, existing["arn"])
+            if owner != self.plan.project and not (owner is None and self.plan.options.get("adopt")):
+                who = (
+                    f"owned by project {owner!r}"
+                    if owner
+                    else "without a reconciler:project tag (plan with --adopt to take it over)"
+                )
+                raise AwsError("CreateDelivery", d.address, "PairTaken",
+                               f"a delivery from {source} to {dest} already exists, {who}; it was not taken over")  # fmt: skip
             delivery_id = existing["id"]
             self.created_ids[i] = delivery_id
             if config:

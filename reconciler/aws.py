@@ -32,11 +32,12 @@ from .errors import AccessDenied, AwsError, ConfigError, LockError
 from .models import (
     HANDLE_TAG,
     OWNER_TAG,
-    PROTECT_TAGS,
     AccountAccess,
     Kind,
     Resource,
+    is_protect_tag,
     parse_destination_arn,
+    protects,
 )
 from .policyeval import account_of_arn, region_of_arn
 from .verify import Observation
@@ -76,9 +77,16 @@ class ScopeState:
     error: AwsError | None = None
 
 
+DiscoveryJob = tuple[
+    tuple[str, str, str], str, list[dict[str, Any]]
+]  # ((selector, account, region), type, tags)
+
+
 @dataclass
 class LiveState:
     scopes: dict[tuple[str, str], ScopeState]
+    # (selector, account, region) -> [(resource ARN, tags)] from the tagging API (selectors.py expands them)
+    discovered: dict[tuple[str, str, str], list[tuple[str, dict[str, str]]]] = field(default_factory=dict)
 
     @property
     def resources(self) -> list[Resource]:
@@ -101,8 +109,8 @@ def _split_tags(tags: dict[str, str]) -> tuple[dict[str, str], str | None, bool,
     user = dict(tags)
     owner = user.pop(OWNER_TAG, None)
     handle = user.pop(HANDLE_TAG, None)
-    extra = {k: user.pop(k) for k in PROTECT_TAGS if k in user}
-    protected = any(v.lower() not in ("false", "0", "no") for v in extra.values())
+    extra = {k: user.pop(k) for k in [k for k in user if is_protect_tag(k)]}
+    protected = any(protects(v) for v in extra.values())
     return user, owner, protected, extra, handle
 
 
@@ -271,7 +279,9 @@ class Api:
             kwargs: dict[str, Any] = {"RoleArn": access.roleArn, "RoleSessionName": "reconciler"}
             if access.externalId:
                 kwargs["ExternalId"] = access.externalId
-            out = self._call(lambda: sts.assume_role(**kwargs), "AssumeRole", access.roleArn)["Credentials"]
+            out = self._call(
+                lambda: sts.assume_role(**kwargs), "AssumeRole", f"{access.roleArn} (account {account})"
+            )["Credentials"]
             session = self._base_session()
             creds = {
                 "aws_access_key_id": out["AccessKeyId"],
@@ -590,7 +600,44 @@ class Api:
     ) -> list[dict[str, Any]]:
         return [item for page in self._iter_pages(account, region, operation, key, **params) for item in page]
 
-    def read_live(self, scopes: Iterable[tuple[str, str]]) -> LiveState:
+    def discover(
+        self, account: str, region: str, resource_types: list[str], tag_filters: list[dict[str, Any]]
+    ) -> list[tuple[str, dict[str, str]]]:
+        """Resources of the given types carrying the given tags in one scope: ``GetResources``, 100 per page."""
+        client = self.client("resourcegroupstaggingapi", account, region)
+        out: list[tuple[str, dict[str, str]]] = []
+        token = ""
+        while True:
+            params: dict[str, Any] = {"ResourcesPerPage": 100, "ResourceTypeFilters": resource_types}
+            if tag_filters:
+                params["TagFilters"] = tag_filters
+            if token:
+                params["PaginationToken"] = token
+            page: dict[str, Any] = self._call(
+                functools.partial(client.get_resources, **params),
+                "GetResources",
+                f"{account}/{region}",
+                f"{account}/{region}/GetResources",
+            )
+            for item in page.get("ResourceTagMappingList", []):
+                out.append((item["ResourceARN"], {t["Key"]: t["Value"] for t in item.get("Tags", [])}))
+            token = page.get("PaginationToken") or ""
+            if not token:
+                return out
+
+    def discover_all(
+        self, jobs: list[DiscoveryJob]
+    ) -> dict[tuple[str, str, str], list[tuple[str, dict[str, str]]]]:
+        """Run discovery jobs concurrently (the first error is raised)."""
+        with ThreadPoolExecutor(max_workers=self.read_concurrency, thread_name_prefix="discover") as pool:
+            futs = {
+                key: pool.submit(self.discover, key[1], key[2], [rtype], tags) for key, rtype, tags in jobs
+            }
+            return {key: fut.result() for key, fut in futs.items()}
+
+    def read_live(
+        self, scopes: Iterable[tuple[str, str]], discover: list[DiscoveryJob] | None = None
+    ) -> LiveState:
         """Read every (account, region) scope concurrently; a scope that fails carries its error.
 
         Per scope, the three listings page concurrently, and each page's per-resource reads (tags, policies,
@@ -625,6 +672,17 @@ class Api:
                         jobs[scope].extend(futs)
 
             listings = {(s, w): lister.submit(listing, s, w) for s in scope_list for w in handlers}
+            found = {
+                key: reader.submit(self.discover, key[1], key[2], [rtype], tags)
+                for key, rtype, tags in discover or []
+                if (key[1], key[2]) in state.scopes
+            }
+            for key, dfut in found.items():
+                try:
+                    state.discovered[key] = dfut.result()
+                except AwsError as exc:
+                    scope_state = state.scopes[(key[1], key[2])]
+                    scope_state.error = scope_state.error or exc
             for (scope, _), fut in listings.items():
                 try:
                     fut.result()

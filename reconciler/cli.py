@@ -30,10 +30,14 @@ from . import diff as diffmod
 from . import drift as driftmod
 from . import export as exportmod
 from . import grants as grantsmod
+from . import graph as graphmod
 from . import manifest as manifestmod
+from . import notify as notifymod
 from . import permissions as permissionsmod
 from . import plan as planmod
 from . import render, writepath
+from . import scopes as scopesmod
+from . import selectors as selectorsmod
 from . import verify as verifymod
 from .aws import Api, Lease, LiveState
 from .errors import AwsError, PlanError, ReconcilerError, StalePlanError
@@ -107,6 +111,7 @@ def plan_options(fn: F) -> F:
         click.option("--target", "targets", multiple=True, metavar="GLOB", help="Only matching addresses (and what they need)."),
         click.option("--exclude", "excludes", multiple=True, metavar="GLOB", help="Leave matching addresses out."),
         click.option("--no-prune", is_flag=True, help="Do not delete owned resources that left the manifests."),
+        click.option("--prune", "prune", is_flag=True, help="Prune even when PATH names only part of the manifests."),
         click.option("--adopt", is_flag=True, help="Take over existing resources that lack the ownership tag."),
         click.option("--scope", "scopes", multiple=True, metavar="ACCOUNT/REGION", help="Only these scopes (repeatable)."),
         click.option("--strict", is_flag=True, default=None, help="Error findings fail the command (also `strict: true`)."),
@@ -160,7 +165,7 @@ def validate(paths: tuple[Path, ...], **kw: Any) -> None:
     """Validate manifests (no AWS call); print a one-line summary."""
     c = _common(kw)
     project = c.project()
-    state = manifestmod.load(project, list(paths) or None)
+    state = manifestmod.load(project, list(paths) or None, check_accounts=project.organization is None)
     counts: dict[str, int] = {}
     for r in state.resources:
         counts[r.kind.value] = counts.get(r.kind.value, 0) + 1
@@ -172,11 +177,25 @@ def validate(paths: tuple[Path, ...], **kw: Any) -> None:
 @cli.command("render")
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 @click.option("--format", "fmt", type=click.Choice(["yaml", "json"]), default="yaml", show_default=True)
+@aws_options
 @common_options
 def render_cmd(paths: tuple[Path, ...], fmt: str, **kw: Any) -> None:
     """Print the fully rendered, defaulted desired state in a stable order."""
     c = _common(kw)
-    state = manifestmod.load(c.project(), list(paths) or None)
+    project = c.project()
+    state = manifestmod.load(project, list(paths) or None, check_accounts=project.organization is None)
+    if state.selectors:  # the expansion needs the live resources the selectors match
+        api = make_api(c, project)
+        project, _ = accountsmod.resolve(project, api)
+        default_account = scopesmod.default_account(project, api.caller_account)
+        if project.account is None or project.organization is not None:
+            state = manifestmod.load(project, list(paths) or None, default_account)
+        scopes = scopesmod.project_scopes(project, default_account)
+        found = api.discover_all(selectorsmod.discovery_jobs(state.selectors, scopes))
+        expansion = selectorsmod.expand(state.selectors, found, state.resources, project.default_tags)
+        if expansion.problems:
+            raise PlanError("\n".join(expansion.problems))
+        state.resources.extend(expansion.resources)
     docs = manifestmod.render_documents(state)
     if fmt == "json":
         out(json.dumps(docs, indent=2, sort_keys=False) + "\n")
@@ -245,6 +264,7 @@ def make_plan(
     targets: tuple[str, ...] = (),
     excludes: tuple[str, ...] = (),
     no_prune: bool = False,
+    prune: bool = False,
     adopt: bool = False,
     scopes: tuple[str, ...] = (),
     ignore: list[diffmod.Ignore] | None = None,
@@ -256,35 +276,46 @@ def make_plan(
 ) -> Planned:
     project = project or c.project()
     # validate before any AWS call: a bad manifest never costs a request
-    state = manifestmod.load(project, list(paths) or None, project.account)
+    state = manifestmod.load(
+        project, list(paths) or None, project.account, check_accounts=project.organization is None
+    )
     api = api or make_api(c, project)
     project, resolution = accountsmod.resolve(project, api)
     notes = [resolution.note()] if resolution is not None else []
-    default_account = project.account or api.caller_account()
-    if project.account is None:
+    default_account = scopesmod.default_account(project, api.caller_account)
+    if project.account is None or project.organization is not None:
         state = manifestmod.load(project, list(paths) or None, default_account)
-    # the manifests' scopes, plus every account the project file names in its default region, so that
-    # pruning still sees a scope whose last resource left the manifests
-    all_scopes = set(state.scopes()) | {(a, project.region) for a in [default_account, *project.accounts]}
-    only = _parse_scopes(scopes)
-    if only:
-        all_scopes = {s for s in all_scopes if s in only} | only
+    # every declared (account, region), so that prune and drift see a scope whose last resource left the manifests
+    all_scopes = scopesmod.project_scopes(project, default_account, _parse_scopes(scopes))
     with ThreadPoolExecutor(1, thread_name_prefix="write-path") as background:
         # the destinations the manifests name are read while the live state is
         early = writepath.destination_targets(state.resources) if write_path else []
         prefetch = background.submit(api.read_write_paths, early)
-        live = api.read_live(all_scopes)
+        live = api.read_live(all_scopes, selectorsmod.discovery_jobs(state.selectors, all_scopes))
         facts = prefetch.result()
     errors = live.errors()
     if errors and not allow_unreadable:
         raise errors[0]
+    no_prune, partial = _partial_paths(project, state, paths, no_prune, prune)
+    notes += partial
     readable = {s for s, st in live.scopes.items() if st.error is None}
-    desired = [r for r in state.resources if (r.account, r.region) in readable]
+    expansion = selectorsmod.expand(state.selectors, live.discovered, state.resources, project.default_tags)
+    if expansion.problems:
+        raise PlanError("\n".join(expansion.problems))
+    notes += expansion.notes()
+    desired = [r for r in [*state.resources, *expansion.resources] if (r.account, r.region) in readable]
     result = diffmod.diff(
         desired, live.resources, project.name, prune=not no_prune, adopt=adopt, ignore=ignore
     )
-    if result.errors and strict:
-        raise PlanError("\n".join(result.errors))
+    # an error about an address left out with --exclude does not block the rest of the plan
+    blocking = [
+        e
+        for e in result.errors
+        if not (excludes and planmod.address_matches(e.split(" ", 1)[0], list(excludes)))
+    ]
+    if blocking and strict:
+        raise PlanError("\n".join(blocking))
+    selectorsmod.annotate(result.changes)
     findings, grant_changes = (
         _write_path_findings(api, project, desired, live, result, facts) if write_path else ([], [])
     )
@@ -300,10 +331,12 @@ def make_plan(
         api_calls=dict(api.calls),
         scopes=sorted(all_scopes),
         unmanaged=result.unmanaged,
-        options={"prune": not no_prune, "adopt": adopt, "targets": list(targets), "excludes": list(excludes)},
+        options={"prune": not no_prune, "adopt": adopt, "targets": list(targets), "excludes": list(excludes),
+                 "paths": [str(p) for p in paths]},
         findings=findings,
         notes=notes,
-    )
+    )  # fmt: skip
+    plan.context = graphmod.neighbours(plan.changes, live.resources)
     return Planned(plan, live, api, project, result, desired)
 
 
@@ -347,6 +380,30 @@ def check_strict(plan: planmod.Plan, strict: bool, what: str) -> None:
         )
 
 
+def _partial_paths(
+    project: configmod.Project,
+    state: manifestmod.DesiredState,
+    paths: tuple[Path, ...],
+    no_prune: bool,
+    prune: bool,
+) -> tuple[bool, list[str]]:
+    """(no_prune, notes): PATH arguments that leave out some of the project's manifests turn prune off, unless
+    ``--prune``, so a plan of one file never deletes what the others define."""
+    if prune and no_prune:
+        fail("--prune and --no-prune contradict each other; give one")
+    if not paths or no_prune or prune:
+        return no_prune, []
+    every, _ = manifestmod.discover(project.manifest_paths, project.root)
+    all_files = {manifestmod.display_path(f) for f in every}
+    if all_files <= set(state.files):
+        return no_prune, []
+    n, total = len(set(state.files) & all_files), len(all_files)
+    verb = "was" if n == 1 else "were"
+    return True, [
+        f"prune off: only {n} of {total} manifest files {verb} read; --prune to delete what they do not name"
+    ]
+
+
 def emit_plan(c: Common, plan: planmod.Plan, fmt: str) -> None:
     if fmt == "json":
         out(render.plan_json(plan))
@@ -374,7 +431,7 @@ def plan_cmd(
     paths: tuple[Path, ...], fmt: str, out_file: Path | None, detailed_exitcode: bool, **kw: Any
 ) -> None:
     """Read live state, diff it against the manifests and print the ordered plan."""
-    opts = {k: kw.pop(k) for k in ("targets", "excludes", "no_prune", "adopt", "scopes")}
+    opts = {k: kw.pop(k) for k in ("targets", "excludes", "no_prune", "prune", "adopt", "scopes")}
     strict_flag, write_path = kw.pop("strict"), not kw.pop("no_write_path")
     c = _common(kw)
     project = c.project()
@@ -405,11 +462,67 @@ def show(plan_file: Path, fmt: str, no_color: bool) -> None:
     )
 
 
+@cli.command("graph")
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--format", "fmt", type=click.Choice(["mermaid", "dot"]), default="mermaid", show_default=True)
+@click.option("--changes-only", is_flag=True, help="Only what the plan changes and its unchanged neighbours.")
+@click.option(
+    "--max-nodes", type=click.IntRange(2), default=None, help="Fold by service beyond this many nodes."
+)
+@plan_options
+@aws_options
+@common_options
+def graph_cmd(
+    paths: tuple[Path, ...], fmt: str, changes_only: bool, max_nodes: int | None, **kw: Any
+) -> None:
+    """Draw the estate (sources → destinations per account and region), styled by what the plan would change."""
+    opts = {k: kw.pop(k) for k in ("targets", "excludes", "no_prune", "adopt", "scopes")}
+    c = _common(kw)
+    planned = make_plan(c, paths, strict=False, **opts)
+    changed = {ch.resource.key for ch in planned.plan.changes} | {
+        ch.before.key for ch in planned.plan.changes if ch.before is not None
+    }
+    if changes_only:
+        context = planned.plan.context
+    else:
+        context = [r for r in planned.live.resources if r.key not in changed]
+    g = graphmod.build(planned.plan.changes, context)
+    if max_nodes is not None or changes_only:
+        g = graphmod.cap(g, max_nodes or graphmod.MAX_NODES)
+    out(graphmod.mermaid(g) if fmt == "mermaid" else graphmod.dot(g))
+    if g.folded:
+        err(g.folded)
+
+
 # ---- apply ---------------------------------------------------------------------------------------------------
 
 
 def _is_plan_file(paths: tuple[Path, ...]) -> bool:
-    return not (len(paths) != 1 or not paths[0].is_file() or paths[0].suffix != ".json")
+    """One PATH whose content is a saved plan (whatever its name; a manifest never is one)."""
+    if len(paths) != 1 or not paths[0].is_file():
+        return False
+    try:
+        with paths[0].open("rb") as f:
+            head = f.read(1)
+            while head in (b" ", b"\n", b"\r", b"\t"):
+                head = f.read(1)
+            if head != b"{":
+                return False
+        return planmod.is_plan_document(paths[0].read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError):
+        return False
+
+
+def _note_manifest_changes(c: Common, project: configmod.Project, plan: planmod.Plan) -> None:
+    """One line on stderr when the manifests are no longer those the saved plan was made from."""
+    paths = [Path(p) for p in plan.options.get("paths", [])]
+    try:
+        now = manifestmod.load(project, paths or None, project.account, check_accounts=False).digest
+    except ReconcilerError:
+        now = "invalid"
+    if plan.digest and now != plan.digest:
+        err("note: the manifests changed since this plan was made; applying the saved plan as it was made "
+            "(plan again to include the changes)")  # fmt: skip
 
 
 def _load_plan_file(path: Path) -> planmod.Plan:
@@ -473,6 +586,15 @@ def run_apply(c: Common, plan: planmod.Plan, api: Api, parallelism: int, fmt: st
 )
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @click.option(
+    "--expect-digest",
+    default=None,
+    metavar="DIGEST|PLANFILE",
+    help="Write only if the plan's changes have this digest (from the reviewed plan, or its JSON file).",
+)
+@click.option(
+    "--allow-plan-drift", is_flag=True, help="With --expect-digest: warn about a difference and apply anyway."
+)
+@click.option(
     "--verify", "verify_after", is_flag=True, help="Then wait for each delivery's first record (see verify)."
 )
 @click.option("--verify-timeout", default="15m", show_default=True, help="How long --verify waits.")
@@ -480,10 +602,11 @@ def run_apply(c: Common, plan: planmod.Plan, api: Api, parallelism: int, fmt: st
 @aws_options
 @common_options
 def apply_cmd(paths: tuple[Path, ...], auto_approve: bool, parallelism: int, max_deletes: int | None, fmt: str,
-              verify_after: bool, verify_timeout: str, **kw: Any) -> None:  # fmt: skip
+              expect_digest: str | None, allow_plan_drift: bool, verify_after: bool, verify_timeout: str,
+              **kw: Any) -> None:  # fmt: skip
     """Plan and apply, or apply a saved plan file exactly (refused when stale)."""
     started = datetime.datetime.now(datetime.UTC)
-    opts = {k: kw.pop(k) for k in ("targets", "excludes", "no_prune", "adopt", "scopes")}
+    opts = {k: kw.pop(k) for k in ("targets", "excludes", "no_prune", "prune", "adopt", "scopes")}
     strict_flag, write_path = kw.pop("strict"), not kw.pop("no_write_path")
     c = _common(kw)
     project = c.project()
@@ -498,10 +621,14 @@ def apply_cmd(paths: tuple[Path, ...], auto_approve: bool, parallelism: int, max
                 raise StalePlanError(
                     f"{paths[0]}: the plan is for project {plan.project!r}, not {project.name!r}"
                 )
+            _note_manifest_changes(c, project, plan)
             live = api.read_live(plan.scopes)
             applymod.check_fresh(plan, live)
+            applymod.check_owned(plan, live)
         else:
             plan = make_plan(c, paths, project=project, api=api, write_path=write_path, **opts).plan
+        if expect_digest is not None:
+            _check_digest(plan, expect_digest, allow_plan_drift)
         _check_max_deletes(plan, max_deletes)
         if strict and any(f.severity is Severity.ERROR for f in plan.findings):
             err(render.plan_text(plan, False))
@@ -573,6 +700,40 @@ def unlock(lock_id: str, **kw: Any) -> None:
         fail(f"{c.config}: no lock is configured (lock: {{dynamodbTable: NAME}})")
     lease.force_release(lock_id)
     out(f"released lock {lock_id} of project {project.name}\n")
+
+
+def _check_digest(plan: planmod.Plan, expected: str, allow_drift: bool) -> None:
+    """Refuse (nothing written) when the plan's changes are not the reviewed ones; name what differs."""
+    reviewed: list[dict[str, Any]] | None = None
+    path = Path(expected)
+    if expected.endswith(".json") or path.is_file():
+        try:
+            doc = json.loads(path.read_text(encoding="utf-8"))
+            reviewed = list(doc["changes"])
+            expected = planmod.json_changes_digest(reviewed)
+        except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError) as exc:
+            fail(f"--expect-digest {path}: not a readable JSON plan: {exc}")
+    now = plan.plan_digest
+    if expected.strip().lower() == now:
+        return
+    if reviewed is not None:
+        lines = planmod.digest_difference(reviewed, plan.changes)
+    else:
+        lines = [f"  now: {ch.action.value} {ch.address}" for ch in plan.changes[:50]]
+        if len(plan.changes) > 50:
+            lines.append(f"  ... and {len(plan.changes) - 50} more")
+        if not plan.changes:
+            lines.append("  now: no changes")
+    head = (
+        f"the plan's changes are not the reviewed ones (reviewed digest {expected}, now {now}): AWS or the "
+        "manifests changed since the review"
+    )
+    if allow_drift:
+        err(f"warning: {head}; applying anyway (--allow-plan-drift)")
+        for line in lines:
+            err(line)
+        return
+    fail("\n".join([f"{head}; nothing was written (re-plan and review, or pass --allow-plan-drift)", *lines]))
 
 
 def _check_max_deletes(plan: planmod.Plan, max_deletes: int | None) -> None:
@@ -676,14 +837,29 @@ def permissions(paths: tuple[Path, ...], for_: str, **kw: Any) -> None:
 @click.option(
     "--scope", "scopes", multiple=True, metavar="ACCOUNT/REGION", help="Only these scopes (repeatable)."
 )
+@click.option(
+    "--notify",
+    "notify_target",
+    default=None,
+    metavar="FILE|URL",
+    envvar="RECONCILER_NOTIFY",
+    help="On a status change, write (FILE) or POST (URL) a JSON payload with a Slack-compatible text.",
+)
+@click.option(
+    "--state",
+    "state_file",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="The previous run's status (read, then rewritten) so --notify sends only changes.",
+)
 @click.option("--strict", is_flag=True, default=None, help="Error findings count as drift (exit 2).")
 @click.option(
     "--no-write-path-check", "no_write_path", is_flag=True, help="Skip the destination grant check."
 )
 @aws_options
 @common_options
-def drift(paths: tuple[Path, ...], fmt: str, scopes: tuple[str, ...], strict: bool | None, no_write_path: bool,
-          **kw: Any) -> None:  # fmt: skip
+def drift(paths: tuple[Path, ...], fmt: str, scopes: tuple[str, ...], notify_target: str | None,
+          state_file: Path | None, strict: bool | None, no_write_path: bool, **kw: Any) -> None:  # fmt: skip
     """Read-only: report what changed out of band. Exit 0 in sync, 2 drift, 3 part of the scope unreadable."""
     c = _common(kw)
     project = c.project()
@@ -693,7 +869,7 @@ def drift(paths: tuple[Path, ...], fmt: str, scopes: tuple[str, ...], strict: bo
     unreadable = {
         f"{a}/{r}": str(st.error) for (a, r), st in planned.live.scopes.items() if st.error is not None
     }
-    rep = driftmod.report(planned.diff, unreadable, expired)
+    rep = driftmod.report(planned.diff, unreadable, expired, planned.live.resources, project.name)
     rep.findings = list(planned.plan.findings)
     rep.strict = strict_of(project, strict)
     if fmt == "json":
@@ -702,8 +878,28 @@ def drift(paths: tuple[Path, ...], fmt: str, scopes: tuple[str, ...], strict: bo
         out(render.drift_markdown(rep))
     else:
         out(render.drift_text(rep, c.color()))
+    if notify_target is not None or state_file is not None:
+        _notify_drift(rep, project.name, scopes, notify_target, state_file)
     if rep.exit_code:
         sys.exit(rep.exit_code)
+
+
+def _notify_drift(rep: driftmod.DriftReport, project: str, scopes: tuple[str, ...], target: str | None,
+                  state_file: Path | None) -> None:  # fmt: skip
+    now = datetime.datetime.now(datetime.UTC).replace(microsecond=0)
+    prev = notifymod.load_state(state_file) if state_file is not None else None
+    event, state = notifymod.transition(prev, rep, now)
+    if event is not None and target:
+        run = ""
+        if os.environ.get("GITHUB_RUN_ID") and os.environ.get("GITHUB_REPOSITORY"):
+            server = os.environ.get("GITHUB_SERVER_URL", "https://github.com")
+            run = f"{server}/{os.environ['GITHUB_REPOSITORY']}/actions/runs/{os.environ['GITHUB_RUN_ID']}"
+        where = notifymod.send(target, notifymod.payload(event, state, rep, project, sorted(scopes), run))
+        err(f"notified {event} to {where}")
+    elif target:
+        err(f"no notification: status {state.status}, unchanged since the last one")
+    if state_file is not None:
+        notifymod.save_state(state_file, state)
 
 
 @cli.command()
@@ -715,13 +911,17 @@ def scopes(paths: tuple[Path, ...], fmt: str, **kw: Any) -> None:
     """List the (account, region) scopes; --format json gives a GitHub Actions strategy.matrix."""
     c = _common(kw)
     project = c.project()
-    state = manifestmod.load(project, list(paths) or None, project.account)
-    if project.organization is not None:  # accounts.fromOrganization: resolved live
-        project, _ = accountsmod.resolve(project, make_api(c, project))
-    found = sorted(
-        set(state.scopes())
-        | {(a, project.region) for a in [*([project.account] if project.account else []), *project.accounts]}
+    manifestmod.load(
+        project, list(paths) or None, project.account, check_accounts=project.organization is None
     )
+    api = make_api(c, project)
+    project, _ = accountsmod.resolve(project, api)  # accounts.fromOrganization: resolved live
+    default_account = scopesmod.default_account(project, api.caller_account)
+    if project.account is None or project.organization is not None:
+        manifestmod.load(
+            project, list(paths) or None, default_account
+        )  # a manifest outside the scopes is an error
+    found = scopesmod.project_scopes(project, default_account)
     if fmt == "json":
         out(
             json.dumps({"include": [{"account": a, "region": r, "scope": f"{a}/{r}"} for a, r in found]})
@@ -754,9 +954,8 @@ def export(scopes: tuple[str, ...], out_dir: Path | None, **kw: Any) -> None:
     project = c.project()
     api = make_api(c, project)
     project, _ = accountsmod.resolve(project, api)
-    default_account = project.account or api.caller_account()
-    wanted = _parse_scopes(scopes) or {(a, project.region) for a in [default_account, *project.accounts]}
-    live = api.read_live(wanted)
+    default_account = scopesmod.default_account(project, api.caller_account)
+    live = api.read_live(scopesmod.project_scopes(project, default_account, _parse_scopes(scopes)))
     errors = live.errors()
     if errors:
         raise errors[0]

@@ -22,6 +22,7 @@ class Project:
 
     name: str
     region: str
+    regions: list[str]  # every region the project may own resources in; ``region`` first
     account: str | None
     accounts: dict[str, AccountAccess]
     default_tags: dict[str, str]
@@ -32,6 +33,7 @@ class Project:
     lock: LockConfig | None = None
     env: str | None = None
     strict: bool = False  # error findings fail plan/apply/drift
+    config_name: str = "reconciler.yaml"  # the project file's name, for messages
     grants: str = "unmanaged"  # "managed": DestinationGrant changes keep destination grants in place
     organization: OrganizationAccounts | None = None  # accounts.fromOrganization, resolved at plan time
 
@@ -99,7 +101,7 @@ def load_project(
         msg = str(err["msg"]).removeprefix("Value error, ")
         raise ConfigError(f"{config_path}: {loc}: {msg}") from None
 
-    region, account = pf.region, pf.account
+    region, account, regions = pf.region, pf.account, pf.regions
     accounts = dict(pf.accounts)
     default_tags = dict(pf.defaultTags)
     variables: dict[str, Any] = dict(pf.vars)
@@ -110,6 +112,7 @@ def load_project(
             raise ConfigError(f"{config_path}: environment {env!r} is not defined (defined: {known})")
         overlay = pf.environments[env]
         region = overlay.region or region
+        regions = overlay.regions if overlay.regions is not None else regions
         account = overlay.account or account
         accounts.update(overlay.accounts)
         default_tags.update(overlay.defaultTags)
@@ -124,6 +127,7 @@ def load_project(
     return Project(
         name=pf.project,
         region=region,
+        regions=list(dict.fromkeys([region, *(regions or [])])),
         account=account,
         accounts=accounts,
         default_tags=default_tags,
@@ -134,6 +138,7 @@ def load_project(
         lock=pf.lock,
         env=env,
         strict=pf.strict,
+        config_name=config_path.name,
         grants=pf.grants,
         organization=pf.accountsFromOrganization,
     )

@@ -21,8 +21,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from . import catalog
-from .models import KIND_RANK, Kind, Resource, canonical_policy, policy_grants
+from . import catalog, iam
+from .models import DERIVED, KIND_RANK, Kind, Resource, canonical_policy
 
 
 class Action(StrEnum):
@@ -143,6 +143,14 @@ def _policy_diffs(before: Any, after: Any) -> list[FieldDiff]:
     return [FieldDiff("policy", before, after)]
 
 
+def create_fields(resource: Resource, deleted: bool = False) -> list[FieldDiff]:
+    """Every field a create sets (``before`` None), or a delete removes (``after`` None, with ``deleted``), so JSON,
+    text and markdown show the same: attributes in their own order, then ``tags.KEY`` sorted."""
+    values = [(k, v) for k, v in resource.attrs.items() if v is not None and v != {} and k not in DERIVED]
+    values.extend((f"tags.{k}", v) for k, v in sorted(resource.tags.items()))
+    return [FieldDiff(k, v, None) if deleted else FieldDiff(k, None, v) for k, v in values]
+
+
 def compare(desired: Resource, live: Resource) -> list[FieldDiff]:
     """Field diffs from live to desired, for the fields the manifest sets."""
     out: list[FieldDiff] = []
@@ -232,7 +240,7 @@ def diff(
                     Action.REPLACE, old, d, "source/destination of a delivery cannot change", fields
                 )
             else:
-                changes[d.key] = Change(Action.CREATE, None, d, "not in AWS")
+                changes[d.key] = Change(Action.CREATE, None, d, "not in AWS", create_fields(d))
             continue
         owner = current.owner
         adopting = False
@@ -266,7 +274,7 @@ def diff(
             continue
         reason = _replace_reason(d.kind, fields, current, d)
         if d.kind is Kind.POLICY and not reason:
-            wider = policy_grants(d.attrs.get("policy")) - policy_grants(current.attrs.get("policy"))
+            wider = iam.grants(d.attrs.get("policy")) - iam.grants(current.attrs.get("policy"))
             if wider:
                 grants = "; ".join(f"{p} {a} on {r}" for p, a, r, _ in sorted(wider)[:3])
                 reason_w = f"policy WIDENS access: allows {grants}"
@@ -292,7 +300,9 @@ def diff(
             continue
         if r.kind is Kind.DESTINATION:
             deleted_destinations.add((r.account, r.region, r.name))
-        changes[r.key] = Change(Action.DELETE, r, None, "not in the manifests (prune)")
+        changes[r.key] = Change(
+            Action.DELETE, r, None, "not in the manifests (prune)", create_fields(r, True)
+        )
     # a policy goes with its destination: no separate delete
     for key, ch in list(changes.items()):
         r = ch.resource
@@ -307,11 +317,14 @@ def diff(
 
     for ch in changes.values():
         if ch.action in (Action.DELETE, Action.REPLACE) and ch.before is not None and ch.before.protected:
+            tag = ", ".join(f"{k}={v}" for k, v in sorted(ch.before.extra_tags.items())) or "protect"
             errors.append(
-                f"{ch.address} is protected by a live protect tag; refusing to {ch.action.value} it"
+                f"{ch.address} is protected by its live tag {tag}; refusing to {ch.action.value} it. To go ahead, "
+                f"remove the tag in AWS, or leave it out with --exclude '{ch.address}'"
             )
     _check_delete_blockers(changes, live, errors)
     _check_resource_arns(changes, live, errors)
+    _warn_foreign_deliveries(changes, live)
     return DiffResult(
         sorted(changes.values(), key=lambda c: c.sort_key),
         sorted(unmanaged, key=lambda r: r.address),
@@ -373,6 +386,29 @@ def _check_resource_arns(changes: dict[str, Change], live: list[Resource], error
             errors.append(
                 f"{c.address} ({c.after.origin}): resourceArn is already used by {holder.address} (owner: "
                 f"{holder.owner or 'none'}; not being deleted); AWS allows one delivery source per resource ARN per account"
+            )
+
+
+def _warn_foreign_deliveries(changes: dict[str, Change], live: list[Resource]) -> None:
+    """A destination whose policy lets other accounts deliver may hold deliveries this project cannot see; AWS then
+    refuses to delete it, so its replace would fail (and apply puts back what it removed)."""
+    policies = {r.arn: r for r in live if r.kind is Kind.POLICY}
+    for ch in changes.values():
+        if ch.kind is not Kind.DESTINATION or ch.action not in (Action.REPLACE, Action.DELETE):
+            continue
+        policy = policies.get(ch.resource.arn)
+        if policy is None:
+            continue
+        others = sorted(iam.accounts_allowed(policy.attrs.get("policy")) - {ch.resource.account})
+        if others:
+            who = (
+                "any account"
+                if "*" in others
+                else "account" + ("s " if len(others) > 1 else " ") + ", ".join(others)
+            )
+            ch.warnings.append(
+                f"its policy lets {who} deliver into it: if they have deliveries here, DeleteDeliveryDestination "
+                f"fails and this {ch.action.value} cannot finish"
             )
 
 

@@ -14,7 +14,7 @@ from typing import Any
 
 from .diff import Action, DiffResult, FieldDiff, Ignore
 from .findings import Finding, Severity
-from .models import IgnoreRule, Resource
+from .models import IgnoreRule, Kind, Resource
 
 
 @dataclass
@@ -23,11 +23,15 @@ class DriftEntry:
     status: str  # changed | missing | unexpected | conflict
     reason: str
     fields: list[FieldDiff] = field(default_factory=list)
+    # what happened in AWS, where the reconciler can tell: "changed" (our resource differs from its manifest) or
+    # "deleted" (gone while what it hangs on is still in place); None when it cannot tell (e.g. never applied)
+    out_of_band: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
             "address": self.address,
             "status": self.status,
+            "out_of_band": self.out_of_band,
             "reason": self.reason,
             "fields": [f.to_json() for f in self.fields],
         }
@@ -73,8 +77,27 @@ _STATUS = {
 }
 
 
-def report(result: DiffResult, unreadable: dict[str, str], expired: list[IgnoreRule]) -> DriftReport:
+def _deleted_out_of_band(r: Resource, ours: set[tuple[Kind, str, str, str]], arns: set[str]) -> bool:
+    """A missing delivery whose source and destination are live and ours, or a missing policy whose destination is
+    live and ours, was deleted out of band: they are created together, so it cannot be "never applied"."""
+    if r.kind is Kind.DELIVERY:
+        src = (Kind.SOURCE, r.account, r.region, str(r.attrs["deliverySourceName"]))
+        return src in ours and str(r.attrs["deliveryDestinationArn"]) in arns
+    if r.kind is Kind.POLICY:
+        return (Kind.DESTINATION, r.account, r.region, r.name) in ours
+    return False
+
+
+def report(
+    result: DiffResult,
+    unreadable: dict[str, str],
+    expired: list[IgnoreRule],
+    live: list[Resource] | None = None,
+    project: str = "",
+) -> DriftReport:
     entries = []
+    ours = {(x.kind, x.account, x.region, x.name) for x in live or [] if x.owner == project}
+    arns = {x.arn for x in live or [] if x.kind is Kind.DESTINATION and x.owner == project and x.arn}
     for c in result.changes:
         if c.action is Action.NOOP:
             continue
@@ -83,7 +106,12 @@ def report(result: DiffResult, unreadable: dict[str, str], expired: list[IgnoreR
             "missing": "in the manifests but not in AWS (deleted out of band, or never applied)",
             "unexpected": "carries this project's tag but no manifest names it",
         }.get(status, c.reason)
-        entries.append(DriftEntry(c.address, status, reason, list(c.fields)))
+        oob = "changed" if status == "changed" else None
+        if status == "missing" and _deleted_out_of_band(c.resource, ours, arns):
+            oob = "deleted"
+            reason = "deleted out of band: not in AWS while what it connects is still there"
+        fields = list(c.fields) if status != "missing" else []
+        entries.append(DriftEntry(c.address, status, reason, fields, oob))
     for message in result.errors:
         entries.append(DriftEntry(message.split(" ", 1)[0], "conflict", message))
     return DriftReport(entries, result.unmanaged, unreadable, result.ignored, expired)

@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-from .models import API_VERSION, Kind, Resource, public_statements
+from .iam import public_statements
+from .models import API_VERSION, Kind, Resource
 
 
 def documents(resources: list[Resource]) -> dict[tuple[str, str], list[dict[str, Any]]]:

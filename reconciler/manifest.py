@@ -27,9 +27,11 @@ from . import catalog
 from .config import Project
 from .errors import ManifestError, Problem
 from .models import (
+    DERIVED,
     DOC_MODELS,
     DeliveryDestinationDoc,
     DeliveryDoc,
+    DeliverySelectorDoc,
     DeliverySourceDoc,
     Kind,
     Resource,
@@ -37,6 +39,8 @@ from .models import (
     parse_destination_arn,
     source_arn,
 )
+from .scopes import project_accounts
+from .selectors import Selector
 
 MAX_FILE_BYTES = 2 * 1024 * 1024  # per manifest file, before and after rendering
 MAX_NODES = 200_000  # YAML nodes after alias expansion, per file
@@ -70,6 +74,7 @@ class DesiredState:
     resources: list[Resource]
     digest: str  # sha256 of the rendered manifests, in file order
     files: list[str] = field(default_factory=list)
+    selectors: list[Selector] = field(default_factory=list)  # expanded at plan time (selectors.py)
 
     def scopes(self) -> list[tuple[str, str]]:
         return sorted({(r.account, r.region) for r in self.resources})
@@ -112,6 +117,11 @@ def discover(paths: list[Path], root: Path) -> tuple[list[Path], list[Problem]]:
         problems.append(Problem(_display(paths[0]), 1, "", "", f"more than {MAX_FILES} manifest files"))
         unique = unique[:MAX_FILES]
     return unique, problems
+
+
+def display_path(path: Path) -> str:
+    """A manifest path as messages show it: relative to the working directory when inside it."""
+    return _display(path)
 
 
 def _display(path: Path) -> str:
@@ -318,7 +328,7 @@ def _validation_problems(doc: Document, exc: ValidationError) -> list[Problem]:
 @dataclass
 class _Parsed:
     doc: Document
-    model: DeliverySourceDoc | DeliveryDestinationDoc | DeliveryDoc
+    model: DeliverySourceDoc | DeliveryDestinationDoc | DeliveryDoc | DeliverySelectorDoc
     account: str
     region: str
 
@@ -347,12 +357,18 @@ def _check_document(doc: Document) -> tuple[Any, list[Problem]]:
 
 
 def load(
-    project: Project, paths: list[Path] | None = None, default_account: str | None = None
+    project: Project,
+    paths: list[Path] | None = None,
+    default_account: str | None = None,
+    check_accounts: bool = True,
 ) -> DesiredState:
     """Render and validate the manifests into the desired state; raise ManifestError with every problem."""
     files, problems = discover(paths or project.manifest_paths, project.root)
     env = make_environment(project.root, project.vars)
     account = default_account or project.account or CALLER_ACCOUNT
+    # without a known default account (validate, no project account) an account under no key may be the caller's
+    known = default_account or project.account
+    known_accounts = set(project_accounts(project, known)) if known and check_accounts else None
     hasher = hashlib.sha256()
     parsed: list[_Parsed] = []
     for path in files:
@@ -369,12 +385,69 @@ def load(
             problems.extend(doc_problems)
             if model is not None:
                 meta = model.metadata
-                parsed.append(_Parsed(doc, model, meta.account or account, meta.region or project.region))
+                item = _Parsed(doc, model, meta.account or account, meta.region or project.region)
+                problems.extend(_scope_problems(item, project, known_accounts))
+                parsed.append(item)
     resources, cross = _cross_checks(parsed, project)
     problems.extend(cross)
+    selectors, selector_problems = _selectors(parsed)
+    problems.extend(selector_problems)
     if problems:
         raise ManifestError(problems)
-    return DesiredState(resources, hasher.hexdigest(), [_display(f) for f in files])
+    return DesiredState(resources, hasher.hexdigest(), [_display(f) for f in files], selectors)
+
+
+def _selectors(parsed: list[_Parsed]) -> tuple[list[Selector], list[Problem]]:
+    """DeliverySelector documents: unique names, no metadata account/region, a destination the manifests name."""
+    problems: list[Problem] = []
+    out: dict[str, Selector] = {}
+    dest_names = {p.model.metadata.name for p in parsed if isinstance(p.model, DeliveryDestinationDoc)}
+    for p in parsed:
+        if not isinstance(p.model, DeliverySelectorDoc):
+            continue
+        meta, spec = p.model.metadata, p.model.spec
+        if meta.account is not None or meta.region is not None:
+            field_name = "account" if meta.account is not None else "region"
+            problems.append(
+                p.problem(
+                    ("metadata", field_name),
+                    "a selector covers the project's scopes; use spec.accounts / spec.regions",
+                )
+            )
+        if not spec.destination.startswith("arn:") and spec.destination not in dest_names:
+            problems.append(
+                p.problem(("spec", "destination"), f"no DeliveryDestination named {spec.destination!r}")
+            )
+        elif spec.destination.startswith("arn:") and parse_destination_arn(spec.destination) is None:
+            problems.append(
+                p.problem(("spec", "destination"), f"{spec.destination!r} is not a delivery-destination ARN")
+            )
+        if meta.name in out:
+            continue  # reported by the duplicate-name check
+        out[meta.name] = Selector(meta.name, spec, f"{p.doc.file}:{p.doc.line}")
+    return sorted(out.values(), key=lambda s: s.name), problems
+
+
+def _scope_problems(p: _Parsed, project: Project, accounts: set[str] | None) -> list[Problem]:
+    """A manifest may only name an account and region the project declares (so prune and drift read it)."""
+    out = []
+    if p.region not in project.regions:
+        out.append(
+            p.problem(
+                ("metadata", "region"),
+                f"{p.region} is not one of the project's regions ({', '.join(project.regions)}); "
+                f"add it to regions in {project.config_name}",
+            )
+        )
+    if accounts is not None and p.account not in accounts:
+        out.append(
+            p.problem(
+                ("metadata", "account"),
+                f"{p.account} is not one of the project's accounts ({', '.join(sorted(accounts))}); "
+                f"add it to accounts in {project.config_name}",
+            )
+        )
+    return out
 
 
 def _cross_checks(parsed: list[_Parsed], project: Project) -> tuple[list[Resource], list[Problem]]:
@@ -572,17 +645,17 @@ def _cross_checks(parsed: list[_Parsed], project: Project) -> tuple[list[Resourc
     return resources, problems
 
 
-DERIVED = ("sourceService",)  # kept on a Delivery for comparisons; not the user's
-
-
 def render_documents(state: DesiredState) -> list[dict[str, Any]]:
     """The desired state as plain documents in a stable order (for ``reconciler render``)."""
     out = []
     for r in sorted(state.resources, key=lambda r: (r.account, r.region, r.kind.value, r.name)):
+        meta = {"name": r.name, "account": r.account, "region": r.region}
+        if r.origin and " DeliverySelector/" in r.origin:
+            meta["generatedBy"] = r.origin.rsplit(" ", 1)[1]
         out.append(
             {
                 "kind": r.kind.value,
-                "metadata": {"name": r.name, "account": r.account, "region": r.region},
+                "metadata": meta,
                 "spec": {
                     **{k: v for k, v in r.attrs.items() if v is not None and k not in DERIVED},
                     "tags": dict(sorted(r.tags.items())),

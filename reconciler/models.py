@@ -15,7 +15,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from . import catalog
+from . import catalog, iam
 
 # ---- limits (botocore logs model) -------------------------------------------------------------------------
 NAME_MIN, NAME_MAX, NAME_PATTERN = 1, 60, r"[\w-]*"
@@ -37,6 +37,18 @@ OWNER_TAG = "reconciler:project"  # ownership: the project's name
 HANDLE_TAG = "reconciler:name"  # a delivery's manifest handle (deliveries have no name in AWS)
 PROTECT_TAGS = ("protect", "reconciler:protect")  # a live protect tag blocks delete and replace
 RESERVED_TAGS = (OWNER_TAG, HANDLE_TAG)
+UNPROTECTING_VALUES = ("false", "0", "no")
+
+
+def is_protect_tag(key: str) -> bool:
+    """``protect`` or ``reconciler:protect``, in any case (``Protect``, ``PROTECT``, ``Reconciler:Protect``)."""
+    return key.strip().lower() in PROTECT_TAGS
+
+
+def protects(value: str) -> bool:
+    """A protect tag's value protects unless it is, trimmed and in any case, ``false``, ``0`` or ``no``."""
+    return value.strip().lower() not in UNPROTECTING_VALUES
+
 
 API_VERSION = "reconciler/v1"
 
@@ -55,6 +67,9 @@ class Kind(StrEnum):
 
 
 KIND_RANK = {Kind.SOURCE: 0, Kind.DESTINATION: 1, Kind.POLICY: 2, Kind.GRANT: 3, Kind.DELIVERY: 4}
+DERIVED = (
+    "sourceService",
+)  # attrs kept on a Delivery for comparisons; not the user's (never shown as fields)
 
 
 def _tag_chars_ok(text: str) -> bool:
@@ -178,34 +193,6 @@ class SourceSpec(Strict):
         return self
 
 
-def _is_public_principal(principal: Any) -> bool:
-    if principal == "*":
-        return True
-    if isinstance(principal, dict):
-        for value in principal.values():
-            values = value if isinstance(value, list) else [value]
-            if "*" in values:
-                return True
-    return False
-
-
-def public_statements(policy: dict[str, Any]) -> list[int]:
-    """Indexes of Allow statements that let any principal in without a Condition."""
-    statements = policy.get("Statement", [])
-    if isinstance(statements, dict):
-        statements = [statements]
-    found = []
-    for i, st in enumerate(statements):
-        if (
-            isinstance(st, dict)
-            and st.get("Effect") == "Allow"
-            and _is_public_principal(st.get("Principal"))
-            and not st.get("Condition")
-        ):
-            found.append(i)
-    return found
-
-
 class DestinationSpec(Strict):
     deliveryDestinationType: Literal["S3", "CWL", "FH", "XRAY"] | None = Field(
         default=None, description="Derived from destinationResourceArn for S3/CWL/FH; required for XRAY."
@@ -264,10 +251,16 @@ class DestinationSpec(Strict):
                 )
             if self.roleArn is not None:
                 raise ValueError("roleArn: only XRAY destinations take a roleArn")
-        if self.policy is not None and not self.allowPublicPolicy and public_statements(self.policy):
-            raise ValueError(
-                "policy: lets any principal deliver without a Condition; set allowPublicPolicy: true if intended"
-            )
+        if self.policy is not None:
+            case = iam.case_problems(self.policy)
+            if case:
+                raise ValueError(f"policy: {case[0]}")
+            public = iam.public_statements(self.policy)
+            if public and not self.allowPublicPolicy:
+                index, why = public[0]
+                raise ValueError(
+                    f"policy: Statement[{index}] lets anyone deliver: {why}; set allowPublicPolicy: true if intended"
+                )
         return self
 
     @property
@@ -320,10 +313,104 @@ class DeliveryDoc(_Doc):
     spec: DeliverySpec
 
 
+class SelectorSource(Strict):
+    deliverySourceConfiguration: dict[str, str] = Field(default_factory=dict)
+    tags: Tags = Field(default_factory=dict)
+
+    _t = field_validator("tags")(lambda cls, v: check_tags(v))
+
+
+class SelectorDelivery(Strict):
+    recordFields: (
+        list[Annotated[str, Field(min_length=RECORD_FIELD_MIN_LEN, max_length=RECORD_FIELD_MAX_LEN)]] | None
+    ) = Field(default=None, max_length=RECORD_FIELDS_MAX)
+    fieldDelimiter: str | None = Field(default=None, max_length=FIELD_DELIMITER_MAX)
+    s3DeliveryConfiguration: S3DeliveryConfiguration | None = None
+    tags: Tags = Field(default_factory=dict)
+
+    _t = field_validator("tags")(lambda cls, v: check_tags(v))
+
+
+_RESOURCE_TYPE_RE = re.compile(r"([a-z0-9-]+):([A-Za-z0-9/_-]+)", re.ASCII)
+
+
+def selector_log_types(resource_type: str) -> tuple[str, ...] | None:
+    """Log types the catalogue allows for ``service:type`` (e.g. ``elasticloadbalancing:loadbalancer/app``)."""
+    m = _RESOURCE_TYPE_RE.fullmatch(resource_type)
+    if m is None:
+        return None
+    service, rest = m.groups()
+    for sep in ("/", ":"):
+        found = catalog.log_types_for_arn(f"arn:aws:{service}:us-east-1:000000000000:{rest}{sep}x")
+        if found is not None:
+            return found
+    return None
+
+
+class SelectorSpec(Strict):
+    resourceType: str = Field(
+        description="service:type of the resources to match, as in ARNs (e.g. elasticloadbalancing:loadbalancer/app, "
+        "events:event-bus); a service that can be a delivery source."
+    )
+    logType: str = Field(description="The log type each matched resource delivers.")
+    tags: dict[str, str | list[str]] = Field(
+        default_factory=dict,
+        description="Tag filters, all required: key: value, key: [any, of, these], or key: [] for any value.",
+    )
+    destination: str = Field(
+        description="A DeliveryDestination name in each matched resource's account and region, or a "
+        "delivery-destination ARN."
+    )
+    accounts: list[str] = Field(
+        default_factory=list, description="Only these accounts (default: the project's)."
+    )
+    regions: list[str] = Field(
+        default_factory=list, description="Only these regions (default: the project's)."
+    )
+    source: SelectorSource = Field(default_factory=SelectorSource)
+    delivery: SelectorDelivery = Field(default_factory=SelectorDelivery)
+
+    _a = field_validator("accounts", mode="before")(
+        lambda cls, v: [_account(a) for a in v] if isinstance(v, list) else v
+    )
+
+    @field_validator("regions")
+    @classmethod
+    def _regions(cls, v: list[str]) -> list[str]:
+        return [_region(r) for r in v]
+
+    @model_validator(mode="after")
+    def _type(self) -> SelectorSpec:
+        allowed = selector_log_types(self.resourceType)
+        if allowed is None:
+            raise ValueError(
+                f"resourceType: {self.resourceType!r} is not service:type of a service that can be a delivery source"
+            )
+        if self.logType not in allowed:
+            raise ValueError(
+                f"logType: {self.logType!r} is not valid for {self.resourceType}; valid: {', '.join(allowed)}"
+            )
+        return self
+
+    def tag_filters(self) -> list[dict[str, Any]]:
+        """The Resource Groups Tagging API's TagFilters."""
+        out: list[dict[str, Any]] = []
+        for key, value in sorted(self.tags.items()):
+            values = [value] if isinstance(value, str) else list(value)
+            out.append({"Key": key, "Values": values} if values else {"Key": key})
+        return out
+
+
+class DeliverySelectorDoc(_Doc):
+    kind: Literal["DeliverySelector"]
+    spec: SelectorSpec
+
+
 DOC_MODELS: dict[str, type[_Doc]] = {
     "DeliverySource": DeliverySourceDoc,
     "DeliveryDestination": DeliveryDestinationDoc,
     "Delivery": DeliveryDoc,
+    "DeliverySelector": DeliverySelectorDoc,
 }
 
 
@@ -417,31 +504,6 @@ def parse_destination_arn(arn: str) -> tuple[str, str, str] | None:
     """(region, account, name) of a delivery-destination ARN, or None."""
     m = _DEST_ARN_RE.fullmatch(arn)
     return (m.group(1), m.group(2), m.group(3)) if m else None
-
-
-def policy_grants(policy: Any) -> set[tuple[str, str, str, bool]]:
-    """What a policy allows, as (principal, action, resource, conditioned) for each Allow statement."""
-    out: set[tuple[str, str, str, bool]] = set()
-    if not isinstance(policy, dict):
-        return out
-    statements = policy.get("Statement", [])
-    for st in statements if isinstance(statements, list) else [statements]:
-        if not isinstance(st, dict) or st.get("Effect") != "Allow":
-            continue
-        principal = st.get("Principal", "*")
-        if isinstance(principal, dict):
-            principals = [
-                f"{k}:{v}" for k, vs in principal.items() for v in (vs if isinstance(vs, list) else [vs])
-            ]
-        else:
-            principals = [str(p) for p in (principal if isinstance(principal, list) else [principal])]
-        actions = st.get("Action", [])
-        resources = st.get("Resource", "*")
-        for p in principals:
-            for a in actions if isinstance(actions, list) else [actions]:
-                for r in resources if isinstance(resources, list) else [resources]:
-                    out.add((p, str(a), str(r), bool(st.get("Condition"))))
-    return out
 
 
 def canonical_policy(policy: Any) -> Any:
@@ -555,8 +617,16 @@ class LockConfig(Strict):
     leaseSeconds: int = 900
 
 
+def _regions(value: Any) -> Any:
+    if isinstance(value, list):
+        for v in value:
+            _region(v)
+    return value
+
+
 class EnvironmentOverlay(Strict):
     region: str | None = None
+    regions: list[str] | None = None
     account: str | None = None
     accounts: dict[str, AccountAccess] = Field(default_factory=dict)
     defaultTags: Tags = Field(default_factory=dict)
@@ -565,6 +635,7 @@ class EnvironmentOverlay(Strict):
 
     _a = field_validator("account", mode="before")(lambda cls, v: _account(v))
     _r = field_validator("region")(lambda cls, v: _region(v))
+    _rs = field_validator("regions")(lambda cls, v: _regions(v))
 
 
 class ProjectFile(Strict):
@@ -572,6 +643,11 @@ class ProjectFile(Strict):
         description="Project name; every resource created is tagged reconciler:project=<name>."
     )
     region: str
+    regions: list[str] | None = Field(
+        default=None,
+        description="Every region the project may own resources in (default: [region]); plan, prune and drift "
+        "read all of them.",
+    )
     account: str | None = None
     accounts: dict[str, AccountAccess] = Field(default_factory=dict)
     defaultTags: Tags = Field(default_factory=dict)
@@ -593,6 +669,7 @@ class ProjectFile(Strict):
 
     _a = field_validator("account", mode="before")(lambda cls, v: _account(v))
     _r = field_validator("region")(lambda cls, v: _region(v))
+    _rs = field_validator("regions")(lambda cls, v: _regions(v))
     _t = field_validator("defaultTags")(lambda cls, v: check_tags(v))
 
     @model_validator(mode="before")

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import fnmatch
 import graphlib
+import hashlib
 import heapq
 import json
 from dataclasses import dataclass, field
@@ -50,6 +51,9 @@ class Plan:
     options: dict[str, Any] = field(default_factory=dict)
     findings: list[Finding] = field(default_factory=list)  # sorted; see findings.py
     notes: list[str] = field(default_factory=list)  # plan-wide lines for humans (e.g. "prune off: ...")
+    context: list[Resource] = field(
+        default_factory=list
+    )  # unchanged neighbours of the changes (for the picture)
 
     def summary(self) -> dict[str, int]:
         out = {a.value: 0 for a in (Action.CREATE, Action.UPDATE, Action.REPLACE, Action.DELETE)}
@@ -60,6 +64,77 @@ class Plan:
     @property
     def empty(self) -> bool:
         return not self.changes
+
+    @property
+    def plan_digest(self) -> str:
+        """What a reviewer approved: see ``changes_digest`` (not ``digest``, which is the manifests')."""
+        return changes_digest(self.changes)
+
+
+def change_identity(c: Change) -> dict[str, Any]:
+    """The part of a change that ``changes_digest`` covers: what it does, not why or when it was planned."""
+    return {
+        "address": c.address,
+        "action": c.action.value,
+        "fields": [[f.path, f.before, f.after] for f in c.fields],
+        "adopt": c.adopt,
+    }
+
+
+def json_change_identity(d: dict[str, Any]) -> dict[str, Any]:
+    """``change_identity`` of a change in a JSON plan (``plan --format json`` or a saved plan)."""
+    return {
+        "address": d["address"],
+        "action": d["action"],
+        "fields": [[f["path"], f["before"], f["after"]] for f in d.get("fields", [])],
+        "adopt": bool(d.get("adopt", False)),
+    }
+
+
+def _canonical(identity: dict[str, Any]) -> str:
+    return json.dumps(identity, sort_keys=True, separators=(",", ":"), default=str)
+
+
+def _digest(identities: list[dict[str, Any]]) -> str:
+    items = sorted(_canonical(i) for i in identities)
+    return hashlib.sha256("\n".join(items).encode()).hexdigest()[:16]
+
+
+def changes_digest(changes: list[Change]) -> str:
+    """A short digest of the changes only (address, action, field values, adoption), in a canonical order.
+
+    Timings, API-call counts, live fingerprints, reasons and the manifests' file:line are left out, so the same
+    changes planned twice (in the pull request, then on merge) give the same digest, and any other change does
+    not. ``apply --expect-digest`` compares it. (``Plan.digest`` is another thing: the rendered manifests'.)
+    """
+    return _digest([change_identity(c) for c in changes])
+
+
+def json_changes_digest(changes: list[dict[str, Any]]) -> str:
+    return _digest([json_change_identity(d) for d in changes])
+
+
+def digest_difference(reviewed: list[dict[str, Any]], current: list[Change]) -> list[str]:
+    """One line per change that differs between a reviewed plan's changes (JSON) and the current ones."""
+    before = {d["address"]: json_change_identity(d) for d in reviewed}
+    now = {c.address: change_identity(c) for c in current}
+    out = []
+    for address in sorted(set(before) | set(now)):
+        b, n = before.get(address), now.get(address)
+        if n is None and b is not None:
+            out.append(f"  no longer planned: {b['action']} {address}")
+        elif b is None and n is not None:
+            out.append(f"  not reviewed: {n['action']} {address}")
+        elif b is not None and n is not None and _canonical(b) != _canonical(n):
+            if b["action"] != n["action"]:
+                out.append(f"  differs: {address} ({b['action']} when reviewed, {n['action']} now)")
+            else:
+                paths = sorted(
+                    {f[0] for f in n["fields"] if f not in b["fields"]}
+                    | {f[0] for f in b["fields"] if f not in n["fields"]}
+                )
+                out.append(f"  differs: {n['action']} {address} ({', '.join(paths) or 'adoption'})")
+    return out
 
 
 def calls_for(change: Change) -> list[str]:
@@ -123,9 +198,13 @@ def phases(change: Change) -> list[str]:
 
 
 def _match(change: Change, patterns: list[str]) -> bool:
-    r = change.resource
-    short = f"{r.kind.value}/{r.name}"
-    return any(fnmatch.fnmatchcase(r.address, p) or fnmatch.fnmatchcase(short, p) for p in patterns)
+    return address_matches(change.resource.address, patterns)
+
+
+def address_matches(address: str, patterns: list[str]) -> bool:
+    """Does ``ACCOUNT/REGION/Kind/name`` match a --target/--exclude glob (over it, or over ``Kind/name``)?"""
+    short = "/".join(address.split("/")[2:])
+    return any(fnmatch.fnmatchcase(address, p) or fnmatch.fnmatchcase(short, p) for p in patterns)
 
 
 def _edges(changes: list[Change]) -> dict[Step, set[Step]]:
@@ -270,6 +349,7 @@ def build(
     options: dict[str, Any] | None = None,
     findings: list[Finding] | None = None,
     notes: list[str] | None = None,
+    context: list[Resource] | None = None,
 ) -> Plan:
     """The plan: non-noop changes (filtered by --target/--exclude, keeping what targets depend on), ordered."""
     active = [c for c in changes if c.action is not Action.NOOP]
@@ -305,6 +385,7 @@ def build(
         options=options or {},
         findings=sorted(findings or []),
         notes=list(notes or []),
+        context=list(context or []),
     )
 
 
@@ -344,10 +425,13 @@ def to_json(plan: Plan, full: bool = True) -> dict[str, Any]:
         "summary": plan.summary(),
         "changes": [change_to_json(c, full) for c in plan.changes],
         "unmanaged": [r.address for r in plan.unmanaged],
+        "unmanaged_owners": {r.address: r.owner for r in plan.unmanaged if r.owner},
         "api_calls": {"total": sum(plan.api_calls.values()), "by_operation": plan.api_calls},
         "scopes": [f"{a}/{r}" for a, r in plan.scopes],
+        "prune": bool(plan.options.get("prune", True)),
         "findings": [f.to_json() for f in plan.findings],
         "notes": plan.notes,
+        "plan_digest": plan.plan_digest,
     }
     if full:
         doc["manifest_digest"] = plan.digest
@@ -355,7 +439,29 @@ def to_json(plan: Plan, full: bool = True) -> dict[str, Any]:
         doc["steps"] = [[i, ph] for i, ph in plan.steps]
         doc["deps"] = [[[i, ph], sorted([j, q] for j, q in d)] for (i, ph), d in sorted(plan.deps.items())]
         doc["options"] = plan.options
+        doc["context"] = [r.to_json() for r in plan.context]
     return doc
+
+
+def is_plan_document(text: str) -> bool:
+    """A saved plan is recognised by its content (a JSON object with ``format_version`` and ``changes``), never by
+    its file name; a manifest, even one written as JSON, has neither."""
+    stripped = text.lstrip()
+    if not stripped.startswith("{"):
+        return False
+    try:
+        doc = json.loads(stripped)
+    except ValueError:
+        return False
+    return isinstance(doc, dict) and "format_version" in doc and "changes" in doc
+
+
+_NEEDS = {
+    Action.CREATE: (False, True),
+    Action.UPDATE: (True, True),
+    Action.REPLACE: (True, True),
+    Action.DELETE: (True, False),
+}  # (before, after) each action needs
 
 
 def from_json(doc: Any) -> Plan:
@@ -364,8 +470,6 @@ def from_json(doc: Any) -> Plan:
         raise StalePlanError(
             f"unknown plan format_version {version!r} (this reconciler reads {FORMAT_VERSION})"
         )
-    if "steps" not in doc:
-        raise StalePlanError("the plan file has no steps; save plans with `reconciler plan --out FILE`")
     try:
         changes = []
         for c in doc["changes"]:
@@ -380,10 +484,16 @@ def from_json(doc: Any) -> Plan:
                     [str(w) for w in c.get("warnings", [])],
                 )
             )
-        steps = [(int(i), str(ph)) for i, ph in doc["steps"]]
-        deps: dict[Step, set[Step]] = {s: set() for s in steps}
-        for (i, ph), ds in doc.get("deps", []):
-            deps[(int(i), str(ph))] = {(int(j), str(q)) for j, q in ds}
+        for c in changes:
+            need_before, need_after = _NEEDS.get(c.action, (False, False))
+            if (
+                c.action is Action.NOOP
+                or (need_before and c.before is None)
+                or (need_after and c.after is None)
+            ):
+                raise ValueError(f"{c.action.value} of {c.address} lacks its before/after resource")
+        # steps and dependencies always follow from the changes; the file's are never trusted
+        changes, steps, deps = order(changes)
         return Plan(
             project=doc["project"],
             changes=changes,
@@ -395,6 +505,7 @@ def from_json(doc: Any) -> Plan:
             options=dict(doc.get("options", {})),
             findings=[Finding.from_json(f) for f in doc.get("findings", [])],
             notes=[str(n) for n in doc.get("notes", [])],
+            context=[Resource.from_json(r) for r in doc.get("context", [])],
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise StalePlanError(f"the plan file is malformed: {type(exc).__name__}: {exc}") from None

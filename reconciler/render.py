@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import difflib
 import json
 from collections import Counter
 from typing import Any
 
+from . import graph as graphmod
 from .apply import DONE, FAILED, SKIPPED, ApplyResult
 from .diff import Action, Change
 from .drift import DriftReport
 from .findings import Finding
+from .models import Kind, Resource, canonical_policy
 from .plan import Plan, calls_for, to_json
 
 SYMBOL = {
@@ -38,6 +41,39 @@ def _v(value: Any) -> str:
     return json.dumps(value, sort_keys=True, default=str)
 
 
+def policy_diff_lines(before: Any, after: Any) -> list[str]:
+    """A policy change as a unified diff of the two documents, pretty-printed with sorted keys and compared by
+    meaning (``canonical_policy``); every line starts with ``+``, ``-`` or a space."""
+
+    def lines(doc: Any) -> list[str]:
+        if doc is None:
+            return []
+        return json.dumps(canonical_policy(doc), indent=2, sort_keys=True, default=str).splitlines()
+
+    b, a = lines(before), lines(after)
+    diff = list(difflib.unified_diff(b, a, lineterm="", n=max(len(a), len(b))))
+    return [d for d in diff[2:] if not d.startswith("@@")]
+
+
+def _field_lines(c: Change) -> list[tuple[str, str]]:
+    """(marker, text) per line of a change's field diffs: ``+`` set, ``-`` removed, ``~`` changed (text view)."""
+    items: list[tuple[str, str]] = []
+    for f in c.fields:
+        if f.path == "policy":
+            items.append((" ", "policy:"))
+            items.extend((d[0], "  " + d[1:]) for d in policy_diff_lines(f.before, f.after))
+        elif f.before is None:
+            items.append(("+", f"{f.path}: {_v(f.after)}"))
+        elif f.after is None:
+            items.append(("-", f"{f.path}: {_v(f.before)}"))
+        else:
+            items.append(("~", f"{f.path}: {_v(f.before)} → {_v(f.after)}"))
+    return items
+
+
+MARK_COLOR = {"+": "32", "-": "31", "~": "33", "!": "33", " ": "0"}
+
+
 def change_lines(c: Change, color: bool = False, indent: str = "  ") -> list[str]:
     r = c.resource
     sym = SYMBOL[c.action]
@@ -45,27 +81,65 @@ def change_lines(c: Change, color: bool = False, indent: str = "  ") -> list[str
     if c.reason:
         head += f"  # {c.reason}"
     lines = [head]
-    if c.action is Action.CREATE and c.after is not None:
-        for k, v in c.after.attrs.items():
-            if v is not None and v != {} and k != "sourceService":
-                lines.append(f"{indent}      {k}: {_v(v)}")
-        for k, v in sorted(c.after.tags.items()):
-            lines.append(f"{indent}      tags.{k}: {_v(v)}")
-    elif c.action is Action.DELETE and c.before is not None and c.before.id:
+    if c.action is Action.DELETE and c.before is not None and c.before.id:
         lines.append(f"{indent}      id: {c.before.id}")
-    for f in c.fields:
-        if f.before is None:
-            lines.append(f"{indent}      {_c('+', '32', color)} {f.path}: {_v(f.after)}")
-        elif f.after is None:
-            lines.append(f"{indent}      {_c('-', '31', color)} {f.path}: {_v(f.before)}")
-        else:
-            lines.append(f"{indent}      {_c('~', '33', color)} {f.path}: {_v(f.before)} → {_v(f.after)}")
+    for mark, text in _field_lines(c):
+        shown = _c(mark, MARK_COLOR[mark], color) if mark != " " else " "
+        lines.append(f"{indent}      {shown} {text}")
     for w in c.warnings:
         lines.append(f"{indent}      {_c('!', '33', color)} {w}")
     calls = calls_for(c)
     if calls:
         lines.append(f"{indent}      calls: {', '.join(calls)}")
     return lines
+
+
+def owned_by(r: Resource) -> str:
+    """Who owns a resource this project does not manage."""
+    return f"owned by project {r.owner!r}" if r.owner else "no reconciler:project tag"
+
+
+def diff_block_lines(c: Change) -> list[str]:
+    """A change as the lines of a ```diff block: the first character is the marker GitHub colours (``+`` added,
+    ``-`` removed, ``!`` a warning, a space for context), nothing indented before it."""
+    lines: list[str] = []
+    if c.reason.startswith("policy WIDENS access"):
+        lines.append(f"! {c.reason}")
+    if c.action is Action.DELETE and c.before is not None and c.before.id:
+        lines.append(f"- id: {c.before.id}")
+    for f in c.fields:
+        if f.path == "policy":
+            lines.append("  policy:")
+            lines.extend(f"{d[0]}   {d[1:]}" for d in policy_diff_lines(f.before, f.after))
+            continue
+        if f.before is not None:
+            lines.append(f"- {f.path}: {_v(f.before)}")
+        if f.after is not None:
+            lines.append(f"+ {f.path}: {_v(f.after)}")
+    lines.extend(f"! {w}" for w in c.warnings)
+    calls = calls_for(c)
+    if calls:
+        lines.append(f"  calls: {', '.join(calls)}")
+    return lines
+
+
+def continuity_loss(plan: Plan) -> int:
+    """Deliveries the plan replaces: each one stops delivering logs between its delete and its create."""
+    return sum(1 for c in plan.changes if c.action is Action.REPLACE and c.kind is Kind.DELIVERY)
+
+
+def one_line_summary(plan: Plan) -> str:
+    """What a reviewer scans in one second: ``2 create · 1 update · 1 replace (destroys logs continuity for 3
+    deliveries) · 0 delete · 1 finding``."""
+    s = plan.summary()
+    replace = f"{s['replace']} replace"
+    lost = continuity_loss(plan)
+    if lost:
+        replace += f" (destroys logs continuity for {lost} deliver{'y' if lost == 1 else 'ies'})"
+    n = len(plan.findings)
+    parts = [f"{s['create']} create", f"{s['update']} update", replace, f"{s['delete']} delete"]
+    parts.append(f"{n} finding{'' if n == 1 else 's'}")
+    return " · ".join(parts)
 
 
 def summary_line(plan: Plan) -> str:
@@ -97,13 +171,17 @@ def plan_text(plan: Plan, color: bool = False) -> str:
                 shown.add(c.address)
         lines.append("")
     if plan.unmanaged:
-        lines.append(f"Unmanaged (no reconciler:project tag; never touched): {len(plan.unmanaged)}")
+        lines.append(f"Not managed by this project (never touched): {len(plan.unmanaged)}")
         for r in plan.unmanaged[:20]:
-            lines.append(f"    {r.address}")
+            lines.append(f"    {r.address}  ({owned_by(r)})")
         if len(plan.unmanaged) > 20:
             lines.append(f"    ... and {len(plan.unmanaged) - 20} more")
         lines.append("")
     lines.extend(_finding_lines(plan.findings, color, shown))
+    if not plan.empty:
+        lines.append(
+            f"Plan digest: {plan.plan_digest} (apply exactly these changes: --expect-digest {plan.plan_digest})"
+        )
     lines.append(_c(summary_line(plan), "1", color))
     return "\n".join(lines) + "\n"
 
@@ -145,17 +223,49 @@ def plan_json(plan: Plan) -> str:
     return json.dumps(to_json(plan, full=False), indent=2, default=str) + "\n"
 
 
+def _html(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
 def _details(c: Change) -> str:
     r = c.resource
-    body = "\n".join(change_lines(c, color=False, indent=""))
+    body = "\n".join(diff_block_lines(c))
     title = (
         f"{SYMBOL[c.action]} <code>{r.kind.value}/{r.name}</code> ({r.account}/{r.region}) — {c.action.value}"
     )
-    return f"<details><summary>{title}</summary>\n\n```diff\n{body}\n```\n</details>\n"
+    if c.reason:
+        title += f": {_html(c.reason)}"
+    block = f"\n\n```diff\n{body}\n```\n" if body else "\n\n"
+    return f"<details><summary>{title}</summary>{block}</details>\n"
+
+
+DIGEST_MARKER = "<!-- reconciler-plan-digest: {} -->"
+
+
+def plan_graph(plan: Plan, max_nodes: int = graphmod.MAX_NODES) -> graphmod.Graph:
+    """The plan's picture: its changes and their unchanged neighbours (``Plan.context``), folded to a readable size."""
+    return graphmod.cap(graphmod.build(plan.changes, plan.context), max_nodes)
+
+
+def graph_markdown(plan: Plan) -> str:
+    """The Mermaid block of a plan comment, with the legend and what was folded."""
+    g = plan_graph(plan)
+    text = f"```mermaid\n{graphmod.mermaid(g)}```\n<sub>{graphmod.LEGEND}</sub>"
+    if g.folded:
+        text += f"<br/><sub>{g.folded}.</sub>"
+    return text
 
 
 def plan_markdown(plan: Plan, title: str = "reconciler plan", budget: int = MARKDOWN_BUDGET) -> str:
-    head = [MARKER, f"### {title}", "", f"**{summary_line(plan)}**", ""]
+    digest = plan.plan_digest
+    head = [MARKER, DIGEST_MARKER.format(digest), f"### {title}", "", f"**{one_line_summary(plan)}**", ""]
+    if not plan.empty:
+        head += [graph_markdown(plan), ""]
+    head += [
+        f"{summary_line(plan)} Plan digest `{digest}`: the merge applies exactly these changes "
+        f"(`reconciler apply --expect-digest {digest}`) or stops.",
+        "",
+    ]
     head += _finding_bullets(plan.findings)
     head += [f"> {n}" for n in plan.notes] + ([""] if plan.notes else [])
     if plan.empty:
@@ -233,14 +343,15 @@ def drift_text(rep: DriftReport, color: bool = False) -> str:
     lines = []
     for e in rep.entries:
         code = {"changed": "33", "missing": "31", "unexpected": "35", "conflict": "31"}[e.status]
-        lines.append(f"  {_c(e.status.upper(), code, color)} {e.address}: {e.reason}")
+        oob = f" [{e.out_of_band} out of band]" if e.out_of_band else ""
+        lines.append(f"  {_c(e.status.upper(), code, color)} {e.address}{oob}: {e.reason}")
         for f in e.fields:
             lines.append(f"      {f.path}: live {_v(f.before)}, manifest {_v(f.after)}")
     for scope, error in sorted(rep.unreadable.items()):
         lines.append(f"  {_c('UNREADABLE', '31', color)} {scope}: {error}")
     if rep.unmanaged:
         lines.append(f"Unmanaged in scope (informational): {len(rep.unmanaged)}")
-        lines.extend(f"    {r.address}" for r in rep.unmanaged[:50])
+        lines.extend(f"    {r.address}  ({owned_by(r)})" for r in rep.unmanaged[:50])
     for rule in rep.expired_rules:
         lines.append(
             f"Expired ignore rule (no longer applied): {rule.address} until {rule.until} ({rule.reason})"
@@ -279,26 +390,55 @@ def drift_json(rep: DriftReport) -> str:
 DRIFT_MARKER = "<!-- reconciler-drift -->"
 
 
+def _cell(text: str) -> str:
+    return _html(text).replace("|", "\\|").replace("\n", " ")
+
+
 def drift_markdown(rep: DriftReport, budget: int = MARKDOWN_BUDGET) -> str:
+    """What ``drift_text`` says, for an issue: status, field values live vs manifest, unreadable and unmanaged."""
     head = [DRIFT_MARKER, "### reconciler drift", ""]
     if rep.unreadable:
-        head.append(f"**Incomplete: {len(rep.unreadable)} scope(s) could not be read.**")
-        head.extend(f"- `{s}`: {e}" for s, e in sorted(rep.unreadable.items()))
+        head.append(
+            f"**Incomplete: {len(rep.unreadable)} scope(s) could not be read**; nothing is claimed about them:"
+        )
+        head.extend(f"- `{s}`: {_cell(e)}" for s, e in sorted(rep.unreadable.items()))
+        head.append("")
     head.append(f"**{len(rep.entries)} resource(s) out of sync.**" if rep.entries else "**In sync.**")
     head.append("")
     head += _finding_bullets(rep.findings)
     if rep.entries:
-        head += ["| status | resource | reason |", "|---|---|---|"]
+        head += [
+            "| status | resource | out of band | live → manifest |",
+            "|---|---|---|---|",
+        ]
     text = "\n".join(head) + "\n"
     shown = 0
     for e in rep.entries:
-        row = f"| {e.status} | `{e.address}` | {e.reason} |\n"
-        if len(text) + len(row) + 300 > budget:
+        values = "<br>".join(
+            f"`{_cell(f.path)}`: live `{_cell(_v(f.before))}`, manifest `{_cell(_v(f.after))}`"
+            for f in e.fields
+        )
+        row = f"| {e.status} | `{e.address}` | {e.out_of_band or '?'} | {values or _cell(e.reason)} |\n"
+        if len(text) + len(row) + 2000 > budget:
             break
         text += row
         shown += 1
     if shown < len(rep.entries):
         text += f"\n_{len(rep.entries) - shown} more not shown to stay within the comment size._\n"
+    if rep.unmanaged:
+        text += f"\n<details><summary>Unmanaged in scope (informational, never touched): {len(rep.unmanaged)}</summary>\n\n"
+        listed = 0
+        for r in rep.unmanaged:
+            line = f"- `{r.address}` ({owned_by(r)})\n"
+            if len(text) + len(line) + 600 > budget:
+                break
+            text += line
+            listed += 1
+        if listed < len(rep.unmanaged):
+            text += f"- ... and {len(rep.unmanaged) - listed} more\n"
+        text += "</details>\n"
+    if rep.ignored:
+        text += f"\nIgnored by rules: {len(rep.ignored)}.\n"
     for rule in rep.expired_rules:
-        text += f"\n- expired ignore rule `{rule.address}` (until {rule.until}): {rule.reason}"
+        text += f"\n- expired ignore rule `{rule.address}` (until {rule.until}, no longer applied): {_cell(rule.reason)}"
     return text + "\n"

@@ -91,3 +91,114 @@ def test_bad_organization_settings_are_one_line(ws: Workspace, sandbox: Any, tmp
     )
     res = ws.cli("validate")
     assert "accounts.fromOrganization: name at least one organisational unit (ous) or root (roots)" in res.err
+
+
+SELECTOR = """\
+apiVersion: reconciler/v1
+kind: DeliveryDestination
+metadata: {name: central}
+spec: {destinationResourceArn: "arn:aws:logs:us-east-1:111111111111:log-group:central", outputFormat: json}
+---
+apiVersion: reconciler/v1
+kind: DeliverySelector
+metadata: {name: pay-bus}
+spec:
+  resourceType: events:event-bus
+  logType: ERROR_LOGS
+  tags: {team: payments}
+  destination: central
+  delivery: {tags: {via: selector}}
+"""
+
+
+def bus(box: Any, name: str, team: str) -> str:
+    events = client(box, "events")
+    return str(events.create_event_bus(Name=name, Tags=[{"Key": "team", "Value": team}])["EventBusArn"])
+
+
+def changes(ws: Workspace) -> list[tuple[str, str, str]]:
+    doc = json.loads(ws.cli("plan", "--format", "json").out)
+    return [(c["action"], c["address"].split("/", 2)[2], c["reason"]) for c in doc["changes"]]
+
+
+def test_selector_expands_creates_for_new_matches_and_prunes_what_stops_matching(
+    ws: Workspace, sandbox: Any
+) -> None:
+    b1 = bus(sandbox, "b1", "payments")
+    bus(sandbox, "b2", "other")
+    ws.write("sel.yaml", SELECTOR)
+    assert changes(ws) == [
+        ("create", "DeliverySource/pay-bus-b1", "not in AWS (DeliverySelector/pay-bus)"),
+        ("create", "DeliveryDestination/central", "not in AWS"),
+        ("create", "Delivery/pay-bus-b1", "not in AWS (DeliverySelector/pay-bus)"),
+    ]
+    doc = json.loads(ws.cli("plan", "--format", "json").out)
+    assert doc["changes"][0]["origin"] == "manifests/sel.yaml:6 DeliverySelector/pay-bus"
+    assert "DeliverySelector/pay-bus: 1 matching resources" in doc["notes"]
+    assert sandbox.count("GetResources") >= 2  # one per scope (A and B), each a page of up to 100
+    assert ws.cli("apply", "--auto-approve").code == 0
+    live = client(sandbox).describe_delivery_sources()["deliverySources"]
+    assert [(s["name"], s["resourceArns"], s["logType"]) for s in live] == [
+        ("pay-bus-b1", [b1], "ERROR_LOGS")
+    ]
+    assert ws.cli("plan", "--detailed-exitcode").code == 0
+
+    rendered = ws.cli("render", "--format", "json")
+    docs = json.loads(rendered.out)
+    assert [(d["kind"], d["metadata"]["name"], d["metadata"].get("generatedBy")) for d in docs] == [
+        ("Delivery", "pay-bus-b1", "DeliverySelector/pay-bus"),
+        ("DeliveryDestination", "central", None),
+        ("DeliverySource", "pay-bus-b1", "DeliverySelector/pay-bus"),
+    ]
+
+    bus(sandbox, "b3", "payments")  # a new matching resource: creates
+    assert [c[:2] for c in changes(ws)] == [
+        ("create", "DeliverySource/pay-bus-b3"),
+        ("create", "Delivery/pay-bus-b3"),
+    ]
+    assert ws.cli("apply", "--auto-approve").code == 0
+
+    client(sandbox, "events").untag_resource(ResourceARN=b1, TagKeys=["team"])  # stops matching: pruned
+    assert [c[:2] for c in changes(ws)] == [
+        ("delete", "Delivery/pay-bus-b1"),
+        ("delete", "DeliverySource/pay-bus-b1"),
+    ]
+    assert ws.cli("apply", "--auto-approve").code == 0
+    assert ws.cli("plan", "--detailed-exitcode").code == 0
+
+
+def test_selector_names_are_stable_short_and_collision_free() -> None:
+    from reconciler.models import Kind, Resource, SelectorSpec
+    from reconciler.selectors import Selector, expand
+
+    spec = SelectorSpec.model_validate(
+        {
+            "resourceType": "elasticloadbalancing:loadbalancer/app",
+            "logType": "ALB_ACCESS_LOGS",
+            "destination": "d",
+        }
+    )
+    sel = Selector("web", spec, "m.yaml:1")
+    alb = "arn:aws:elasticloadbalancing:us-east-1:111111111111:loadbalancer/app/{}/50dc6c495c0c9188"
+    long = "x" * 40  # web-<40>-<16 hex> is 61 characters
+    found = [
+        (alb.format("shop"), {}),
+        (alb.format("shop").replace("50dc", "60dc"), {}),  # same load balancer name, another id
+        (alb.format(long), {}),
+        (alb.replace("/app/", "/net/").format("nlb"), {}),  # another type under the same tagging filter
+    ]
+    dest = Resource(Kind.DESTINATION, "111111111111", "us-east-1", "d",
+                    {"deliveryDestinationType": "S3", "destinationResourceArn": "arn:aws:s3:::b"})  # fmt: skip
+    explicit = Resource(Kind.SOURCE, "111111111111", "us-east-1", "web-shop-60dc6c495c0c9188",
+                        {"resourceArn": "arn:aws:bedrock:us-east-1:111111111111:agent/A", "logType": "EVENT_LOGS"})  # fmt: skip
+    one = expand([sel], {("web", "111111111111", "us-east-1"): found}, [dest, explicit], {})
+    two = expand([sel], {("web", "111111111111", "us-east-1"): list(reversed(found))}, [explicit, dest], {})
+    names = [r.name for r in one.resources if r.kind is Kind.SOURCE]
+    assert names == [r.name for r in two.resources if r.kind is Kind.SOURCE]  # order of inputs never matters
+    assert not one.problems and len(names) == 3 and all(len(n) <= 60 for n in names)
+    assert names[0] == "web-shop-50dc6c495c0c9188"
+    assert (
+        names[1].startswith("web-shop-60dc6c495c0c9188-")
+        and len(names[1]) == len("web-shop-60dc6c495c0c9188") + 9
+    )
+    assert names[2].startswith("web-" + "x" * 40) and len(names[2]) == 60

@@ -263,7 +263,9 @@ def test_protect_tag_blocks_delete_and_replace(ws: Workspace, sandbox: Any) -> N
     before = writes(sandbox)
     result = ws.cli("apply", "--auto-approve")
     assert result.code == 1
-    assert "DeliverySource/s-kb is protected by a live protect tag; refusing to replace it" in result.err
+    assert (
+        "DeliverySource/s-kb is protected by its live tag protect=true; refusing to replace it" in result.err
+    )
     assert writes(sandbox) == before
 
 

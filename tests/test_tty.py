@@ -8,13 +8,16 @@ import select
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from typing import Any
 
 from conftest import Workspace
 from test_plan_apply import base, writes
 
 
-def run_on_tty(ws: Workspace, box: Any, args: list[str], answer: str) -> tuple[int, str]:
+def run_on_tty(
+    ws: Workspace, box: Any, args: list[str], answer: str, before_answer: Callable[[], None] | None = None
+) -> tuple[int, str]:
     env = {**os.environ, **{k: v for k, v in box.env().items() if v}, "TERM": "xterm", "COLUMNS": "120"}
     env.pop("NO_COLOR", None)
     master, slave = pty.openpty()
@@ -34,6 +37,8 @@ def run_on_tty(ws: Workspace, box: Any, args: list[str], answer: str) -> tuple[i
                 break
             out += chunk
             if not sent and b"Only 'yes' is accepted" in out:
+                if before_answer is not None:
+                    before_answer()
                 os.write(master, answer.encode() + b"\n")
                 sent = True
         elif proc.poll() is not None:

@@ -15,7 +15,6 @@ behaviour coded defensively where no primary source was found.
 from __future__ import annotations
 
 import base64
-import fnmatch
 import itertools
 import json
 import random
@@ -28,7 +27,7 @@ from moto.core.exceptions import JsonRESTError
 from moto.logs.models import logs_backends
 from moto.logs.responses import LogsResponse
 
-from reconciler import catalog
+from reconciler import catalog, iam
 
 _lock = threading.RLock()
 _installed = False
@@ -257,61 +256,18 @@ def _new_id() -> str:
     return "".join(rnd.choice(string.ascii_letters + string.digits) for _ in range(16))
 
 
-def _principal_accounts(principal: Any) -> set[str]:
-    values: list[Any] = []
-    if principal == "*":
-        return {"*"}
-    if isinstance(principal, dict):
-        for v in principal.values():
-            values.extend(v if isinstance(v, list) else [v])
-    elif isinstance(principal, str):
-        values.append(principal)
-    out = set()
-    for v in values:
-        if not isinstance(v, str):
-            continue
-        if v == "*":
-            out.add("*")
-        elif v.isdigit():
-            out.add(v)
-        elif v.startswith("arn:"):
-            parts = v.split(":")
-            if len(parts) > 4:
-                out.add(parts[4])
-    return out
-
-
-def _as_list(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else [value]
-
-
 def policy_allows(policy_text: str | None, account: str, action: str, resource: str) -> bool:
-    """Does a destination policy let ``account`` do ``action`` on ``resource``? (guide: cross-account example)"""
+    """Does a destination policy let ``account`` do ``action`` on ``resource``? (guide: cross-account example)
+
+    The reconciler's own statement reader (``reconciler.iam``): exact-case elements, an explicit Deny wins,
+    ``NotPrincipal`` lets in everyone it does not list, ``NotAction``/``NotResource`` are honoured."""
     if not policy_text:
         return False
     try:
         policy = json.loads(policy_text)
     except ValueError:
         return False
-    statements = _as_list(policy.get("Statement", []))
-    allowed = False
-    for st in statements:
-        if not isinstance(st, dict):
-            continue
-        principals = _principal_accounts(st.get("Principal"))
-        if account not in principals and "*" not in principals:
-            continue
-        actions = [str(a) for a in _as_list(st.get("Action", []))]
-        if not any(fnmatch.fnmatchcase(action.lower(), a.lower()) for a in actions):
-            continue
-        resources = [str(r) for r in _as_list(st.get("Resource", "*"))]
-        if not any(fnmatch.fnmatchcase(resource, r) for r in resources):
-            continue
-        if st.get("Effect") == "Deny":
-            return False
-        if st.get("Effect") == "Allow":
-            allowed = True
-    return allowed
+    return iam.allows(policy, account, action, resource)
 
 
 _DELIVERY_ARN_KINDS = ("delivery-source", "delivery-destination", "delivery")

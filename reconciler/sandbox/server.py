@@ -26,6 +26,7 @@ from collections import Counter
 from dataclasses import asdict, dataclass, field
 from typing import Any
 from urllib.parse import parse_qs
+from xml.sax.saxutils import escape
 
 from . import deliver, fidelity, xray
 
@@ -83,17 +84,37 @@ class _Bucket:
         return False
 
 
-def _error(start_response: Any, status: int, code: str, message: str) -> list[bytes]:
-    body = json.dumps({"__type": code, "message": message}).encode()
-    reason = {400: "Bad Request", 403: "Forbidden", 429: "Too Many Requests", 500: "Internal Server Error"}
-    start_response(
-        f"{status} {reason.get(status, 'Error')}",
-        [
-            ("Content-Type", "application/x-amz-json-1.1"),
-            ("Content-Length", str(len(body))),
-            ("x-amzn-ErrorType", code),
-        ],
-    )
+REASONS = {400: "Bad Request", 403: "Forbidden", 404: "Not Found", 429: "Too Many Requests",
+           500: "Internal Server Error"}  # fmt: skip
+
+
+def protocol_of(environ: dict[str, Any], body: bytes) -> str:
+    """The wire protocol of a request, as botocore will parse the answer: ``json`` (an ``X-Amz-Target``: Logs,
+    DynamoDB, Organizations...), ``query`` (an ``Action=`` form: STS, IAM...), ``rest-xml`` (S3) or ``rest-json``."""
+    if environ.get("HTTP_X_AMZ_TARGET"):
+        return "json"
+    if b"Action=" in body or "Action=" in environ.get("QUERY_STRING", ""):
+        return "query"
+    auth = environ.get("HTTP_AUTHORIZATION", "")
+    scope = auth.split("Credential=", 1)[1].split(",", 1)[0].split("/") if "Credential=" in auth else []
+    return "rest-xml" if len(scope) > 3 and scope[3] == "s3" else "rest-json"
+
+
+def _error(start_response: Any, status: int, code: str, message: str, protocol: str = "json") -> list[bytes]:
+    """An error answer in the protocol of the targeted service, so botocore reads its code as AWS would send it."""
+    if protocol in ("query", "rest-xml"):
+        text = escape(message)
+        error = f"<Error><Type>{'Receiver' if status >= 500 else 'Sender'}</Type><Code>{escape(code)}</Code>" \
+                f"<Message>{text}</Message></Error>"  # fmt: skip
+        request_id = "<RequestId>00000000-0000-0000-0000-000000000000</RequestId>"
+        xml = f"<ErrorResponse>{error}{request_id}</ErrorResponse>" if protocol == "query" else error
+        body = xml.encode()
+        headers = [("Content-Type", "text/xml")]
+    else:
+        body = json.dumps({"__type": code, "message": message}).encode()
+        content_type = "application/x-amz-json-1.1" if protocol == "json" else "application/json"
+        headers = [("Content-Type", content_type), ("x-amzn-ErrorType", code)]
+    start_response(f"{status} {REASONS.get(status, 'Error')}", [*headers, ("Content-Length", str(len(body)))])
     return [body]
 
 
@@ -277,7 +298,7 @@ class SandboxApp:
             with self.lock:
                 self.faults_injected[code] += 1
                 self.faulted[(operation, account)] += 1
-            return _error(start_response, status, code, message)
+            return _error(start_response, status, code, message, protocol_of(environ, body))
         if xray.handles(environ):  # not in moto 5.2.5
             return xray.handle(environ, start_response, body, account)
         # moto's dispatcher works out the service from the host and headers on every request, under a lock (a

@@ -1,0 +1,398 @@
+"""Topology pictures of a plan or of an estate: Mermaid flowchart and Graphviz DOT (pure; no AWS import).
+
+Nodes are delivery sources and delivery destinations, inside one subgraph per account with one per region in it;
+edges are deliveries, labelled with the delivery's name, and "cross-account" when they leave their account. A
+destination policy is drawn on its destination (a changed policy marks its destination as updated). Each element is
+styled by what the plan does to it: created, updated, replaced, deleted, or unchanged (faded; shown only as the
+neighbour of a change, or with ``--format`` over the whole estate).
+
+Readable size: beyond ``max_nodes``, unchanged nodes are folded first into one node per (account, region, kind,
+service); if that is still too many, changed nodes are folded the same way (their edges are counted), and then
+accounts and regions are merged. ``Graph.folded`` says what was folded, for a line under the picture.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from . import catalog
+from .diff import Action, Change
+from .models import Kind, Resource, destination_arn, parse_destination_arn
+
+UNCHANGED = "unchanged"
+STATUSES = ("create", "update", "replace", "delete", UNCHANGED)
+MAX_NODES = 40
+
+# GitHub's light palette: green created, yellow updated, purple replaced, red dashed deleted, grey unchanged
+MERMAID_CLASSES = {
+    "create": "fill:#dafbe1,stroke:#1a7f37,color:#116329",
+    "update": "fill:#fff8c5,stroke:#9a6700,color:#7d4e00",
+    "replace": "fill:#fbefff,stroke:#8250df,color:#6639ba,stroke-width:3px",
+    "delete": "fill:#ffebe9,stroke:#cf222e,color:#a40e26,stroke-dasharray:5 3",
+    UNCHANGED: "fill:#f6f8fa,stroke:#d0d7de,color:#8c959f",
+}
+EDGE_STYLE = {
+    "create": "stroke:#1a7f37,stroke-width:2px",
+    "update": "stroke:#9a6700,stroke-width:2px",
+    "replace": "stroke:#8250df,stroke-width:3px",
+    "delete": "stroke:#cf222e,stroke-width:2px,stroke-dasharray:5 3",
+    UNCHANGED: "stroke:#d0d7de",
+}
+DOT_STYLE = {
+    "create": 'color="#1a7f37", fillcolor="#dafbe1", style="filled"',
+    "update": 'color="#9a6700", fillcolor="#fff8c5", style="filled"',
+    "replace": 'color="#8250df", fillcolor="#fbefff", style="filled,bold"',
+    "delete": 'color="#cf222e", fillcolor="#ffebe9", style="filled,dashed"',
+    UNCHANGED: 'color="#d0d7de", fontcolor="#8c959f", style="filled", fillcolor="#f6f8fa"',
+}
+PAST = {
+    "create": "created",
+    "update": "updated",
+    "replace": "replaced",
+    "delete": "deleted",
+    UNCHANGED: UNCHANGED,
+}
+LEGEND = (
+    "green: created · yellow: updated · purple: replaced · red dashed: deleted · grey: unchanged neighbour"
+)
+
+
+@dataclass
+class Node:
+    key: str
+    kind: str  # "source" | "destination"
+    account: str
+    region: str
+    name: str
+    service: str
+    detail: str
+    status: str
+    count: int = 1  # > 1 for a folded group
+
+
+@dataclass
+class Edge:
+    src: str
+    dst: str
+    label: str
+    status: str
+    cross_account: bool
+    count: int = 1
+
+
+@dataclass
+class Graph:
+    nodes: dict[str, Node] = field(default_factory=dict)
+    edges: list[Edge] = field(default_factory=list)
+    folded: str = ""  # what was folded to stay readable, for humans
+
+    @property
+    def empty(self) -> bool:
+        return not self.nodes
+
+
+# ---- building ------------------------------------------------------------------------------------------------
+
+
+def _service_of_arn(arn: str) -> str:
+    parsed = catalog.split_arn(arn)
+    return parsed[1] if parsed else "?"
+
+
+def _source_key(account: str, region: str, name: str) -> str:
+    return f"src|{account}|{region}|{name}"
+
+
+def _dest_key(arn: str) -> str:
+    return f"dst|{arn}"
+
+
+def _status(action: Action) -> str:
+    return UNCHANGED if action is Action.NOOP else action.value
+
+
+def _node_of(r: Resource, status: str) -> tuple[str, Node]:
+    if r.kind is Kind.SOURCE:
+        service = _service_of_arn(str(r.attrs.get("resourceArn", "")))
+        detail = f"{service} · {r.attrs.get('logType', '?')}"
+        return _source_key(r.account, r.region, r.name), Node(
+            "", "source", r.account, r.region, r.name, service, detail, status
+        )
+    arn = r.arn or destination_arn(r.account, r.region, r.name)
+    dtype = str(r.attrs.get("deliveryDestinationType") or "")
+    target = r.attrs.get("destinationResourceArn")
+    service = dtype or (catalog.destination_type_for_arn(str(target)) or "?" if target else "?")
+    detail = service + (f" · {r.attrs.get('outputFormat')}" if r.attrs.get("outputFormat") else "")
+    return _dest_key(arn), Node("", "destination", r.account, r.region, r.name, service, detail, status)
+
+
+def _endpoints(d: Resource) -> tuple[tuple[str, Node], tuple[str, Node]]:
+    """A delivery's source and destination nodes, from the delivery alone (used when they are not known)."""
+    src_name = str(d.attrs["deliverySourceName"])
+    service = str(d.attrs.get("sourceService") or "?")
+    src = (
+        _source_key(d.account, d.region, src_name),
+        Node("", "source", d.account, d.region, src_name, service, service, UNCHANGED),
+    )
+    arn = str(d.attrs["deliveryDestinationArn"])
+    parts = parse_destination_arn(arn)
+    region, account, name = parts if parts else (d.region, d.account, arn)
+    dtype = str(d.attrs.get("deliveryDestinationType") or "?")
+    dst = _dest_key(arn), Node("", "destination", account, region, name, dtype, dtype, UNCHANGED)
+    return src, dst
+
+
+RANK = {s: i for i, s in enumerate(("replace", "delete", "create", "update", UNCHANGED))}
+
+
+def build(changes: list[Change], context: list[Resource]) -> Graph:
+    """The picture of ``changes`` with the unchanged ``context`` resources (neighbours, or the whole estate)."""
+    nodes: dict[str, Node] = {}
+    deliveries: list[tuple[Resource, str]] = []
+
+    def put(key: str, node: Node) -> None:
+        have = nodes.get(key)
+        if have is None:
+            node.key = key
+            nodes[key] = node
+        elif RANK[node.status] < RANK[have.status]:
+            have.status = node.status  # a node keeps the most consequential status it is given
+        if have is not None and have.service == "?" and node.service != "?":
+            have.service, have.detail = node.service, node.detail
+
+    for r in context:
+        if r.kind in (Kind.SOURCE, Kind.DESTINATION):
+            put(*_node_of(r, UNCHANGED))
+        elif r.kind is Kind.DELIVERY:
+            deliveries.append((r, UNCHANGED))
+    for c in changes:
+        status = _status(c.action)
+        if c.kind in (Kind.SOURCE, Kind.DESTINATION):
+            put(*_node_of(c.resource, status))
+        elif c.kind is Kind.POLICY:
+            r = c.resource
+            key = _dest_key(r.arn or destination_arn(r.account, r.region, r.name))
+            put(key, Node("", "destination", r.account, r.region, r.name, "?", "?", "update"))
+        elif c.kind is Kind.DELIVERY:
+            before, after = c.before, c.after
+            if c.action is Action.REPLACE and before and after and before.key != after.key:
+                # moved to another pair: the old edge goes, the new one comes
+                deliveries.append((before, "delete"))
+                deliveries.append((after, "create"))
+                continue
+            deliveries.append((c.resource, status))
+    edges: list[Edge] = []
+    for d, status in deliveries:
+        (sk, sn), (dk, dn) = _endpoints(d)
+        if sk not in nodes:
+            put(sk, sn)
+        if dk not in nodes:
+            put(dk, dn)
+        cross = nodes[sk].account != nodes[dk].account
+        edges.append(Edge(sk, dk, d.name, status, cross))
+    edges.sort(key=lambda e: (e.src, e.dst, e.label, RANK[e.status]))
+    return Graph(dict(sorted(nodes.items())), edges)
+
+
+def neighbours(changes: list[Change], resources: list[Resource]) -> list[Resource]:
+    """The unchanged resources next to a change: the source and destination of a changed delivery, the deliveries
+    of a changed source or destination (and their other end). Sorted by address."""
+    changed = {c.resource.key for c in changes} | {c.before.key for c in changes if c.before is not None}
+    sources = {(r.account, r.region, r.name): r for r in resources if r.kind is Kind.SOURCE}
+    dests = {
+        r.arn or destination_arn(r.account, r.region, r.name): r
+        for r in resources
+        if r.kind is Kind.DESTINATION
+    }
+    by_source: dict[tuple[str, str, str], list[Resource]] = defaultdict(list)
+    by_dest: dict[str, list[Resource]] = defaultdict(list)
+    for r in resources:
+        if r.kind is Kind.DELIVERY:
+            by_source[(r.account, r.region, str(r.attrs["deliverySourceName"]))].append(r)
+            by_dest[str(r.attrs["deliveryDestinationArn"])].append(r)
+    out: dict[str, Resource] = {}
+
+    def ends(d: Resource) -> None:
+        for end in (
+            sources.get((d.account, d.region, str(d.attrs["deliverySourceName"]))),
+            dests.get(str(d.attrs["deliveryDestinationArn"])),
+        ):
+            if end is not None:
+                out[end.key] = end
+
+    for c in changes:
+        for one in (c.before, c.after):
+            if one is None:
+                continue
+            if one.kind is Kind.DELIVERY:
+                ends(one)
+                continue
+            if one.kind is Kind.SOURCE:
+                attached = by_source.get((one.account, one.region, one.name), [])
+            else:
+                attached = by_dest.get(one.arn or destination_arn(one.account, one.region, one.name), [])
+            for d in attached:
+                out[d.key] = d
+                ends(d)
+    return sorted((r for k, r in out.items() if k not in changed), key=lambda r: r.address)
+
+
+# ---- folding -------------------------------------------------------------------------------------------------
+
+
+def _fold(g: Graph, group_of: dict[str, str], make: dict[str, Node]) -> Graph:
+    nodes: dict[str, Node] = {}
+    for key, node in g.nodes.items():
+        gk = group_of.get(key, key)
+        if gk == key:
+            nodes[key] = node
+        elif gk not in nodes:
+            nodes[gk] = make[gk]
+    merged: dict[tuple[str, str, str, bool], Edge] = {}
+    for e in g.edges:
+        s, d = group_of.get(e.src, e.src), group_of.get(e.dst, e.dst)
+        k = (s, d, e.status, e.cross_account)
+        if k in merged:
+            merged[k].count += e.count
+        else:
+            merged[k] = Edge(s, d, e.label, e.status, e.cross_account, e.count)
+    for e in merged.values():
+        if e.count > 1:
+            e.label = f"{e.count} deliveries"
+    edges = sorted(merged.values(), key=lambda e: (e.src, e.dst, RANK[e.status]))
+    return Graph(dict(sorted(nodes.items())), edges, g.folded)
+
+
+def _fold_by(g: Graph, which: set[str], scope: bool) -> tuple[Graph, int]:
+    """Fold the nodes whose status is in ``which`` by (account, region,)? kind, service, status."""
+    members: dict[str, list[str]] = defaultdict(list)
+    for key, n in g.nodes.items():
+        if n.status in which:
+            where = (n.account, n.region) if scope else ("*", "*")
+            members[f"grp|{where[0]}|{where[1]}|{n.kind}|{n.service}|{n.status}"].append(key)
+    group_of: dict[str, str] = {}
+    make: dict[str, Node] = {}
+    folded = 0
+    for gk, keys in members.items():
+        size = sum(g.nodes[k].count for k in keys)
+        if len(keys) == 1 and scope:
+            continue  # a group of one stays itself
+        _, account, region, kind, service, status = gk.split("|")
+        plural = ("source" if kind == "source" else "destination") + ("" if size == 1 else "s")
+        make[gk] = Node(gk, kind, account, region, f"{size} {service} {plural}", service, PAST[status], status,
+                        size)  # fmt: skip
+        group_of.update((k, gk) for k in keys)
+        folded += size
+    return _fold(g, group_of, make), folded
+
+
+def cap(g: Graph, max_nodes: int = MAX_NODES) -> Graph:
+    """Fold the graph to at most ``max_nodes`` nodes where possible (see the module docstring)."""
+    if len(g.nodes) <= max_nodes:
+        return g
+    total = len(g.nodes)
+    steps = [({UNCHANGED}, True), (set(STATUSES), True), (set(STATUSES), False)]
+    out = g
+    for which, scope in steps:
+        out, _ = _fold_by(g, which, scope)
+        if len(out.nodes) <= max_nodes:
+            break
+    grouped = sum(1 for n in out.nodes.values() if n.key.startswith("grp|"))
+    whole = ", accounts and regions merged" if any(n.account == "*" for n in out.nodes.values()) else ""
+    out.folded = (
+        f"{total} sources and destinations are more than {max_nodes}: folded by service into {grouped} groups"
+        f"{whole} ({len(out.nodes)} nodes shown)"
+    )
+    return out
+
+
+# ---- rendering -----------------------------------------------------------------------------------------------
+
+
+def _m(text: str) -> str:
+    """Text inside a quoted Mermaid label."""
+    return text.replace("&", "#amp;").replace('"', "#quot;").replace("<", "#lt;").replace(">", "#gt;")
+
+
+def _ident(text: str) -> str:
+    return "".join(ch if ch.isalnum() else "_" for ch in text)
+
+
+def _scopes(g: Graph) -> dict[str, dict[str, list[Node]]]:
+    out: dict[str, dict[str, list[Node]]] = defaultdict(lambda: defaultdict(list))
+    for n in g.nodes.values():
+        out[n.account][n.region].append(n)
+    return out
+
+
+def mermaid(g: Graph) -> str:
+    """A Mermaid ``flowchart LR`` (GitHub renders it in comments and markdown files)."""
+    ids = {key: f"n{i}" for i, key in enumerate(g.nodes)}
+    lines = ["flowchart LR"]
+    for account, regions in sorted(_scopes(g).items()):
+        inner = "    "
+        if account != "*":
+            lines.append(f'  subgraph acct_{_ident(account)}["account {_m(account)}"]')
+        else:
+            inner = "  "
+        for region, nodes in sorted(regions.items()):
+            if region != "*":
+                lines.append(f'{inner}subgraph reg_{_ident(account)}_{_ident(region)}["{_m(region)}"]')
+            for n in nodes:
+                label = f"{_m(n.name)}<br/>{_m(n.detail)}"
+                shape = f'["{label}"]' if n.kind == "source" else f'[("{label}")]'
+                lines.append(f"{inner}  {ids[n.key]}{shape}")
+            if region != "*":
+                lines.append(f"{inner}end")
+        if account != "*":
+            lines.append("  end")
+    for e in g.edges:
+        label = _m(e.label + (" · cross-account" if e.cross_account else ""))
+        arrow = "-.->" if e.status in ("delete", UNCHANGED) else "-->"
+        lines.append(f'  {ids[e.src]} {arrow}|"{label}"| {ids[e.dst]}')
+    for status in STATUSES:
+        lines.append(f"  classDef {status} {MERMAID_CLASSES[status]}")
+    by_status: dict[str, list[str]] = defaultdict(list)
+    for key, n in g.nodes.items():
+        by_status[n.status].append(ids[key])
+    for status in STATUSES:
+        if by_status[status]:
+            lines.append(f"  class {','.join(by_status[status])} {status}")
+    for i, e in enumerate(g.edges):
+        lines.append(f"  linkStyle {i} {EDGE_STYLE[e.status]}")
+    return "\n".join(lines) + "\n"
+
+
+def _d(text: str) -> str:
+    return text.replace("\\", "\\\\").replace('"', '\\"')
+
+
+def dot(g: Graph) -> str:
+    """A Graphviz ``digraph`` with one cluster per account and region."""
+    ids = {key: f"n{i}" for i, key in enumerate(g.nodes)}
+    lines = ["digraph reconciler {", "  rankdir=LR;", '  node [fontname="Helvetica", fontsize=10];']
+    for account, regions in sorted(_scopes(g).items()):
+        lines.append(f'  subgraph "cluster_{_d(account)}" {{')
+        lines.append(f'    label="account {_d(account)}";')
+        for region, nodes in sorted(regions.items()):
+            lines.append(f'    subgraph "cluster_{_d(account)}_{_d(region)}" {{')
+            lines.append(f'      label="{_d(region)}";')
+            for n in nodes:
+                shape = "box" if n.kind == "source" else "cylinder"
+                lines.append(
+                    f'      {ids[n.key]} [label="{_d(n.name)}\\n{_d(n.detail)}", shape={shape}, '
+                    f"{DOT_STYLE[n.status]}];"
+                )
+            lines.append("    }")
+        lines.append("  }")
+    for e in g.edges:
+        label = e.label + (" (cross-account)" if e.cross_account else "")
+        style = {"delete": ', style="dashed"', UNCHANGED: ', color="#d0d7de"'}.get(e.status, "")
+        color = {"create": "#1a7f37", "update": "#9a6700", "replace": "#8250df", "delete": "#cf222e"}.get(
+            e.status
+        )
+        colored = f', color="{color}"' if color else ""
+        lines.append(f'  {ids[e.src]} -> {ids[e.dst]} [label="{_d(label)}"{colored}{style}];')
+    lines.append("}")
+    return "\n".join(lines) + "\n"

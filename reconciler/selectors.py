@@ -1,0 +1,269 @@
+"""DeliverySelector: one manifest that becomes a source and a delivery for every live resource it matches (pure).
+
+A selector names a resource type (``service:type`` as in ARNs), tag filters, a log type and a destination. At plan
+time the reconciler discovers the matching resources in each of the project's scopes (``aws.Api.discover``: the
+Resource Groups Tagging API's ``GetResources``, 100 per page) and ``expand`` turns each match into a
+``DeliverySource`` and a ``Delivery``, exactly as if they were written by hand. The expansion is deterministic:
+matches sorted by ARN, names derived from the resource (``<selector>-<resource id>``, characters AWS refuses
+replaced by ``-``); a name longer than 60 characters, or one that collides with another name in its scope (a
+manifest's or another match's), is cut and given an 8-character hash of the resource ARN and log type. A resource
+that a manifest already covers with the same log type is left to the manifest (explicit wins). A resource that
+stops matching leaves the expansion, so the plan prunes its source and delivery like any owned resource.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from .diff import Change
+from .models import NAME_MAX, Kind, Resource, SelectorSpec, destination_arn, parse_destination_arn, source_arn
+
+Match = tuple[str, dict[str, str]]  # (resource ARN, its tags)
+Key = tuple[str, str, str]  # (selector name, account, region)
+
+_NOT_NAME = re.compile(r"[^A-Za-z0-9_-]+")
+_HASH = 8
+
+
+@dataclass(frozen=True)
+class Selector:
+    name: str
+    spec: SelectorSpec
+    origin: str  # file:line
+
+    @property
+    def label(self) -> str:
+        return f"DeliverySelector/{self.name}"
+
+    @property
+    def service(self) -> str:
+        return self.spec.resourceType.split(":", 1)[0]
+
+    @property
+    def type_path(self) -> str:
+        return self.spec.resourceType.split(":", 1)[1]
+
+    @property
+    def type_filter(self) -> str:
+        """The tagging API's ResourceTypeFilter: ``service:first-segment`` (it has no finer types)."""
+        return f"{self.service}:{re.split('[/:]', self.type_path, maxsplit=1)[0]}"
+
+    def in_scope(self, account: str, region: str) -> bool:
+        spec = self.spec
+        return (not spec.accounts or account in spec.accounts) and (
+            not spec.regions or region in spec.regions
+        )
+
+    def matches(self, arn: str, tags: dict[str, str]) -> bool:
+        """The exact resource type (the tagging API filters only by its first segment) and every tag filter."""
+        parts = arn.split(":", 5)
+        if len(parts) != 6 or parts[2] != self.service:
+            return False
+        resource = parts[5]
+        if not (resource.startswith(self.type_path + "/") or resource.startswith(self.type_path + ":")):
+            return False
+        for f in self.spec.tag_filters():
+            if f["Key"] not in tags or ("Values" in f and tags[f["Key"]] not in f["Values"]):
+                return False
+        return True
+
+    def resource_id(self, arn: str) -> str:
+        resource = arn.split(":", 5)[5]
+        return resource[len(self.type_path) + 1 :] or resource
+
+
+def discovery_jobs(
+    selectors: list[Selector], scopes: list[tuple[str, str]]
+) -> list[tuple[Key, str, list[dict[str, object]]]]:
+    """(key, resource type filter, tag filters) for every selector in every scope it covers."""
+    return [
+        ((s.name, account, region), s.type_filter, list(s.spec.tag_filters()))
+        for s in sorted(selectors, key=lambda s: s.name)
+        for account, region in sorted(scopes)
+        if s.in_scope(account, region)
+    ]
+
+
+def hashed_name(base: str, arn: str, log_type: str) -> str:
+    digest = hashlib.sha256(f"{arn}|{log_type}".encode()).hexdigest()[:_HASH]
+    return f"{base[: NAME_MAX - _HASH - 1].rstrip('-_')}-{digest}"
+
+
+def base_name(selector: Selector, arn: str) -> str:
+    slug = _NOT_NAME.sub("-", selector.resource_id(arn)).strip("-") or "resource"
+    return f"{selector.name}-{slug}"
+
+
+@dataclass
+class Expansion:
+    resources: list[Resource] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+    matched: dict[str, int] = field(
+        default_factory=dict
+    )  # selector name -> resources it expanded into sources
+    skipped: dict[str, int] = field(
+        default_factory=dict
+    )  # selector name -> matches a manifest already covers
+
+    def notes(self) -> list[str]:
+        out = []
+        for name in sorted(self.matched):
+            line = f"DeliverySelector/{name}: {self.matched[name]} matching resources"
+            if self.skipped.get(name):
+                line += f" ({self.skipped[name]} more already covered by a manifest)"
+            out.append(line)
+        return out
+
+
+def expand(
+    selectors: list[Selector],
+    discovered: dict[Key, list[Match]],
+    desired: list[Resource],
+    default_tags: dict[str, str],
+) -> Expansion:
+    """Sources and deliveries for every match, deterministic whatever the order of the inputs."""
+    exp = Expansion()
+    by_name = {s.name: s for s in selectors}
+    taken: dict[tuple[str, str], set[str]] = defaultdict(set)  # scope -> source and delivery names in use
+    covered: set[tuple[str, str, str]] = set()  # (account, resource ARN, log type)
+    destinations: dict[tuple[str, str, str], Resource] = {}
+    dest_by_arn: dict[str, Resource] = {}
+    for r in desired:
+        if r.kind in (Kind.SOURCE, Kind.DELIVERY):
+            taken[(r.account, r.region)].add(r.name)
+        if r.kind is Kind.SOURCE:
+            covered.add((r.account, str(r.attrs["resourceArn"]), str(r.attrs["logType"])))
+        if r.kind is Kind.DESTINATION:
+            destinations[(r.account, r.region, r.name)] = r
+            dest_by_arn[destination_arn(r.account, r.region, r.name)] = r
+
+    # every (scope, selector, match), sorted, first selector (by name) wins a resource + log type
+    planned: dict[tuple[str, str], list[tuple[Selector, str, str]]] = defaultdict(
+        list
+    )  # scope -> (sel, arn, base)
+    for key in sorted(discovered):
+        name, account, region = key
+        sel = by_name.get(name)
+        if sel is None:
+            continue
+        exp.matched.setdefault(name, 0)
+        for arn, tags in sorted(discovered[key]):
+            if not sel.matches(arn, tags):
+                continue
+            ident = (account, arn, sel.spec.logType)
+            if ident in covered:
+                exp.skipped[name] = exp.skipped.get(name, 0) + 1
+                continue
+            covered.add(ident)
+            planned[(account, region)].append((sel, arn, base_name(sel, arn)))
+            exp.matched[name] += 1
+
+    for (account, region), items in sorted(planned.items()):
+        counts: dict[str, int] = defaultdict(int)
+        for _, _, base in items:
+            counts[base] += 1
+        names: list[str] = []
+        for sel, arn, base in items:
+            clash = len(base) > NAME_MAX or counts[base] > 1 or base in taken[(account, region)]
+            names.append(hashed_name(base, arn, sel.spec.logType) if clash else base)
+        for (sel, arn, _), name in zip(items, names, strict=True):
+            if name in taken[(account, region)]:
+                exp.problems.append(
+                    f"{sel.origin}: {sel.label}: the name {name!r} derived for {arn} is already used in "
+                    f"{account}/{region}"
+                )
+                continue
+            taken[(account, region)].add(name)
+            dest = _destination(sel, account, region, destinations, dest_by_arn, exp)
+            if dest is None:
+                continue
+            dest_arn, dest_type = dest
+            spec = sel.spec
+            origin = f"{sel.origin} {sel.label}"
+            exp.resources.append(
+                Resource(
+                    Kind.SOURCE,
+                    account,
+                    region,
+                    name,
+                    {
+                        "resourceArn": arn,
+                        "logType": spec.logType,
+                        "deliverySourceConfiguration": dict(spec.source.deliverySourceConfiguration),
+                    },
+                    tags={**default_tags, **spec.source.tags},
+                    arn=source_arn(account, region, name),
+                    origin=origin,
+                )
+            )
+            s3 = spec.delivery.s3DeliveryConfiguration
+            exp.resources.append(
+                Resource(
+                    Kind.DELIVERY,
+                    account,
+                    region,
+                    name,
+                    {
+                        "deliverySourceName": name,
+                        "deliveryDestinationArn": dest_arn,
+                        "deliveryDestinationType": dest_type,
+                        "sourceService": sel.service,
+                        "recordFields": list(spec.delivery.recordFields)
+                        if spec.delivery.recordFields is not None
+                        else None,
+                        "fieldDelimiter": spec.delivery.fieldDelimiter,
+                        "s3DeliveryConfiguration": s3.model_dump(exclude_none=True)
+                        if s3 is not None
+                        else None,
+                    },
+                    tags={**default_tags, **spec.delivery.tags},
+                    origin=origin,
+                )
+            )
+    exp.problems = sorted(set(exp.problems))
+    return exp
+
+
+def _destination(
+    sel: Selector,
+    account: str,
+    region: str,
+    destinations: dict[tuple[str, str, str], Resource],
+    dest_by_arn: dict[str, Resource],
+    exp: Expansion,
+) -> tuple[str, str | None] | None:
+    target = sel.spec.destination
+    if target.startswith("arn:"):
+        dest = dest_by_arn.get(target)
+        parsed = parse_destination_arn(target)
+        if parsed is None:
+            exp.problems.append(
+                f"{sel.origin}: {sel.label}: destination: {target!r} is not a delivery-destination ARN"
+            )
+            return None
+        return target, (str(dest.attrs["deliveryDestinationType"]) if dest is not None else None)
+    found = destinations.get((account, region, target))
+    if found is None:
+        exp.problems.append(
+            f"{sel.origin}: {sel.label}: destination: no DeliveryDestination named {target!r} in {account}/{region}, "
+            "where the selector matches resources"
+        )
+        return None
+    dtype = str(found.attrs["deliveryDestinationType"])
+    if sel.spec.delivery.s3DeliveryConfiguration is not None and dtype != "S3":
+        exp.problems.append(
+            f"{sel.origin}: {sel.label}: delivery.s3DeliveryConfiguration: only for S3 destinations; {target} is {dtype}"
+        )
+        return None
+    return destination_arn(account, region, target), dtype
+
+
+def annotate(changes: list[Change]) -> None:
+    """Say in each change's reason which selector produced it."""
+    for ch in changes:
+        origin = ch.after.origin if ch.after is not None else None
+        if origin and " DeliverySelector/" in origin:
+            ch.reason = f"{ch.reason} ({origin.rsplit(' ', 1)[1]})"
