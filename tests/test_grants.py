@@ -151,3 +151,16 @@ def test_cross_account_grant_is_written_in_the_buckets_account(ws: Workspace, sa
     assert ws.cli("plan", "--detailed-exitcode").code == 0
     [ok] = sandbox.deliver()["delivered"]
     assert ok["wrote"].startswith(f"s3://central-logs-bucket/AWSLogs/{A}/")
+
+
+def test_saved_plan_with_a_grant_applies(ws: Workspace, sandbox: Any) -> None:
+    s3 = bucket_with(sandbox, ADMINS)
+    managed(ws)
+    ws.write("main.yaml", s3_manifests())
+    assert ws.cli("plan", "--out", "plan.json").code == 0
+    shown = ws.cli("show", "plan.json")
+    assert "+ DestinationGrant app-logs-bucket" in shown.out
+    applied = ws.cli("apply", "plan.json", "--auto-approve")
+    assert applied.code == 0, applied.err
+    assert policy_of(s3)[0] == ADMINS and policy_of(s3)[1]["Sid"].startswith(SID_PREFIX)
+    assert ws.cli("plan", "--detailed-exitcode").code == 0
