@@ -64,10 +64,20 @@ def as_list(value: Any) -> list[Any]:
 def statements(policy: Any) -> list[dict[str, Any]]:
     """The statements of a policy document (a JSON string or a parsed document); malformed parts are skipped."""
     if isinstance(policy, str | bytes):
-        try:
-            policy = json.loads(policy)
-        except ValueError:
-            return []
+        return list(_parsed_statements(policy))
+    return _statements_of(policy)
+
+
+@lru_cache(maxsize=1024)
+def _parsed_statements(text: str | bytes) -> tuple[dict[str, Any], ...]:
+    """Parsed once per policy text: a plan evaluates the same policy for every delivery into a destination."""
+    try:
+        return tuple(_statements_of(json.loads(text)))
+    except ValueError:
+        return ()
+
+
+def _statements_of(policy: Any) -> list[dict[str, Any]]:
     if not isinstance(policy, dict):
         return []
     return [st for st in as_list(policy.get("Statement")) if isinstance(st, dict)]

@@ -393,7 +393,8 @@ def _eval_cwl(t: Target, f: Facts) -> list[Finding]:
             if d.denied_by:
                 denied = policy_name
             ok = ok or d.allowed
-            misses += near_misses(doc, req)
+        if not ok:
+            misses += [m for _, doc in f.cwl_policies for m in near_misses(doc, req)]
         allowed = ok if action == "logs:CreateLogStream" else allowed and ok
     what = f"resource policies of account {account} in {region}"
     if denied is not None:
