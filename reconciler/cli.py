@@ -244,8 +244,9 @@ class Planned:
 
 
 def _parse_scopes(scopes: tuple[str, ...]) -> set[tuple[str, str]]:
+    """--scope values: each ACCOUNT/REGION, or several separated by commas or spaces (a job's list)."""
     out_set = set()
-    for s in scopes:
+    for s in (one for value in scopes for one in value.replace(",", " ").split()):
         acct, sep, region = s.partition("/")
         if not sep or not acct or not region:
             fail(f"--scope {s!r}: expected ACCOUNT/REGION")
@@ -902,10 +903,19 @@ def _notify_drift(rep: driftmod.DriftReport, project: str, scopes: tuple[str, ..
 @cli.command()
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option(
+    "--max-jobs",
+    type=click.IntRange(1),
+    default=None,
+    help="Group the scopes into at most this many jobs (json: default 256, GitHub's matrix limit).",
+)
+@click.option(
+    "--scope", "only", multiple=True, metavar="ACCOUNT/REGION", help="Only these scopes (repeatable)."
+)
 @aws_options
 @common_options
-def scopes(paths: tuple[Path, ...], fmt: str, **kw: Any) -> None:
-    """List the (account, region) scopes; --format json gives a GitHub Actions strategy.matrix."""
+def scopes(paths: tuple[Path, ...], fmt: str, max_jobs: int | None, only: tuple[str, ...], **kw: Any) -> None:
+    """List the (account, region) scopes; --format json gives a GitHub Actions strategy.matrix of jobs."""
     c = _common(kw)
     project = c.project()
     manifestmod.load(
@@ -918,14 +928,14 @@ def scopes(paths: tuple[Path, ...], fmt: str, **kw: Any) -> None:
         manifestmod.load(
             project, list(paths) or None, default_account
         )  # a manifest outside the scopes is an error
-    found = scopesmod.project_scopes(project, default_account)
+    found = scopesmod.project_scopes(project, default_account, _parse_scopes(only))
+    jobs = scopesmod.group_scopes(found, max_jobs or (256 if fmt == "json" else len(found) or 1))
     if fmt == "json":
-        out(
-            json.dumps({"include": [{"account": a, "region": r, "scope": f"{a}/{r}"} for a, r in found]})
-            + "\n"
-        )
-    else:
+        out(json.dumps({"include": [scopesmod.matrix_entry(i, job) for i, job in enumerate(jobs, 1)]}) + "\n")
+    elif max_jobs is None:
         out("".join(f"{a}/{r}\n" for a, r in found))
+    else:
+        out("".join(f"job {i}: {' '.join(f'{a}/{r}' for a, r in job)}\n" for i, job in enumerate(jobs, 1)))
 
 
 @cli.command()
