@@ -614,6 +614,7 @@ def apply_cmd(paths: tuple[Path, ...], auto_approve: bool, parallelism: int, max
     strict = strict_of(project, strict_flag)
     api = make_api(c, project)
     lease = _acquire_lock(project, api)
+    result: applymod.ApplyResult | None = None
     try:
         if _is_plan_file(paths):
             plan = _load_plan_file(paths[0])
@@ -635,12 +636,13 @@ def apply_cmd(paths: tuple[Path, ...], auto_approve: bool, parallelism: int, max
             check_strict(plan, strict, "nothing was written")
         if plan.empty:
             out("No changes.\n")
-            return
-        if fmt == "text":
+        elif fmt == "text":
             out(render.plan_text(plan, c.color()))
         else:
             err(render.plan_text(plan, False))
-        if not auto_approve:
+        if plan.empty:
+            pass  # nothing to write (apply --verify still verifies)
+        elif not auto_approve:
             if not sys.stdin.isatty():
                 fail(
                     "refusing to write without --auto-approve: no terminal to confirm on; nothing was written"
@@ -650,11 +652,12 @@ def apply_cmd(paths: tuple[Path, ...], auto_approve: bool, parallelism: int, max
             )
             if answer.strip() != "yes":
                 fail("apply cancelled; nothing was written")
-        result = run_apply(c, plan, api, parallelism, fmt)
+        if not plan.empty:
+            result = run_apply(c, plan, api, parallelism, fmt)
     finally:
         if lease is not None:
             lease.release()
-    if not result.ok:
+    if result is not None and not result.ok:
         sys.exit(1)
     if verify_after:
         since = started - datetime.timedelta(seconds=2)  # S3 times have whole seconds

@@ -125,3 +125,42 @@ def test_per_destination_grant_firehose_tag_and_kms_key_policy(ws: Workspace, sa
     assert key_policy["Statement"][-1]["Sid"].startswith(SID_PREFIX)
     assert ws.cli("plan", "--detailed-exitcode").code == 0
     assert len(sandbox.deliver()["delivered"]) == 2
+
+
+def test_cross_account_grant_is_written_in_the_buckets_account(ws: Workspace, sandbox: Any) -> None:
+    b = "222222222222"
+    s3_b = client(sandbox, "s3", account=b)
+    s3_b.create_bucket(Bucket="central-logs-bucket")
+    managed(ws)
+    ws.write("main.yaml", docs(
+        doc("DeliverySource", "kb", f"logType: APPLICATION_LOGS\nresourceArn: {KB}"),
+        doc("DeliveryDestination", "central",
+            "outputFormat: json\ndestinationResourceArn: arn:aws:s3:::central-logs-bucket\npolicy:\n"
+            "  Version: '2012-10-17'\n  Statement:\n    - Effect: Allow\n"
+            f"      Principal: {{AWS: '{A}'}}\n      Action: logs:CreateDelivery\n"
+            f"      Resource: 'arn:aws:logs:us-east-1:{b}:delivery-destination:central'", account=b),
+        doc("Delivery", "kb-to-central", f"source: kb\ndestination: arn:aws:logs:us-east-1:{b}:delivery-destination:central"),
+    ))  # fmt: skip
+    plan = json.loads(ws.cli("plan", "--format", "json").out)
+    grant = next(c for c in plan["changes"] if c["kind"] == "DestinationGrant")
+    assert grant["account"] == b and plan["findings"] == []
+    assert ws.cli("apply", "--auto-approve").code == 0
+    [st] = json.loads(s3_b.get_bucket_policy(Bucket="central-logs-bucket")["Policy"])["Statement"]
+    assert st["Condition"]["StringEquals"]["aws:SourceAccount"] == [A]
+    assert st["Resource"] == f"arn:aws:s3:::central-logs-bucket/AWSLogs/{A}/*"
+    assert ws.cli("plan", "--detailed-exitcode").code == 0
+    [ok] = sandbox.deliver()["delivered"]
+    assert ok["wrote"].startswith(f"s3://central-logs-bucket/AWSLogs/{A}/")
+
+
+def test_saved_plan_with_a_grant_applies(ws: Workspace, sandbox: Any) -> None:
+    s3 = bucket_with(sandbox, ADMINS)
+    managed(ws)
+    ws.write("main.yaml", s3_manifests())
+    assert ws.cli("plan", "--out", "plan.json").code == 0
+    shown = ws.cli("show", "plan.json")
+    assert "+ DestinationGrant app-logs-bucket" in shown.out
+    applied = ws.cli("apply", "plan.json", "--auto-approve")
+    assert applied.code == 0, applied.err
+    assert policy_of(s3)[0] == ADMINS and policy_of(s3)[1]["Sid"].startswith(SID_PREFIX)
+    assert ws.cli("plan", "--detailed-exitcode").code == 0
