@@ -83,6 +83,10 @@ def test_digest_in_every_view_and_expect_digest_match_and_mismatch(ws: Workspace
     assert f"<!-- reconciler-plan-digest: {digest} -->" in ws.cli("plan", "--format", "markdown").out
     saved = ws.cli("plan", "--out", "p.json")
     assert json.loads((ws.root / "p.json").read_text())["plan_digest"] == digest and saved.code == 0
+    # the comment CI posts comes from the saved plan: the digest survives the round trip through the file
+    assert (
+        f"<!-- reconciler-plan-digest: {digest} -->" in ws.cli("show", "p.json", "--format", "markdown").out
+    )
     # the same changes planned again (new timings, counts) give the same digest
     assert json.loads(ws.cli("plan", "--format", "json").out)["plan_digest"] == digest
 
@@ -94,14 +98,14 @@ def test_digest_in_every_view_and_expect_digest_match_and_mismatch(ws: Workspace
     before = writes(sandbox)
     refused = ws.cli("apply", "--auto-approve", "--expect-digest", digest)
     assert refused.code == 1
-    first = refused.err.splitlines()[0]
+    first = next(line for line in refused.err.splitlines() if line.startswith("error: "))
     assert first.startswith("error: the plan's changes are not the reviewed ones (reviewed digest " + digest)
     assert "nothing was written" in first and "Traceback" not in refused.err
     assert "  now: create 111111111111/us-east-1/DeliverySource/s-kb" in refused.err
     # with the reviewed JSON plan, the exact difference
     exact = ws.cli("apply", "--auto-approve", "--expect-digest", "reviewed.json")
     assert exact.code == 1, exact.err
-    assert exact.err.splitlines()[1:] == [
+    assert [line for line in exact.err.splitlines() if not line.startswith("read ")][1:] == [
         "  differs: 111111111111/us-east-1/DeliverySource/s-sso (create when reviewed, update now)"
     ]
     assert writes(sandbox) == before
@@ -421,3 +425,23 @@ def test_readme_workflow_snippets_are_found_whole() -> None:
     assert readme_workflows("```yaml\njobs: {a: {runs-on: x}}\n```\n```yaml\nkind: Delivery\n```\n") == [
         (2, "jobs: {a: {runs-on: x}}\n")
     ]
+
+
+def test_unchanged_neighbours_are_faded_and_text_shows_the_policy_diff(ws: Workspace, sandbox: Any) -> None:
+    ws.write("main.yaml", base())
+    apply_ok(ws)
+    ws.write("main.yaml", base(source_tags="{cost: '5', owner: alice}"))
+    picture = ws.cli("graph", "--changes-only").out
+    ids = dict(re.findall(r"^\s+(n\d+)\[\"?\(?\"?([\w-]+)<br/>", picture, flags=re.M)[::1])
+    by_name = {name: node for node, name in ids.items()}
+    assert set(by_name) == {
+        "s-kb",
+        "d-s3",
+    }  # the changed source and the other end of its delivery, nothing else
+    assert f"class {by_name['s-kb']} update" in picture and f"class {by_name['d-s3']} unchanged" in picture
+    assert f'{by_name["s-kb"]} -.->|"kb-to-s3"| {by_name["d-s3"]}' in picture  # an unchanged delivery, dotted
+    review_change(ws)
+    text = ws.cli("plan", "--no-color").out
+    assert "      ! policy WIDENS access" not in text  # the widening is the change's reason, on its head line
+    assert '        -           "AWS": "111111111111"\n        +           "AWS": [\n' in text
+    assert '      + resourceArn: "arn:aws:bedrock:us-east-1:111111111111:knowledge-base/KB00000002"' in text
