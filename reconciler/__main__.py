@@ -1,5 +1,5 @@
 """``python -m reconciler``."""
 
-from reconciler.cli import main
+from reconciler.launch import main
 
 main()

@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import json
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -25,7 +26,8 @@ from .errors import AwsError, StalePlanError
 from .models import HANDLE_TAG, OWNER_TAG, Kind, Resource, canonical_policy
 from .plan import DELETE, Plan, Step
 
-DONE, FAILED, SKIPPED = "done", "failed", "skipped"
+DONE, FAILED, SKIPPED, NOT_STARTED = "done", "failed", "skipped", "not started"
+INTERRUPT_GRACE_SECONDS = 5.0  # after an interrupt, calls already in flight may finish within this
 
 
 @dataclass
@@ -42,6 +44,7 @@ class ApplyResult:
     results: list[ChangeResult]
     seconds: float = 0.0
     api_calls: dict[str, int] = field(default_factory=dict)
+    interrupted: bool = False
 
     def count(self, status: str) -> int:
         return sum(1 for r in self.results if r.status == status)
@@ -154,7 +157,8 @@ def _lock_keys(change: Change) -> set[str]:
 
 class Runner:
     def __init__(self, plan: Plan, api: Api, parallelism: int = 8, verify: bool = True,
-                 on_event: Event | None = None) -> None:  # fmt: skip
+                 on_event: Event | None = None, stop: threading.Event | None = None) -> None:  # fmt: skip
+        self.stop = stop or threading.Event()
         self.plan = plan
         self.api = api
         self.parallelism = max(1, parallelism)
@@ -206,8 +210,15 @@ class Runner:
 
         with ThreadPoolExecutor(max_workers=self.parallelism, thread_name_prefix="apply") as pool:
             while ready or running:
+                if (
+                    self.stop.is_set()
+                ):  # interrupted: nothing new starts; what is in flight finishes (bounded)
+                    self.api.interrupt(INTERRUPT_GRACE_SECONDS)
+                    ready.clear()
+                    if not running:
+                        break
                 launched = True
-                while launched and len(running) < self.parallelism:
+                while launched and len(running) < self.parallelism and not self.stop.is_set():
                     launched = False
                     for s in ready:
                         if s in skipped:
@@ -229,7 +240,7 @@ class Runner:
                     if ready and all(s in skipped for s in ready):
                         ready.clear()
                     continue
-                done, _ = wait(list(running), return_when=FIRST_COMPLETED)
+                done, _ = wait(list(running), timeout=0.2, return_when=FIRST_COMPLETED)
                 for fut in done:
                     step, keys = running.pop(fut)
                     busy -= keys
@@ -254,7 +265,16 @@ class Runner:
                         if not waiting[dep] and dep not in skipped:
                             ready.append(dep)
                     ready.sort(key=position.__getitem__)
-        return ApplyResult(self.results, time.monotonic() - t0, dict(self.api.calls))
+        interrupted = self.stop.is_set()
+        if interrupted:
+            for i, res in enumerate(self.results):
+                if res.status != DONE:
+                    continue
+                if i not in self.started:
+                    res.status, res.error = NOT_STARTED, "interrupted before it started"
+                elif remaining_steps[i] > 0:  # a replace whose delete ran but whose create did not
+                    res.status, res.error = FAILED, "interrupted between its steps; run apply again to finish"
+        return ApplyResult(self.results, time.monotonic() - t0, dict(self.api.calls), interrupted)
 
     # ---- a replace that cannot finish
     def _put_back(self, step: Step) -> str:
@@ -579,6 +599,12 @@ class Runner:
 
 
 def run(
-    plan: Plan, api: Api, parallelism: int = 8, verify: bool = True, on_event: Event | None = None
+    plan: Plan,
+    api: Api,
+    parallelism: int = 8,
+    verify: bool = True,
+    on_event: Event | None = None,
+    stop: threading.Event | None = None,
 ) -> ApplyResult:
-    return Runner(plan, api, parallelism, verify, on_event).run()
+    """Apply the plan; when ``stop`` is set, no new change starts and the report lists what did not."""
+    return Runner(plan, api, parallelism, verify, on_event, stop).run()

@@ -28,7 +28,8 @@ import boto3
 import botocore.config
 import botocore.exceptions
 
-from .errors import AccessDenied, AwsError, ConfigError, LockError
+from . import hints
+from .errors import AccessDenied, AwsError, ConfigError, LockError, Unreachable
 from .models import (
     HANDLE_TAG,
     OWNER_TAG,
@@ -188,15 +189,25 @@ class Api:
         default_region: str,
         endpoint_url: str | None = None,
         read_concurrency: int = 32,
+        connect_timeout: float = 5.0,
+        unreachable_seconds: float = 30.0,
     ) -> None:
         self.accounts = accounts
         self.default_region = default_region
         self.endpoint_url = endpoint_url or None
         self.read_concurrency = read_concurrency
+        self.connect_timeout = connect_timeout
+        self.unreachable_seconds = unreachable_seconds
+        self.expected_account: str | None = (
+            None  # the project's account, named when the caller is unreachable
+        )
+        self.on_scope: Callable[[ScopeState, int, int], None] | None = None  # progress: (scope, done, total)
+        self._down_since: float | None = None  # first connection failure since the last success
+        self._abort_at: float | None = None  # interrupted: no call (or retry) starts after this
         self._config = botocore.config.Config(
             retries={"mode": "standard", "total_max_attempts": 1},  # retries are ours: see _call
             max_pool_connections=max(read_concurrency, 10),
-            connect_timeout=10,
+            connect_timeout=connect_timeout,
             read_timeout=60,
             user_agent_extra="reconciler",
         )
@@ -215,7 +226,12 @@ class Api:
         """One session for the default credential chain; clients for assumed roles reuse its loaders."""
         with self._lock:
             if self._base is None:
-                self._base = boto3.Session()
+                try:
+                    self._base = boto3.Session()
+                except botocore.exceptions.ProfileNotFound as exc:
+                    raise ConfigError(
+                        profile_not_found(str(exc.kwargs.get("profile", "")), "AWS_PROFILE")
+                    ) from None
             return self._base
 
     def caller_account(self) -> str:
@@ -225,7 +241,13 @@ class Api:
     def _caller_account(self) -> str:
         if self._caller is None:
             sts = self._raw_client(self._base_session(), "sts", self.default_region)
-            ident = self._call(sts.get_caller_identity, "GetCallerIdentity", "caller")
+            ident = self._call(
+                sts.get_caller_identity,
+                "GetCallerIdentity",
+                "caller",
+                service="sts",
+                account=self.expected_account or "the default credentials' account",
+            )
             self._caller = str(ident["Account"])
         return self._caller
 
@@ -272,7 +294,7 @@ class Api:
                 session = boto3.Session(profile_name=access.profile)
             except botocore.exceptions.ProfileNotFound:
                 raise ConfigError(
-                    f"accounts.{account}.profile: profile {access.profile!r} not found"
+                    f"accounts.{account}.profile: {profile_not_found(access.profile, 'the project file')}"
                 ) from None
         elif access is not None and access.roleArn:
             sts = self._raw_client(self._base_session(), "sts", self.default_region)
@@ -280,7 +302,11 @@ class Api:
             if access.externalId:
                 kwargs["ExternalId"] = access.externalId
             out = self._call(
-                lambda: sts.assume_role(**kwargs), "AssumeRole", f"{access.roleArn} (account {account})"
+                lambda: sts.assume_role(**kwargs),
+                "AssumeRole",
+                f"{access.roleArn} (account {account})",
+                service="sts",
+                account=account,
             )["Credentials"]
             session = self._base_session()
             creds = {
@@ -318,7 +344,16 @@ class Api:
         return client
 
     # ---- error boundary
-    def _call(self, fn: Callable[[], T], operation: str, resource: str, limit_key: str | None = None) -> T:
+    def _call(
+        self,
+        fn: Callable[[], T],
+        operation: str,
+        resource: str,
+        limit_key: str | None = None,
+        *,
+        service: str | None = None,
+        account: str | None = None,
+    ) -> T:
         """One API call with this project's retry policy; botocore's own retries are off.
 
         Retried with full-jitter exponential backoff, within ``CALL_DEADLINE_SECONDS``: throttling, HTTP 5xx,
@@ -330,6 +365,10 @@ class Api:
         attempt = 0
         while True:
             attempt += 1
+            if self._abort_at is not None:
+                deadline = min(deadline, self._abort_at)
+                if time.monotonic() >= self._abort_at:
+                    raise AwsError(operation, resource, "Interrupted", "not sent: the apply was interrupted")
             if limit_key is not None:
                 self.limiter.wait(limit_key)
             try:
@@ -354,11 +393,25 @@ class Api:
                 raise cls(operation, resource, code, message) from exc
             except botocore.exceptions.NoCredentialsError as exc:
                 raise AccessDenied(operation, resource, "NoCredentials", "no AWS credentials found") from exc
+            except botocore.exceptions.EndpointConnectionError as exc:  # also ConnectTimeoutError
+                # the endpoint cannot be reached at all: retried while it has been down for less than
+                # ``unreachable_seconds`` in all (shared by every call), then one line naming it
+                if self._still_trying() and attempt < MAX_ATTEMPTS and time.monotonic() < deadline:
+                    self._backoff(attempt, min(deadline, self._down_until()))
+                    continue
+                where = account or (limit_key.split("/", 1)[0] if limit_key else resource)
+                raise Unreachable(
+                    operation,
+                    resource,
+                    endpoint=self.endpoint_url or _endpoint_of(exc),
+                    reason=_connection_reason(exc),
+                    service=service or _service_of(fn) or "logs",
+                    account=where,
+                    configured=self.endpoint_url is not None,
+                ) from exc
             except (
-                botocore.exceptions.EndpointConnectionError,
                 botocore.exceptions.ConnectionClosedError,
                 botocore.exceptions.ReadTimeoutError,
-                botocore.exceptions.ConnectTimeoutError,
             ) as exc:
                 if attempt < MAX_ATTEMPTS and time.monotonic() < deadline:
                     self._backoff(attempt, deadline)
@@ -368,7 +421,24 @@ class Api:
                 raise AwsError(operation, resource, type(exc).__name__, str(exc)) from exc
             if limit_key is not None:
                 self.limiter.succeeded(limit_key)
+            self._down_since = None
             return result
+
+    def interrupt(self, grace: float) -> None:
+        """After ``grace`` seconds no call or retry starts (calls already sent still finish)."""
+        if self._abort_at is None:
+            self._abort_at = time.monotonic() + grace
+
+    def _down_until(self) -> float:
+        since = self._down_since
+        return (since if since is not None else time.monotonic()) + self.unreachable_seconds
+
+    def _still_trying(self) -> bool:
+        now = time.monotonic()
+        with self._lock:
+            if self._down_since is None:
+                self._down_since = now
+            return now - self._down_since < self.unreachable_seconds
 
     @staticmethod
     def _backoff(attempt: int, deadline: float) -> None:
@@ -683,12 +753,14 @@ class Api:
                 except AwsError as exc:
                     scope_state = state.scopes[(key[1], key[2])]
                     scope_state.error = scope_state.error or exc
-            for (scope, _), fut in listings.items():
-                try:
-                    fut.result()
-                except AwsError as exc:
-                    state.scopes[scope].error = state.scopes[scope].error or exc
-            for scope in scope_list:
+            for done, scope in enumerate(
+                scope_list, 1
+            ):  # a scope is complete once its listings and reads are
+                for what in handlers:
+                    try:
+                        listings[(scope, what)].result()
+                    except AwsError as exc:
+                        state.scopes[scope].error = state.scopes[scope].error or exc
                 resources: list[Resource] = []
                 for job in jobs[scope]:
                     try:
@@ -700,6 +772,8 @@ class Api:
                         resources.append(r)
                 if state.scopes[scope].error is None:
                     state.scopes[scope].resources = _with_policy_owners(resources)
+                if self.on_scope is not None:
+                    self.on_scope(state.scopes[scope], done, len(scope_list))
         return state
 
     def _tags(self, account: str, region: str, item: dict[str, Any]) -> dict[str, str] | None:
@@ -852,6 +926,74 @@ class Api:
         return None
 
 
+def profile_not_found(profile: str, source: str) -> str:
+    """The one line for a named profile that does not exist, naming where profiles are read from."""
+    import os
+
+    config = os.environ.get("AWS_CONFIG_FILE", "~/.aws/config")
+    creds = os.environ.get("AWS_SHARED_CREDENTIALS_FILE", "~/.aws/credentials")
+    return (
+        f"AWS profile {profile!r} (from {source}) is not defined in {config} or {creds} "
+        "(AWS_CONFIG_FILE / AWS_SHARED_CREDENTIALS_FILE); `aws configure list-profiles` lists the defined ones"
+    )
+
+
+def _endpoint_of(exc: botocore.exceptions.EndpointConnectionError) -> str:
+    url = str(exc.kwargs.get("endpoint_url", "the AWS endpoint"))
+    scheme, sep, rest = url.partition("://")
+    return f"{scheme}{sep}{rest.split('/', 1)[0]}" if sep else url
+
+
+def _connection_reason(exc: Exception) -> str:
+    if isinstance(exc, botocore.exceptions.ConnectTimeoutError):
+        return "connect timed out"
+    text = str(getattr(exc, "kwargs", {}).get("error", exc)).lower()
+    for needle, reason in (
+        ("refused", "connection refused"),
+        ("name or service not known", "host name not resolved"),
+        ("nodename nor servname", "host name not resolved"),
+        ("temporary failure in name resolution", "host name not resolved"),
+        ("network is unreachable", "network unreachable"),
+        ("no route to host", "no route to host"),
+        ("timed out", "connect timed out"),
+    ):
+        if needle in text:
+            return reason
+    return "connection failed"
+
+
+def _service_of(fn: Any) -> str | None:
+    owner = getattr(fn, "__self__", None)
+    model = getattr(getattr(owner, "meta", None), "service_model", None)
+    name = getattr(model, "endpoint_prefix", None)
+    return name if isinstance(name, str) else None
+
+
+@functools.cache
+def known_regions() -> frozenset[str]:
+    """Every region in botocore's partition data (``partitions.json``): what ``validate`` accepts as a region."""
+    import botocore.loaders
+
+    data = botocore.loaders.create_loader().load_data("partitions")
+    return frozenset(
+        region
+        for partition in data["partitions"]
+        for region in partition.get("regions", {})
+        if not region.endswith("-global")
+    )
+
+
+def region_problem(region: str) -> str | None:
+    """Why ``region`` is not an AWS region (a one-line message with the closest names), or None when it is one."""
+    regions = known_regions()
+    if region in regions:
+        return None
+    import botocore
+
+    hint = hints.did_you_mean(region, regions)
+    return f"{region!r} is not an AWS region (botocore {botocore.__version__} partition data){hint}"
+
+
 def _with_policy_owners(resources: list[Resource]) -> list[Resource]:
     """A policy has no tags of its own: it carries its destination's ownership and protection."""
     owners = {r.name: r for r in resources if r.kind is Kind.DESTINATION}
@@ -886,7 +1028,9 @@ class Lease:
         return self.api.client("dynamodb", self.account, self.region)
 
     def _op(self, operation: str, fn: Callable[[], T]) -> T:
-        return self.api._call(fn, operation, f"dynamodb table {self.table}")
+        return self.api._call(
+            fn, operation, f"dynamodb table {self.table}", service="dynamodb", account=self.account
+        )
 
     def holder(self) -> dict[str, str] | None:
         item = self._op(

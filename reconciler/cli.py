@@ -11,8 +11,11 @@ import datetime
 import getpass
 import json
 import os
+import signal
 import socket
 import sys
+import threading
+import time
 import traceback
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -22,6 +25,7 @@ from typing import Any, NoReturn, TypeVar
 
 import click
 import yaml
+from pydantic import ValidationError
 
 from . import accounts as accountsmod
 from . import apply as applymod
@@ -39,8 +43,8 @@ from . import render, writepath
 from . import scopes as scopesmod
 from . import selectors as selectorsmod
 from . import verify as verifymod
-from .aws import Api, Lease, LiveState
-from .errors import AwsError, PlanError, ReconcilerError, StalePlanError
+from .aws import Api, Lease, LiveState, ScopeState
+from .errors import AwsError, PlanError, ReconcilerError, StalePlanError, Unreachable, mask_secrets
 from .findings import Finding, Severity
 from .models import json_schemas
 
@@ -79,14 +83,18 @@ def common_options(fn: F) -> F:
         ),
         click.option("--env", "env", default=None, help="Environment overlay from the project file."),
         click.option(
-            "--var", "vars", multiple=True, metavar="KEY=VALUE", help="Template variable (repeatable)."
+            "--var",
+            "vars",
+            multiple=True,
+            metavar="KEY=VALUE",
+            help="Template variable; the value is always a string (repeatable). Typed values: --var-file.",
         ),
         click.option(
             "--var-file",
             "var_files",
             multiple=True,
             type=click.Path(path_type=Path),
-            help="YAML file of template variables (repeatable).",
+            help="YAML file of typed template variables (numbers, lists, mappings; repeatable).",
         ),
         click.option("--debug", is_flag=True, help="Show tracebacks and API call counts."),
         click.option("--no-color", is_flag=True, help="Plain output."),
@@ -141,6 +149,7 @@ def out(text: str) -> None:
 
 
 def err(text: str) -> None:
+    text = mask_secrets(text)
     sys.stderr.write(text if text.endswith("\n") else text + "\n")
     sys.stderr.flush()
 
@@ -150,7 +159,7 @@ def fail(message: str) -> NoReturn:
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(package_name="reconciler")
+@click.version_option(package_name="vended-log-reconciler")
 def cli() -> None:
     """Declarative reconciler for CloudWatch Logs vended-log delivery."""
 
@@ -230,6 +239,48 @@ def schema(out_dir: Path | None, check: bool) -> None:
         out(f"wrote {len(schemas)} schemas to {out_dir}\n")
 
 
+# ---- init ----------------------------------------------------------------------------------------------------
+
+
+@cli.command()
+@click.argument("directory", type=click.Path(path_type=Path, file_okay=False), default=Path("."))
+@click.option("--project", "project_name", default=None, help="Project name (default: the directory's name).")
+@click.option("--account", default=None, metavar="ID", help="Default 12-digit account id.")
+@click.option("--region", default="us-east-1", show_default=True, help="Default region.")
+@click.option("--github", is_flag=True, help="Also write the GitHub workflows (plan, apply, drift).")
+@click.option("--force", is_flag=True, help="Overwrite files that exist.")
+def init(directory: Path, project_name: str | None, account: str | None, region: str, github: bool,
+         force: bool) -> None:  # fmt: skip
+    """Start a project: a commented reconciler.yaml, an example manifest, the schemas (and workflows)."""
+    from . import scaffold
+    from .aws import region_problem
+    from .models import ProjectFile
+
+    name = project_name or directory.resolve().name
+    why = region_problem(region)
+    if why is not None:
+        fail(f"--region: {why}")
+    try:
+        ProjectFile.model_validate({"project": name, "region": region, "account": account})
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        option = "--project" if first["loc"][:1] == ("project",) else "--account"
+        fail(f"{option}: {str(first['msg']).removeprefix('Value error, ')}")
+    wanted = scaffold.files(name, region, account, github)
+    existing = [rel for rel in wanted if (directory / rel).exists()]
+    if existing and not force:
+        fail(
+            f"{directory / existing[0]} exists; nothing was written (--force overwrites"
+            + (f"; {len(existing) - 1} more exist)" if len(existing) > 1 else ")")
+        )
+    for rel, text in wanted.items():
+        path = directory / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    out(f"wrote {len(wanted)} files in {directory}: " + ", ".join(sorted(wanted)) + "\n")
+    out(f"next: cd {directory} && reconciler validate && reconciler plan\n")
+
+
 # ---- plan ----------------------------------------------------------------------------------------------------
 
 
@@ -244,8 +295,9 @@ class Planned:
 
 
 def _parse_scopes(scopes: tuple[str, ...]) -> set[tuple[str, str]]:
+    """--scope values: each ACCOUNT/REGION, or several separated by commas or spaces (a job's list)."""
     out_set = set()
-    for s in scopes:
+    for s in (one for value in scopes for one in value.replace(",", " ").split()):
         acct, sep, region = s.partition("/")
         if not sep or not acct or not region:
             fail(f"--scope {s!r}: expected ACCOUNT/REGION")
@@ -254,7 +306,40 @@ def _parse_scopes(scopes: tuple[str, ...]) -> set[tuple[str, str]]:
 
 
 def make_api(c: Common, project: configmod.Project) -> Api:
-    return Api(project.accounts, project.region, c.endpoint_url)
+    api = Api(
+        project.accounts,
+        project.region,
+        c.endpoint_url,
+        connect_timeout=project.timeouts.connectSeconds,
+        unreachable_seconds=project.timeouts.unreachableSeconds,
+    )
+    api.expected_account = project.account
+    api.on_scope = _ScopeProgress(c.color(sys.stderr))
+    return api
+
+
+class _ScopeProgress:
+    """While live state is read: a status line on a terminal (scopes read, resources found); one line per scope
+    otherwise (CI logs)."""
+
+    def __init__(self, color: bool) -> None:
+        self.tty = sys.stderr.isatty()
+        self.color = color
+        self.start = time.monotonic()
+        self.found = 0
+
+    def __call__(self, scope: ScopeState, done: int, total: int) -> None:
+        self.found += len(scope.resources)
+        took = time.monotonic() - self.start
+        if self.tty:
+            end = "\n" if done == total else ""
+            sys.stderr.write(
+                f"\r\033[Kreading live state: {done}/{total} scopes, {self.found} resources ({took:.1f} s){end}"
+            )
+            sys.stderr.flush()
+            return
+        what = f"{len(scope.resources)} resources" if scope.error is None else f"unreadable: {scope.error}"
+        err(f"read {scope.account}/{scope.region} ({done}/{total}): {what} ({took:.1f} s)")
 
 
 def make_plan(
@@ -307,6 +392,10 @@ def make_plan(
     result = diffmod.diff(
         desired, live.resources, project.name, prune=not no_prune, adopt=adopt, ignore=ignore
     )
+    unmatched = planmod.unmatched_patterns("--target", list(targets), [*desired, *live.resources])
+    unmatched += planmod.unmatched_patterns("--exclude", list(excludes), [*desired, *live.resources])
+    if unmatched:
+        raise PlanError("\n".join(unmatched))
     # an error about an address left out with --exclude does not block the rest of the plan
     blocking = [
         e
@@ -564,10 +653,65 @@ class _Progress:
             self.bar.stop()
 
 
-def run_apply(c: Common, plan: planmod.Plan, api: Api, parallelism: int, fmt: str) -> applymod.ApplyResult:
+class _Terminated(BaseException):
+    """SIGTERM outside the apply loop: unwinds like Ctrl-C (``finally`` blocks run, the lock is released)."""
+
+
+def _on_sigterm(signum: int, frame: Any) -> None:
+    raise _Terminated()
+
+
+class _Interrupts:
+    """While changes are applied: the first Ctrl-C or SIGTERM lets no new change start and lets the calls in flight
+    finish (bounded by ``apply.INTERRUPT_GRACE_SECONDS``); a second Ctrl-C exits at once."""
+
+    def __init__(self) -> None:
+        self.stop = threading.Event()
+        self.signum: int | None = None
+        self._previous: dict[int, Any] = {}
+
+    def __enter__(self) -> _Interrupts:
+        if threading.current_thread() is threading.main_thread():
+            for signum in (signal.SIGINT, signal.SIGTERM):
+                self._previous[signum] = signal.signal(signum, self._handle)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for signum, handler in self._previous.items():
+            signal.signal(signum, handler)
+
+    def _handle(self, signum: int, frame: Any) -> None:
+        if self.stop.is_set():
+            if signum == signal.SIGINT:
+                err("interrupted again: exiting now; changes in flight may be incomplete (run apply again)")
+                os._exit(130)
+            return
+        self.signum = signum
+        self.stop.set()
+        name = "Ctrl-C" if signum == signal.SIGINT else "SIGTERM"
+        err(
+            f"{name}: no new change will start; waiting up to {applymod.INTERRUPT_GRACE_SECONDS:g} s for the "
+            "calls in flight (Ctrl-C again exits at once)"
+        )
+
+    @property
+    def exit_code(self) -> int:
+        return 143 if self.signum == signal.SIGTERM else 130
+
+
+def run_apply(
+    c: Common,
+    plan: planmod.Plan,
+    api: Api,
+    parallelism: int,
+    fmt: str,
+    interrupts: _Interrupts | None = None,
+) -> applymod.ApplyResult:
     progress = _Progress(len(plan.changes), sys.stderr.isatty(), c.color(sys.stderr))
+    interrupts = interrupts or _Interrupts()
     try:
-        result = applymod.run(plan, api, parallelism=parallelism, on_event=progress)
+        with interrupts:
+            result = applymod.run(plan, api, parallelism=parallelism, on_event=progress, stop=interrupts.stop)
     finally:
         progress.stop()
     if fmt == "json":
@@ -652,10 +796,13 @@ def apply_cmd(paths: tuple[Path, ...], auto_approve: bool, parallelism: int, max
             if answer.strip() != "yes":
                 fail("apply cancelled; nothing was written")
         if not plan.empty:
-            result = run_apply(c, plan, api, parallelism, fmt)
+            interrupts = _Interrupts()
+            result = run_apply(c, plan, api, parallelism, fmt, interrupts)
     finally:
         if lease is not None:
             lease.release()
+    if result is not None and result.interrupted:
+        sys.exit(interrupts.exit_code)
     if result is not None and not result.ok:
         sys.exit(1)
     if verify_after:
@@ -864,8 +1011,14 @@ def drift(paths: tuple[Path, ...], fmt: str, scopes: tuple[str, ...], notify_tar
     c = _common(kw)
     project = c.project()
     active, expired = driftmod.active_rules(project.ignore, datetime.date.today())
-    planned = make_plan(c, paths, scopes=scopes, ignore=active, allow_unreadable=True, strict=False,
-                        project=project, write_path=not no_write_path)  # fmt: skip
+    try:
+        planned = make_plan(c, paths, scopes=scopes, ignore=active, allow_unreadable=True, strict=False,
+                            project=project, write_path=not no_write_path)  # fmt: skip
+    except (
+        Unreachable
+    ) as exc:  # nothing could be read: drift never says "in sync" about what it could not read
+        err(f"error: {exc}")
+        sys.exit(3)
     unreadable = {
         f"{a}/{r}": str(st.error) for (a, r), st in planned.live.scopes.items() if st.error is not None
     }
@@ -905,10 +1058,19 @@ def _notify_drift(rep: driftmod.DriftReport, project: str, scopes: tuple[str, ..
 @cli.command()
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option(
+    "--max-jobs",
+    type=click.IntRange(1),
+    default=None,
+    help="Group the scopes into at most this many jobs (json: default 256, GitHub's matrix limit).",
+)
+@click.option(
+    "--scope", "only", multiple=True, metavar="ACCOUNT/REGION", help="Only these scopes (repeatable)."
+)
 @aws_options
 @common_options
-def scopes(paths: tuple[Path, ...], fmt: str, **kw: Any) -> None:
-    """List the (account, region) scopes; --format json gives a GitHub Actions strategy.matrix."""
+def scopes(paths: tuple[Path, ...], fmt: str, max_jobs: int | None, only: tuple[str, ...], **kw: Any) -> None:
+    """List the (account, region) scopes; --format json gives a GitHub Actions strategy.matrix of jobs."""
     c = _common(kw)
     project = c.project()
     manifestmod.load(
@@ -921,14 +1083,14 @@ def scopes(paths: tuple[Path, ...], fmt: str, **kw: Any) -> None:
         manifestmod.load(
             project, list(paths) or None, default_account
         )  # a manifest outside the scopes is an error
-    found = scopesmod.project_scopes(project, default_account)
+    found = scopesmod.project_scopes(project, default_account, _parse_scopes(only))
+    jobs = scopesmod.group_scopes(found, max_jobs or (256 if fmt == "json" else len(found) or 1))
     if fmt == "json":
-        out(
-            json.dumps({"include": [{"account": a, "region": r, "scope": f"{a}/{r}"} for a, r in found]})
-            + "\n"
-        )
-    else:
+        out(json.dumps({"include": [scopesmod.matrix_entry(i, job) for i, job in enumerate(jobs, 1)]}) + "\n")
+    elif max_jobs is None:
         out("".join(f"{a}/{r}\n" for a, r in found))
+    else:
+        out("".join(f"job {i}: {' '.join(f'{a}/{r}' for a, r in job)}\n" for i, job in enumerate(jobs, 1)))
 
 
 @cli.command()
@@ -1000,10 +1162,14 @@ def sandbox(port: int, host: str, account: str, latency_ms: float, jitter_ms: fl
         from .sandbox.__main__ import parse_throttle
         from .sandbox.server import Faults, SandboxServer
     except ImportError as exc:
-        fail(f"the sandbox needs moto[server]: pip install 'reconciler[sandbox]' ({exc})")
+        fail(f"the sandbox needs moto[server]: pip install 'vended-log-reconciler[sandbox]' ({exc})")
     faults = Faults(seed=seed, latency_ms=latency_ms, jitter_ms=jitter_ms, throttle=parse_throttle(list(throttle)),
                     fail_rate=fail_rate, conflict_rate=conflict_rate, drop_rate=drop_rate)  # fmt: skip
-    server = SandboxServer(host, port, account, faults)
+    try:
+        server = SandboxServer(host, port, account, faults)
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        fail(f"sandbox: cannot listen on {host}:{port}: {reason}; choose another --port (0 picks a free one)")
     out(f"sandbox listening on {server.url} (account {account}); in another shell:\n")
     out(f"  export AWS_ENDPOINT_URL={server.url} AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing "
         "AWS_DEFAULT_REGION=us-east-1\n")  # fmt: skip
@@ -1018,6 +1184,8 @@ def sandbox(port: int, host: str, account: str, latency_ms: float, jitter_ms: fl
 def main(argv: list[str] | None = None) -> None:
     args = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in args
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _on_sigterm)
     try:
         cli.main(args=args, prog_name="reconciler", standalone_mode=False)
     except click.exceptions.Abort:
@@ -1028,17 +1196,23 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(1 if exc.exit_code == 2 else exc.exit_code)
     except ReconcilerError as exc:
         if debug:
-            traceback.print_exc()
+            err(traceback.format_exc())
         for line in str(exc).splitlines() or [type(exc).__name__]:
             err(f"error: {line}" if not line.startswith("  ") else line)
         sys.exit(1)
-    except KeyboardInterrupt:
-        err("interrupted")
-        sys.exit(130)
+    except (KeyboardInterrupt, _Terminated) as exc:
+        terminated = isinstance(exc, _Terminated)
+        if (
+            threading.current_thread() is threading.main_thread()
+        ):  # a second signal while exiting: no traceback
+            signal.signal(signal.SIGINT, signal.SIG_DFL)
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        err("terminated" if terminated else "interrupted")
+        sys.exit(143 if terminated else 130)
     except AwsError:  # pragma: no cover - AwsError is a ReconcilerError; kept for clarity
         raise
     except Exception as exc:  # an unexpected bug: still one line, the traceback under --debug
         if debug:
-            traceback.print_exc()
+            err(traceback.format_exc())
         err(f"error: internal error: {type(exc).__name__}: {exc} (re-run with --debug for the traceback)")
         sys.exit(1)

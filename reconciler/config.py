@@ -10,8 +10,19 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
+from . import hints
+from .aws import region_problem
 from .errors import ConfigError
-from .models import ORG_KEY, AccountAccess, IgnoreRule, LockConfig, OrganizationAccounts, ProjectFile
+from .models import (
+    ORG_KEY,
+    AccountAccess,
+    IgnoreRule,
+    LockConfig,
+    OrganizationAccounts,
+    ProjectFile,
+    Timeouts,
+    model_at,
+)
 
 MAX_PROJECT_FILE_BYTES = 1 << 20
 
@@ -33,6 +44,7 @@ class Project:
     lock: LockConfig | None = None
     env: str | None = None
     strict: bool = False  # error findings fail plan/apply/drift
+    timeouts: Timeouts = field(default_factory=Timeouts)
     config_name: str = "reconciler.yaml"  # the project file's name, for messages
     grants: str = "unmanaged"  # "managed": DestinationGrant changes keep destination grants in place
     organization: OrganizationAccounts | None = None  # accounts.fromOrganization, resolved at plan time
@@ -42,6 +54,10 @@ def _read_yaml(path: Path, what: str) -> Any:
     try:
         raw = path.read_bytes()
     except FileNotFoundError:
+        if what == "project file":
+            raise ConfigError(
+                f"{path}: project file not found; create one with `reconciler init` (or pass --config FILE)"
+            ) from None
         raise ConfigError(f"{path}: {what} not found") from None
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read {what}: {exc.strerror}") from None
@@ -52,12 +68,99 @@ def _read_yaml(path: Path, what: str) -> Any:
     except UnicodeDecodeError as exc:
         raise ConfigError(f"{path}: {what} is not UTF-8 (byte {exc.start})") from None
     try:
-        return yaml.safe_load(text)
+        data = yaml.safe_load(text)
+        if what == "project file":
+            _LINES[str(path)] = _yaml_lines(text)
+        return data
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = f":{mark.line + 1}" if mark is not None else ""
         problem = getattr(exc, "problem", None) or str(exc)
         raise ConfigError(f"{path}{line}: invalid YAML: {problem}") from None
+
+
+_LINES: dict[str, dict[tuple[str, ...], int]] = {}  # project file → line of each key path
+
+
+def _yaml_lines(text: str) -> dict[tuple[str, ...], int]:
+    """The line of every mapping key and sequence item of a YAML text, by path (indexes as strings)."""
+    lines: dict[tuple[str, ...], int] = {}
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError:
+        return lines
+    stack: list[tuple[yaml.Node, tuple[str, ...]]] = [(root, ())] if root is not None else []
+    while stack:
+        node, path = stack.pop()
+        lines.setdefault(path, node.start_mark.line + 1)
+        if isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                sub = (*path, str(key.value))
+                lines[sub] = key.start_mark.line + 1
+                stack.append((value, sub))
+        elif isinstance(node, yaml.SequenceNode):
+            for i, item in enumerate(node.value):
+                stack.append((item, (*path, str(i))))
+    return lines
+
+
+def line_of(config_path: Path, path: tuple[str | int, ...]) -> int:
+    """The line of a key path in the project file (its closest enclosing key when the path is not written)."""
+    lines = _LINES.get(str(config_path), {})
+    key = tuple(str(p) for p in path)
+    while key:
+        if key in lines:
+            return lines[key]
+        key = key[:-1]
+    return 1
+
+
+def _problem(config_path: Path, path: tuple[str | int, ...], message: str) -> str:
+    field_ = ".".join(str(p) for p in path) or "(top)"
+    return f"{config_path}:{line_of(config_path, path)}: {field_}: {message}"
+
+
+def _line_key(text: str) -> tuple[int, str]:
+    head = text.split(": ", 1)[0]
+    line = head.rsplit(":", 1)[-1]
+    return (int(line) if line.isdigit() else 0, text)
+
+
+def _validation_lines(config_path: Path, exc: ValidationError) -> list[str]:
+    out = []
+    for err in exc.errors():
+        loc: tuple[str | int, ...] = tuple(err["loc"])
+        if loc and loc[0] == "accountsFromOrganization":
+            loc = ("accounts", ORG_KEY, *loc[1:])
+        msg = str(err["msg"]).removeprefix("Value error, ")
+        if err["type"] == "extra_forbidden":
+            holder = model_at(ProjectFile, loc[:-1])
+            msg = "unknown field" + hints.did_you_mean(
+                str(loc[-1]), holder.model_fields if holder is not None else [], quote=False
+            )
+        elif err["type"] == "missing":
+            msg = "required field is missing"
+        out.append(_problem(config_path, loc, msg))
+    return out
+
+
+def _check_regions(config_path: Path, pf: ProjectFile, data: dict[str, Any]) -> list[str]:
+    """Every region the project file names must exist (botocore's partition data)."""
+    named: list[tuple[tuple[str | int, ...], str]] = [(("region",), pf.region)]
+    regions = data.get("regions")
+    if isinstance(regions, list):
+        named += [(("regions", i), r) for i, r in enumerate(regions) if isinstance(r, str)]
+    for env_name, overlay in pf.environments.items():
+        if overlay.region:
+            named.append((("environments", env_name, "region"), overlay.region))
+    if pf.lock is not None and pf.lock.region:
+        named.append((("lock", "region"), pf.lock.region))
+    out = []
+    for path, region in named:
+        why = region_problem(region)
+        if why is not None:
+            out.append(_problem(config_path, path, why))
+    return out
 
 
 _VAR_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -91,15 +194,14 @@ def load_project(
     """Read reconciler.yaml, merge the ``--env`` overlay, then variable files, then ``--var``."""
     data = _read_yaml(config_path, "project file")
     if not isinstance(data, dict):
-        raise ConfigError(f"{config_path}: the project file must be a mapping")
+        raise ConfigError(f"{config_path}:1: the project file must be a mapping")
     try:
         pf = ProjectFile.model_validate(data)
     except ValidationError as exc:
-        err = exc.errors()[0]
-        loc = ".".join(str(p) for p in err["loc"]) or "(top)"
-        loc = loc.replace("accountsFromOrganization", f"accounts.{ORG_KEY}", 1)
-        msg = str(err["msg"]).removeprefix("Value error, ")
-        raise ConfigError(f"{config_path}: {loc}: {msg}") from None
+        raise ConfigError("\n".join(sorted(_validation_lines(config_path, exc), key=_line_key))) from None
+    region_lines = _check_regions(config_path, pf, data)
+    if region_lines:
+        raise ConfigError("\n".join(region_lines))
 
     region, account, regions = pf.region, pf.account, pf.regions
     accounts = dict(pf.accounts)
@@ -109,7 +211,10 @@ def load_project(
     if env is not None:
         if env not in pf.environments:
             known = ", ".join(sorted(pf.environments)) or "none"
-            raise ConfigError(f"{config_path}: environment {env!r} is not defined (defined: {known})")
+            hint = hints.did_you_mean(env, pf.environments)
+            raise ConfigError(
+                f"{config_path}: --env: environment {env!r} is not defined (defined: {known}){hint}"
+            )
         overlay = pf.environments[env]
         region = overlay.region or region
         regions = overlay.regions if overlay.regions is not None else regions
@@ -138,6 +243,7 @@ def load_project(
         lock=pf.lock,
         env=env,
         strict=pf.strict,
+        timeouts=pf.timeouts,
         config_name=config_path.name,
         grants=pf.grants,
         organization=pf.accountsFromOrganization,

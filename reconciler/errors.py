@@ -15,6 +15,7 @@ Third-party exceptions are translated into these at one boundary (``aws.py`` for
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 
@@ -44,7 +45,14 @@ class Problem:
         if self.field:
             parts.append(self.field)
         parts.append(self.message)
-        return ": ".join(parts)
+        return one_line(": ".join(parts))
+
+
+def one_line(text: str) -> str:
+    """Line breaks and other control characters escaped, so one problem is always one line."""
+    if text.isprintable():
+        return text
+    return "".join(ch if ch.isprintable() or ch == " " else repr(ch)[1:-1] for ch in text)
 
 
 class ManifestError(ReconcilerError):
@@ -66,6 +74,41 @@ class AwsError(ReconcilerError):
 
 class AccessDenied(AwsError):
     pass
+
+
+class Unreachable(AwsError):
+    """The endpoint could not be reached (refused, unresolved, timed out) for longer than the retry budget."""
+
+    def __init__(
+        self,
+        operation: str,
+        resource: str,
+        *,
+        endpoint: str,
+        reason: str,
+        service: str,
+        account: str,
+        configured: bool,
+    ) -> None:
+        super().__init__(operation, resource, "Unreachable", reason)
+        self.endpoint = endpoint
+        check = (
+            "check --endpoint-url / AWS_ENDPOINT_URL"
+            if configured
+            else "check the network, proxy settings (HTTPS_PROXY) and the region"
+        )
+        self.args = (f"cannot reach {endpoint} ({reason}) for {service}:{operation} in {account}; {check}",)
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+_URL_PASSWORD = re.compile(r"(?P<head>[A-Za-z][A-Za-z0-9+.-]*://[^/\s:@]*):[^@/\s]+@")
+
+
+def mask_secrets(text: str) -> str:
+    """Passwords in URLs (``scheme://user:PASSWORD@host``) replaced by ``***``."""
+    return _URL_PASSWORD.sub(r"\g<head>:***@", text)
 
 
 class PlanError(ReconcilerError):

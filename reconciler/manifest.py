@@ -21,9 +21,10 @@ from typing import Any
 import jinja2
 import jinja2.sandbox
 import yaml
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
-from . import catalog
+from . import catalog, hints, templating
+from .aws import region_problem
 from .config import Project
 from .errors import ManifestError, Problem
 from .models import (
@@ -36,6 +37,7 @@ from .models import (
     Kind,
     Resource,
     destination_arn,
+    model_at,
     parse_destination_arn,
     source_arn,
 )
@@ -148,19 +150,23 @@ class _RootLoader(jinja2.FileSystemLoader):
         return source, filename, uptodate
 
 
-def make_environment(root: Path, variables: dict[str, Any]) -> jinja2.sandbox.SandboxedEnvironment:
-    env = jinja2.sandbox.SandboxedEnvironment(
+def make_environment(
+    root: Path, variables: dict[str, Any], timeout: float = templating.DEFAULT_TIMEOUT_SECONDS
+) -> templating.BoundedSandbox:
+    env = templating.BoundedSandbox(
         undefined=jinja2.StrictUndefined,
         autoescape=False,
         keep_trailing_newline=True,
         loader=_RootLoader(str(root), followlinks=False),
+        timeout=timeout,
     )
+    data = templating.as_data(dict(variables))
     env.globals.clear()
     env.globals.update(
-        {"range": range, "dict": dict, "namespace": jinja2.utils.Namespace, "vars": dict(variables)}
+        {"range": jinja2.sandbox.safe_range, "dict": dict, "namespace": jinja2.utils.Namespace, "vars": data}
     )
-    env.globals.update(variables)
-    env.filters["tojson"] = lambda value: json.dumps(value, sort_keys=True)
+    env.globals.update(data)
+    env.filters["tojson"] = env._checked_filter("tojson", lambda value: json.dumps(value, sort_keys=True))
     return env
 
 
@@ -173,9 +179,7 @@ def _template_line(tb: TracebackType | None, filename: str) -> int | None:
     return line
 
 
-def render_file(
-    env: jinja2.sandbox.SandboxedEnvironment, path: Path, root: Path
-) -> tuple[str | None, list[Problem]]:
+def render_file(env: templating.BoundedSandbox, path: Path, root: Path) -> tuple[str | None, list[Problem]]:
     name = _display(path)
     try:
         raw = path.read_bytes()
@@ -194,7 +198,10 @@ def render_file(
         return text, []
     try:
         template = env.from_string(text)
-        rendered = template.render()
+        rendered = templating.render(env, template, MAX_FILE_BYTES)
+    except templating.TemplateLimit as exc:
+        line = _template_line(sys.exc_info()[2], "<template>") or 1
+        return None, [Problem(name, line, "", "template", str(exc))]
     except jinja2.TemplateSyntaxError as exc:
         return None, [Problem(name, exc.lineno or 1, "", "template", exc.message or "syntax error")]
     except jinja2.TemplateNotFound as exc:
@@ -210,6 +217,8 @@ def render_file(
         return None, [Problem(name, line, "", "template", f"undefined variable: {exc.message}")]
     except RecursionError:
         return None, [Problem(name, 1, "", "template", "recursion too deep")]
+    except MemoryError:
+        return None, [Problem(name, 1, "", "template", "out of memory while rendering; refused")]
     except Exception as exc:  # any other template runtime error (bad filter argument, division by zero...)
         line = _template_line(sys.exc_info()[2], "<template>") or 1
         return None, [Problem(name, line, "", "template", f"{type(exc).__name__}: {exc}")]
@@ -224,9 +233,34 @@ def render_file(
 
 
 class _YamlProblem(Exception):
-    def __init__(self, line: int, message: str) -> None:
+    def __init__(self, line: int, message: str, field: str = "") -> None:
         self.line = line
         self.message = message
+        self.field = field
+
+
+_YAML_TAG = "tag:yaml.org,2002:"
+# Tags whose values are not text, numbers or plain collections: a name or an account written with one would be
+# coerced silently (pydantic reads bytes as text).
+_REFUSED_TAGS = {f"{_YAML_TAG}{t}": f"!!{t}" for t in ("binary", "set", "omap", "pairs")}
+_DECIMAL = re.compile(r"[-+]?(0|[1-9][0-9]*)")
+
+
+def _check_scalar(node: yaml.ScalarNode, path: Path_) -> None:
+    where = ".".join(map(str, path))
+    if node.tag in _REFUSED_TAGS:
+        raise _YamlProblem(
+            node.start_mark.line + 1,
+            f"YAML tag {_REFUSED_TAGS[node.tag]} is not supported; write a string",
+            where,
+        )
+    if node.tag == f"{_YAML_TAG}int" and not _DECIMAL.fullmatch(node.value):
+        raise _YamlProblem(
+            node.start_mark.line + 1,
+            f"{node.value!r} is not a plain decimal number (YAML 1.1 would read it as "
+            f"{yaml.safe_load(node.value)!r}); write the digits alone, or quote it",
+            where,
+        )
 
 
 def _walk(node: yaml.Node, path: Path_, lines: dict[Path_, int], depth: int, budget: list[int]) -> None:
@@ -238,6 +272,10 @@ def _walk(node: yaml.Node, path: Path_, lines: dict[Path_, int], depth: int, bud
             node.start_mark.line + 1, f"more than {MAX_NODES} nodes after alias expansion; refused"
         )
     lines[path] = node.start_mark.line + 1
+    if isinstance(node, yaml.ScalarNode):
+        _check_scalar(node, path)
+    elif node.tag in _REFUSED_TAGS:
+        raise _YamlProblem(node.start_mark.line + 1, f"YAML tag {_REFUSED_TAGS[node.tag]} is not supported")
     if isinstance(node, yaml.MappingNode):
         seen: dict[Any, int] = {}
         for key_node, value_node in node.value:
@@ -267,6 +305,7 @@ def parse_yaml(text: str, name: str) -> tuple[list[Document], list[Problem]]:
         return [], [Problem(name, 1, "", "", f"invalid YAML: {str(exc).splitlines()[0]}")]
     except RecursionError:
         return [], [Problem(name, 1, "", "", f"nesting deeper than {MAX_DEPTH} levels; refused")]
+    problems: list[Problem] = []
     for index, node in enumerate(nodes):
         if node is None:
             continue
@@ -276,7 +315,8 @@ def parse_yaml(text: str, name: str) -> tuple[list[Document], list[Problem]]:
             loader = yaml.SafeLoader("")
             data = loader.construct_document(node)
         except _YamlProblem as exc:
-            return docs, [Problem(name, exc.line, "", "", exc.message)]
+            problems.append(Problem(name, exc.line, _doc_label(_plain(node)), exc.field, exc.message))
+            continue
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
             problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
@@ -286,7 +326,33 @@ def parse_yaml(text: str, name: str) -> tuple[list[Document], list[Problem]]:
         if data is None:
             continue
         docs.append(Document(name, node.start_mark.line + 1, index, data, lines))
-    return docs, []
+    return docs, problems
+
+
+def _plain(node: yaml.Node) -> Any:
+    """kind and metadata.name of a document node, read without constructing anything else (for labels)."""
+    out: dict[str, Any] = {}
+    if isinstance(node, yaml.MappingNode):
+        for key, value in node.value:
+            if (
+                isinstance(key, yaml.ScalarNode)
+                and key.value == "kind"
+                and isinstance(value, yaml.ScalarNode)
+            ):
+                out["kind"] = value.value
+            if (
+                isinstance(key, yaml.ScalarNode)
+                and key.value == "metadata"
+                and isinstance(value, yaml.MappingNode)
+            ):
+                for k2, v2 in value.value:
+                    if (
+                        isinstance(k2, yaml.ScalarNode)
+                        and k2.value == "name"
+                        and isinstance(v2, yaml.ScalarNode)
+                    ) and v2.tag == f"{_YAML_TAG}str":
+                        out["metadata"] = {"name": v2.value}
+    return out
 
 
 # ---- validation ----------------------------------------------------------------------------------------------
@@ -305,16 +371,36 @@ def _doc_label(data: Any) -> str:
     return kind if isinstance(kind, str) else ""
 
 
-def _validation_problems(doc: Document, exc: ValidationError) -> list[Problem]:
+def _validation_problems(doc: Document, exc: ValidationError, model: type[BaseModel]) -> list[Problem]:
     out = []
     label = _doc_label(doc.data)
-    for err in exc.errors():
+    errors = exc.errors()
+    missing = {tuple(e["loc"]) for e in errors if e["type"] == "missing"}
+    explained: set[Path_] = set()  # a required field a misspelt one stands for: one mistake, one line
+    for err in errors:
         loc: Path_ = tuple(err["loc"])
+        if err["type"] != "extra_forbidden" or not loc:
+            continue
+        holder = model_at(model, loc[:-1])
+        best = hints.closest(str(loc[-1]), holder.model_fields if holder is not None else [])
+        if best and (*loc[:-1], best[0]) in missing:
+            explained.add((*loc[:-1], best[0]))
+    for err in errors:
+        loc = tuple(err["loc"])
         msg = str(err["msg"]).removeprefix("Value error, ")
         if err["type"] == "extra_forbidden":
-            msg = "unknown field"
+            holder = model_at(model, loc[:-1])
+            msg = "unknown field" + hints.did_you_mean(
+                str(loc[-1]), holder.model_fields if holder is not None else [], quote=False
+            )
         elif err["type"] == "missing":
+            if loc in explained:
+                continue
             msg = "required field is missing"
+        elif err["type"] == "literal_error":
+            allowed = re.findall(r"'([^']*)'", str((err.get("ctx") or {}).get("expected", "")))
+            if len(allowed) > 1:
+                msg += hints.did_you_mean(str(err.get("input")), allowed)
         match = _FIELD_PREFIX.match(msg)
         if match and loc in ((), ("spec",)):
             sub = tuple(match.group(1).split("."))
@@ -347,13 +433,35 @@ def _check_document(doc: Document) -> tuple[Any, list[Problem]]:
     kind = data.get("kind")
     if kind not in DOC_MODELS:
         known = ", ".join(DOC_MODELS)
+        hint = hints.did_you_mean(kind, DOC_MODELS, quote=False) if isinstance(kind, str) else ""
         return None, [
-            Problem(doc.file, doc.line_of(("kind",)), "", "kind", f"must be one of {known}, got {kind!r}")
+            Problem(
+                doc.file, doc.line_of(("kind",)), "", "kind", f"must be one of {known}, got {kind!r}{hint}"
+            )
         ]
     try:
         return DOC_MODELS[kind].model_validate(data), []
     except ValidationError as exc:
-        return None, _validation_problems(doc, exc)
+        return None, _validation_problems(doc, exc, DOC_MODELS[kind])
+
+
+def _stub_identity(doc: Document, account: str, region: str) -> tuple[str, str, str, str] | None:
+    """(kind, account, region, name) of a document that failed validation, when those parts are usable: it still
+    counts for references, so one mistake in it is one line rather than one more per reference to it."""
+    data = doc.data
+    if not isinstance(data, dict) or data.get("kind") not in DOC_MODELS:
+        return None
+    meta = data.get("metadata")
+    if not isinstance(meta, dict) or not isinstance(meta.get("name"), str):
+        return None
+    acct = meta.get("account")
+    reg = meta.get("region")
+    return (
+        str(data["kind"]),
+        acct if isinstance(acct, str) else account,
+        reg if isinstance(reg, str) else region,
+        meta["name"],
+    )
 
 
 def load(
@@ -364,13 +472,14 @@ def load(
 ) -> DesiredState:
     """Render and validate the manifests into the desired state; raise ManifestError with every problem."""
     files, problems = discover(paths or project.manifest_paths, project.root)
-    env = make_environment(project.root, project.vars)
+    env = make_environment(project.root, project.vars, project.timeouts.renderSeconds)
     account = default_account or project.account or CALLER_ACCOUNT
     # without a known default account (validate, no project account) an account under no key may be the caller's
     known = default_account or project.account
     known_accounts = set(project_accounts(project, known)) if known and check_accounts else None
     hasher = hashlib.sha256()
     parsed: list[_Parsed] = []
+    invalid: set[tuple[str, str, str, str]] = set()  # documents that failed validation, by identity
     for path in files:
         text, file_problems = render_file(env, path, project.root)
         problems.extend(file_problems)
@@ -386,9 +495,14 @@ def load(
             if model is not None:
                 meta = model.metadata
                 item = _Parsed(doc, model, meta.account or account, meta.region or project.region)
-                problems.extend(_scope_problems(item, project, known_accounts))
+                if meta.region is None or region_problem(meta.region) is None:  # else: one line, below
+                    problems.extend(_scope_problems(item, project, known_accounts))
                 parsed.append(item)
-    resources, cross = _cross_checks(parsed, project)
+            else:
+                stub = _stub_identity(doc, account, project.region)
+                if stub is not None:
+                    invalid.add(stub)
+    resources, cross = _cross_checks(parsed, project, invalid)
     problems.extend(cross)
     selectors, selector_problems = _selectors(parsed)
     problems.extend(selector_problems)
@@ -450,11 +564,19 @@ def _scope_problems(p: _Parsed, project: Project, accounts: set[str] | None) -> 
     return out
 
 
-def _cross_checks(parsed: list[_Parsed], project: Project) -> tuple[list[Resource], list[Problem]]:
+def _cross_checks(
+    parsed: list[_Parsed], project: Project, invalid: set[tuple[str, str, str, str]] | None = None
+) -> tuple[list[Resource], list[Problem]]:
+    invalid = invalid or set()
     problems: list[Problem] = []
     resources: list[Resource] = []
     seen: dict[tuple[str, str, str, str], _Parsed] = {}
     for p in parsed:
+        if p.model.metadata.region is not None:
+            why = region_problem(p.model.metadata.region)
+            if why is not None:
+                problems.append(p.problem(("metadata", "region"), why))
+                continue
         key = (p.model.kind, p.account, p.region, p.model.metadata.name)
         if key in seen:
             first = seen[key]
@@ -548,9 +670,16 @@ def _cross_checks(parsed: list[_Parsed], project: Project) -> tuple[list[Resourc
             continue
         spec_d = p.model.spec
         src = sources.get((acct, region, spec_d.source))
-        if src is None:
+        if src is None and (Kind.SOURCE.value, acct, region, spec_d.source) not in invalid:
+            nearby = [n for (a, r, n) in sources if (a, r) == (acct, region)] + [
+                n for (k, a, r, n) in invalid if k == Kind.SOURCE.value and (a, r) == (acct, region)
+            ]
             problems.append(
-                p.problem(("spec", "source"), f"no DeliverySource named {spec_d.source!r} in {acct}/{region}")
+                p.problem(
+                    ("spec", "source"),
+                    f"no DeliverySource named {spec_d.source!r} in {acct}/{region}"
+                    + hints.did_you_mean(spec_d.source, nearby),
+                )
             )
         dest_arn: str | None = None
         dest_type: str | None = None
@@ -580,9 +709,16 @@ def _cross_checks(parsed: list[_Parsed], project: Project) -> tuple[list[Resourc
                         f"{target!r} is ambiguous ({where}); use the destination's ARN",
                     )
                 )
-            else:
+            elif not any(k == Kind.DESTINATION.value and n == target for (k, _, _, n) in invalid):
                 problems.append(
-                    p.problem(("spec", "destination"), f"no DeliveryDestination named {target!r}")
+                    p.problem(
+                        ("spec", "destination"),
+                        f"no DeliveryDestination named {target!r}"
+                        + hints.did_you_mean(
+                            target,
+                            [*dest_by_name, *(n for (k, _, _, n) in invalid if k == Kind.DESTINATION.value)],
+                        ),
+                    )
                 )
             if dest is not None:
                 dest_arn = destination_arn(dest.account, dest.region, dest.model.metadata.name)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+import typing
 import unicodedata
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -15,7 +16,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from . import catalog, iam
+from . import catalog, hints, iam
 
 # ---- limits (botocore logs model) -------------------------------------------------------------------------
 NAME_MIN, NAME_MAX, NAME_PATTERN = 1, 60, r"[\w-]*"
@@ -189,6 +190,7 @@ class SourceSpec(Strict):
         if self.logType not in allowed:
             raise ValueError(
                 f"logType: {self.logType!r} is not valid for this resource; valid: {', '.join(allowed)}"
+                + hints.did_you_mean(self.logType, allowed)
             )
         return self
 
@@ -617,6 +619,21 @@ class LockConfig(Strict):
     leaseSeconds: int = 900
 
 
+class Timeouts(Strict):
+    renderSeconds: float = Field(
+        default=10.0, gt=0, le=600, description="Wall time allowed to render one manifest file (jinja)."
+    )
+    connectSeconds: float = Field(
+        default=5.0, gt=0, le=120, description="TCP connect timeout of each AWS request."
+    )
+    unreachableSeconds: float = Field(
+        default=30.0,
+        ge=0,
+        le=600,
+        description="How long connection errors (refused, unreachable, timed out) are retried before giving up.",
+    )
+
+
 def _regions(value: Any) -> Any:
     if isinstance(value, list):
         for v in value:
@@ -664,6 +681,7 @@ class ProjectFile(Strict):
         default=False,
         description="Error findings (e.g. a delivery that will deliver nothing) fail plan/apply (exit 1) and drift (exit 2).",
     )
+    timeouts: Timeouts = Field(default_factory=Timeouts)
     # ``accounts.fromOrganization``, moved here before validation (see _org_accounts)
     accountsFromOrganization: OrganizationAccounts | None = None
 
@@ -720,3 +738,42 @@ def json_schemas() -> dict[str, dict[str, Any]]:
     project["properties"]["accounts"]["properties"] = {ORG_KEY: org_ref}
     out["project"] = project
     return out
+
+
+def model_at(model: type[BaseModel], path: tuple[str | int, ...]) -> type[BaseModel] | None:
+    """The pydantic model that holds the fields at ``path`` (through lists, dict values and optionals), if any."""
+    ann: Any = model
+    for part in path:
+        ann = _step(ann, part)
+        if ann is None:
+            return None
+    return _unwrap_model(ann)
+
+
+def _step(ann: Any, part: str | int) -> Any:
+    origin = typing.get_origin(ann)
+    if isinstance(ann, type) and issubclass(ann, BaseModel):
+        info = ann.model_fields.get(str(part))
+        return info.annotation if info is not None else None
+    if origin is dict:
+        return typing.get_args(ann)[1]
+    if origin is list:
+        return typing.get_args(ann)[0]
+    for arg in typing.get_args(ann):  # an optional or a union: the first member that has the part
+        if arg is not type(None):
+            found = _step(arg, part)
+            if found is not None:
+                return found
+    return None
+
+
+def _unwrap_model(ann: Any) -> type[BaseModel] | None:
+    if isinstance(ann, type) and issubclass(ann, BaseModel):
+        return ann
+    if typing.get_origin(ann) in (dict, list):
+        return None
+    for arg in typing.get_args(ann):
+        found = _unwrap_model(arg)
+        if found is not None:
+            return found
+    return None

@@ -24,6 +24,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from . import hints
 from .diff import Action, Change, FieldDiff
 from .errors import StalePlanError
 from .findings import Finding
@@ -513,3 +514,19 @@ def from_json(doc: Any) -> Plan:
 
 def dumps(plan: Plan) -> str:
     return json.dumps(to_json(plan, full=True), indent=2, sort_keys=False, default=str)
+
+
+def unmatched_patterns(option: str, patterns: list[str], resources: list[Resource]) -> list[str]:
+    """One line per ``--target``/``--exclude`` pattern that matches no desired or live resource, with the closest
+    addresses (a pattern that matches nothing is a typo far more often than an intent)."""
+    addresses = sorted({r.address for r in resources})
+    shorts = {r.address: f"{r.kind.value}/{r.name}" for r in resources}
+    lines = []
+    for pattern in patterns:
+        if any(fnmatch.fnmatchcase(a, pattern) or fnmatch.fnmatchcase(shorts[a], pattern) for a in addresses):
+            continue
+        pool = addresses if pattern.count("/") >= 2 else sorted(set(shorts.values()))
+        near = hints.closest(pattern, pool, n=3, cutoff=0.4)
+        tail = f"; closest: {', '.join(near)}" if near else ("; there are no resources" if not pool else "")
+        lines.append(f"{option} {pattern!r} matches no resource in the manifests or in AWS{tail}")
+    return lines

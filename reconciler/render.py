@@ -8,7 +8,7 @@ from collections import Counter
 from typing import Any
 
 from . import graph as graphmod
-from .apply import DONE, FAILED, SKIPPED, ApplyResult
+from .apply import DONE, FAILED, NOT_STARTED, SKIPPED, ApplyResult
 from .diff import Action, Change
 from .drift import DriftReport
 from .findings import Finding
@@ -306,12 +306,16 @@ def apply_text(result: ApplyResult, color: bool = False) -> str:
     for r in result.results:
         if r.status == DONE:
             continue
-        label = _c("FAILED", "31", color) if r.status == FAILED else _c("skipped", "33", color)
+        label = {FAILED: _c("FAILED", "31", color), NOT_STARTED: _c("not started", "33", color)}.get(
+            r.status, _c("skipped", "33", color)
+        )
         lines.append(f"  {label} {r.change.action.value} {r.change.address}: {r.error}")
     total = sum(result.api_calls.values())
+    not_started = f", {result.count(NOT_STARTED)} not started" if result.interrupted else ""
     lines.append(
-        f"Apply: {result.count(DONE)} done, {result.count(FAILED)} failed, {result.count(SKIPPED)} skipped "
-        f"in {result.seconds:.1f}s ({total} API requests)."
+        f"Apply: {result.count(DONE)} done, {result.count(FAILED)} failed, {result.count(SKIPPED)} skipped"
+        f"{not_started} in {result.seconds:.1f}s ({total} API requests)."
+        + (" Interrupted: no new change was started." if result.interrupted else "")
     )
     return "\n".join(lines) + "\n"
 
@@ -319,7 +323,11 @@ def apply_text(result: ApplyResult, color: bool = False) -> str:
 def apply_json(result: ApplyResult) -> str:
     doc = {
         "format_version": 1,
-        "summary": {s: result.count(s) for s in (DONE, FAILED, SKIPPED)},
+        "summary": {
+            s: result.count(s)
+            for s in (DONE, FAILED, SKIPPED, *([NOT_STARTED] if result.interrupted else []))
+        },
+        **({"interrupted": True} if result.interrupted else {}),
         "results": [
             {
                 "address": r.change.address,

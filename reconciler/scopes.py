@@ -48,3 +48,35 @@ def project_scopes(project: Project, default: str, only: Iterable[Scope] = ()) -
             f"declare the account under accounts and the region under regions in {project.config_name}"
         )
     return sorted(wanted)
+
+
+def group_scopes(scopes: list[Scope], max_jobs: int) -> list[list[Scope]]:
+    """The scopes (in their sorted order) cut into at most ``max_jobs`` contiguous groups whose sizes differ by at
+    most one, so a fleet fits GitHub's 256-job matrix; neighbours stay together (an account's regions)."""
+    if not scopes:
+        return []
+    jobs = min(max_jobs, len(scopes))
+    size, extra = divmod(len(scopes), jobs)
+    out, start = [], 0
+    for i in range(jobs):
+        end = start + size + (1 if i < extra else 0)
+        out.append(scopes[start:end])
+        start = end
+    return out
+
+
+def matrix_entry(number: int, job: list[Scope]) -> dict[str, object]:
+    """One job of a ``strategy.matrix``: its scopes, the ``--scope`` arguments, and (for the credentials step) the
+    first scope's account and region; ``scope`` too when the job has one scope."""
+    names = [f"{a}/{r}" for a, r in job]
+    entry: dict[str, object] = {
+        "job": number,
+        "name": names[0] if len(names) == 1 else f"{names[0]} +{len(names) - 1}",
+        "scopes": names,
+        "args": " ".join(f"--scope {n}" for n in names),
+        "account": job[0][0],
+        "region": job[0][1],
+    }
+    if len(job) == 1:
+        entry["scope"] = names[0]
+    return entry

@@ -1,4 +1,5 @@
-"""The project's checks, the same locally and in CI: ruff format, ruff check, mypy --strict, schemas, pytest."""
+"""The project's checks, the same locally and in CI: ruff format, ruff check, mypy --strict, schemas, workflows
+(GitHub's schema and actionlint, README snippets included), pytest."""
 
 from __future__ import annotations
 
@@ -27,6 +28,7 @@ def main() -> None:
     run("ruff check", [str(BIN / "ruff"), "check", *paths])
     run("mypy", [str(BIN / "mypy"), "--strict", "reconciler"])
     run("schemas", [str(BIN / "reconciler"), "schema", "--out", "schemas", "--check"])
+    run("workflows", [sys.executable, str(ROOT / "scripts" / "check_workflows.py")])
     workers = os.environ.get("PYTEST_WORKERS", "2")
     run("pytest", [str(BIN / "pytest"), "-n", workers, "-q", *sys.argv[1:]])
 

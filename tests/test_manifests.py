@@ -7,6 +7,7 @@ import os
 import shutil
 from pathlib import Path
 
+import botocore
 import jsonschema
 import pytest
 import yaml
@@ -18,7 +19,7 @@ CORPUS = sorted((ROOT / "tests" / "bad_manifests").glob("*.yaml"))
 def expected(case: Path) -> list[str]:
     head = case.read_bytes().split(b"\n", 1)[0].decode()
     assert head.startswith("# expect: ")
-    return head.removeprefix("# expect: ").split(" || ")
+    return head.removeprefix("# expect: ").replace("BOTOCORE", botocore.__version__).split(" || ")
 
 
 def test_corpus_is_large_enough() -> None:
@@ -134,4 +135,6 @@ def test_debug_shows_the_traceback(ws: Workspace) -> None:
 
 def test_missing_project_file(tmp_path: Path) -> None:
     result = run_cli("validate", cwd=tmp_path)
-    assert result.code == 1 and result.err.strip() == "error: reconciler.yaml: project file not found"
+    assert result.code == 1 and result.err.strip() == (
+        "error: reconciler.yaml: project file not found; create one with `reconciler init` (or pass --config FILE)"
+    )

@@ -83,7 +83,7 @@ def test_bad_organization_settings_are_one_line(ws: Workspace, sandbox: Any, tmp
     res = ws.cli("validate")
     assert res.code == 1
     assert res.err.strip() == (
-        "error: reconciler.yaml: accounts.fromOrganization.ous: 'prod' is not an organisational unit id like "
+        "error: reconciler.yaml:4: accounts.fromOrganization.ous: 'prod' is not an organisational unit id like "
         "ou-ab12-cd34ef56"
     )
     (ws.root / "reconciler.yaml").write_text(

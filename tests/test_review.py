@@ -83,6 +83,10 @@ def test_digest_in_every_view_and_expect_digest_match_and_mismatch(ws: Workspace
     assert f"<!-- reconciler-plan-digest: {digest} -->" in ws.cli("plan", "--format", "markdown").out
     saved = ws.cli("plan", "--out", "p.json")
     assert json.loads((ws.root / "p.json").read_text())["plan_digest"] == digest and saved.code == 0
+    # the comment CI posts comes from the saved plan: the digest survives the round trip through the file
+    assert (
+        f"<!-- reconciler-plan-digest: {digest} -->" in ws.cli("show", "p.json", "--format", "markdown").out
+    )
     # the same changes planned again (new timings, counts) give the same digest
     assert json.loads(ws.cli("plan", "--format", "json").out)["plan_digest"] == digest
 
@@ -94,14 +98,14 @@ def test_digest_in_every_view_and_expect_digest_match_and_mismatch(ws: Workspace
     before = writes(sandbox)
     refused = ws.cli("apply", "--auto-approve", "--expect-digest", digest)
     assert refused.code == 1
-    first = refused.err.splitlines()[0]
+    first = next(line for line in refused.err.splitlines() if line.startswith("error: "))
     assert first.startswith("error: the plan's changes are not the reviewed ones (reviewed digest " + digest)
     assert "nothing was written" in first and "Traceback" not in refused.err
     assert "  now: create 111111111111/us-east-1/DeliverySource/s-kb" in refused.err
     # with the reviewed JSON plan, the exact difference
     exact = ws.cli("apply", "--auto-approve", "--expect-digest", "reviewed.json")
     assert exact.code == 1, exact.err
-    assert exact.err.splitlines()[1:] == [
+    assert [line for line in exact.err.splitlines() if not line.startswith("read ")][1:] == [
         "  differs: 111111111111/us-east-1/DeliverySource/s-sso (create when reviewed, update now)"
     ]
     assert writes(sandbox) == before
@@ -359,3 +363,85 @@ def test_drift_notify_file_and_url_through_the_cli(ws: Workspace, sandbox: Any) 
     refused = ws.cli("drift", "--notify", f"http://127.0.0.1:{server.server_port}/x/SECRETPATH")
     assert refused.code == 1 and "drift --notify: POST to http://127.0.0.1/… failed" in refused.err
     assert "SECRETPATH" not in refused.err and "Traceback" not in refused.err
+
+
+# ---- fleets -----------------------------------------------------------------------------------------------------
+
+REGIONS = ["us-east-1", "us-east-2", "us-west-1", "us-west-2", "eu-west-1", "eu-west-2", "eu-west-3",
+           "eu-central-1", "ap-southeast-1", "ap-northeast-1"]  # fmt: skip
+
+
+def test_group_scopes_is_exact_and_balanced() -> None:
+    from reconciler.scopes import group_scopes
+
+    for n in (1, 2, 255, 256, 257, 1000, 1001):
+        scopes = [(f"{i // 10:012d}", f"r{i % 10}") for i in range(n)]
+        for cap_ in (1, 7, 256):
+            jobs = group_scopes(scopes, cap_)
+            assert len(jobs) == min(n, cap_)
+            assert [s for job in jobs for s in job] == scopes  # each scope exactly once, in order
+            assert max(map(len, jobs)) - min(map(len, jobs)) <= 1
+
+
+def test_scopes_max_jobs_through_the_cli(tmp_path: Path) -> None:
+    accounts = [f"{100000000000 + i}" for i in range(100)]
+    lines = [f'  "{a}": {{roleArn: "arn:aws:iam::{a}:role/logs"}}' for a in accounts[1:]]
+    (tmp_path / "manifests").mkdir()
+    (tmp_path / "reconciler.yaml").write_text(
+        f'project: fleet\nregion: us-east-1\nregions: {json.dumps(REGIONS)}\naccount: "{accounts[0]}"\n'
+        "accounts:\n" + "\n".join(lines) + "\nmanifests: manifests/\n"
+    )
+    ws = Workspace.__new__(Workspace)
+    ws.root = tmp_path
+    everything = ws.cli("scopes")
+    assert everything.code == 0, everything.err
+    assert len(everything.out.splitlines()) == 1000
+    result = ws.cli("scopes", "--format", "json")  # default --max-jobs 256
+    assert result.code == 0, result.err
+    jobs = json.loads(result.out)["include"]
+    assert len(jobs) <= 256
+    listed = [s for job in jobs for s in job["scopes"]]
+    assert len(listed) == 1000 and sorted(listed) == sorted(everything.out.split())
+    assert all(job["args"] == " ".join(f"--scope {s}" for s in job["scopes"]) for job in jobs)
+    assert all("scope" not in job and job["region"] == job["scopes"][0].split("/")[1] for job in jobs)
+    small = json.loads(ws.cli("scopes", "--format", "json", "--max-jobs", "3").out)["include"]
+    assert [len(j["scopes"]) for j in small] == [334, 333, 333] and small[0]["name"].endswith(" +333")
+    text = ws.cli("scopes", "--max-jobs", "2").out.splitlines()
+    assert len(text) == 2 and text[0].startswith(f"job 1: {accounts[0]}/ap-northeast-1 ")
+    # a job's list goes back in as one value or as repeated options
+    some = jobs[0]["scopes"]
+    one = ws.cli("scopes", "--scope", ",".join(some))
+    repeated = ws.cli("scopes", *[a for s in some for a in ("--scope", s)])
+    assert one.out.split() == repeated.out.split() == sorted(some)
+
+
+def test_readme_workflow_snippets_are_found_whole() -> None:
+    sys.path.insert(0, str(ROOT / "scripts"))
+    from check_workflows import readme_workflows
+
+    snippets = readme_workflows((ROOT / "README.md").read_text())
+    assert len(snippets) >= 2
+    assert all("on:" in body for _, body in snippets)
+    assert readme_workflows("```yaml\njobs: {a: {runs-on: x}}\n```\n```yaml\nkind: Delivery\n```\n") == [
+        (2, "jobs: {a: {runs-on: x}}\n")
+    ]
+
+
+def test_unchanged_neighbours_are_faded_and_text_shows_the_policy_diff(ws: Workspace, sandbox: Any) -> None:
+    ws.write("main.yaml", base())
+    apply_ok(ws)
+    ws.write("main.yaml", base(source_tags="{cost: '5', owner: alice}"))
+    picture = ws.cli("graph", "--changes-only").out
+    ids = dict(re.findall(r"^\s+(n\d+)\[\"?\(?\"?([\w-]+)<br/>", picture, flags=re.M)[::1])
+    by_name = {name: node for node, name in ids.items()}
+    assert set(by_name) == {
+        "s-kb",
+        "d-s3",
+    }  # the changed source and the other end of its delivery, nothing else
+    assert f"class {by_name['s-kb']} update" in picture and f"class {by_name['d-s3']} unchanged" in picture
+    assert f'{by_name["s-kb"]} -.->|"kb-to-s3"| {by_name["d-s3"]}' in picture  # an unchanged delivery, dotted
+    review_change(ws)
+    text = ws.cli("plan", "--no-color").out
+    assert "      ! policy WIDENS access" not in text  # the widening is the change's reason, on its head line
+    assert '        -           "AWS": "111111111111"\n        +           "AWS": [\n' in text
+    assert '      + resourceArn: "arn:aws:bedrock:us-east-1:111111111111:knowledge-base/KB00000002"' in text

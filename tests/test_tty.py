@@ -57,3 +57,11 @@ def test_confirmation_on_a_terminal(ws: Workspace, sandbox: Any) -> None:
     code, out = run_on_tty(ws, sandbox, ["apply"], "yes")
     assert code == 0, out
     assert ws.cli("plan", "--detailed-exitcode").code == 0
+
+
+def test_reading_live_state_shows_progress_on_a_terminal(ws: Workspace, sandbox: Any) -> None:
+    ws.write("main.yaml", base())
+    code, out = run_on_tty(ws, sandbox, ["plan"], "")
+    assert code == 0, out
+    assert "reading live state: 2/2 scopes, 0 resources" in out  # one status line, rewritten in place
+    assert "\nread 111111111111/us-east-1" not in out  # the CI form is for logs, not terminals
