@@ -264,8 +264,9 @@ def _fold(g: Graph, group_of: dict[str, str], make: dict[str, Node]) -> Graph:
     return Graph(dict(sorted(nodes.items())), edges, g.folded)
 
 
-def _fold_by(g: Graph, which: set[str], scope: bool) -> tuple[Graph, int]:
-    """Fold the nodes whose status is in ``which`` by (account, region,)? kind, service, status."""
+def _fold_by(g: Graph, which: set[str], scope: bool) -> Graph:
+    """Fold the nodes whose status is in ``which`` into one per kind, service and status, and per account and
+    region when ``scope`` (then a group of one stays itself)."""
     members: dict[str, list[str]] = defaultdict(list)
     for key, n in g.nodes.items():
         if n.status in which:
@@ -273,7 +274,6 @@ def _fold_by(g: Graph, which: set[str], scope: bool) -> tuple[Graph, int]:
             members[f"grp|{where[0]}|{where[1]}|{n.kind}|{n.service}|{n.status}"].append(key)
     group_of: dict[str, str] = {}
     make: dict[str, Node] = {}
-    folded = 0
     for gk, keys in members.items():
         size = sum(g.nodes[k].count for k in keys)
         if len(keys) == 1 and scope:
@@ -283,8 +283,7 @@ def _fold_by(g: Graph, which: set[str], scope: bool) -> tuple[Graph, int]:
         make[gk] = Node(gk, kind, account, region, f"{size} {service} {plural}", service, PAST[status], status,
                         size)  # fmt: skip
         group_of.update((k, gk) for k in keys)
-        folded += size
-    return _fold(g, group_of, make), folded
+    return _fold(g, group_of, make)
 
 
 def cap(g: Graph, max_nodes: int = MAX_NODES) -> Graph:
@@ -295,7 +294,7 @@ def cap(g: Graph, max_nodes: int = MAX_NODES) -> Graph:
     steps = [({UNCHANGED}, True), (set(STATUSES), True), (set(STATUSES), False)]
     out = g
     for which, scope in steps:
-        out, _ = _fold_by(g, which, scope)
+        out = _fold_by(g, which, scope)
         if len(out.nodes) <= max_nodes:
             break
     grouped = sum(1 for n in out.nodes.values() if n.key.startswith("grp|"))

@@ -261,11 +261,14 @@ def plan_markdown(plan: Plan, title: str = "reconciler plan", budget: int = MARK
     head = [MARKER, DIGEST_MARKER.format(digest), f"### {title}", "", f"**{one_line_summary(plan)}**", ""]
     if not plan.empty:
         head += [graph_markdown(plan), ""]
-    head += [
-        f"{summary_line(plan)} Plan digest `{digest}`: the merge applies exactly these changes "
-        f"(`reconciler apply --expect-digest {digest}`) or stops.",
-        "",
-    ]
+    if plan.empty:
+        head += [summary_line(plan), ""]
+    else:
+        head += [
+            f"{summary_line(plan)} Plan digest `{digest}`: the merge applies exactly these changes "
+            f"(`reconciler apply --expect-digest {digest}`) or stops.",
+            "",
+        ]
     head += _finding_bullets(plan.findings)
     head += [f"> {n}" for n in plan.notes] + ([""] if plan.notes else [])
     if plan.empty:
