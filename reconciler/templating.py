@@ -54,9 +54,17 @@ class RenderTimeout(TemplateLimit):
 
 
 class VarStr(str):
-    """A string that came from a variable (``vars``, ``--var``, ``--var-file``): written to YAML as data."""
+    """A string that came from a variable (``vars``, ``--var``, ``--var-file``): written to YAML as data.
+
+    Slices and characters of it stay data too (jinja compiles slices to plain Python subscripts)."""
 
     __slots__ = ()
+
+    def __getitem__(self, key: Any) -> VarStr:
+        return VarStr(str.__getitem__(self, key))
+
+    def __iter__(self) -> Iterator[VarStr]:
+        return (VarStr(ch) for ch in str.__iter__(self))
 
 
 def as_data(value: Any) -> Any:

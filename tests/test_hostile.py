@@ -198,6 +198,9 @@ def test_var_values_are_strings_and_cannot_inject_yaml(ws: Workspace) -> None:
     assert (
         "222222222222" not in ws.cli("render", "--var", "name=s1", "--var", "team=x", "--var", "count=1").out
     )
+    ws.write("s.yaml", SOURCE.replace("name: {{ name }}", "name: {{ name[1:] }}"))  # a slice is still data
+    sliced = ws.cli("render", "--var", 'name=xs1\n  account: "2"', "--var", "team=x", "--var", "count=1")
+    assert sliced.code == 1 and "metadata.name: may contain only" in sliced.err, sliced
 
 
 def test_tojson_of_a_var_is_quoted_once(ws: Workspace) -> None:

@@ -86,6 +86,16 @@ def test_scopes_lists_every_declared_scope_and_resolves_the_caller(ws: Workspace
     assert [m["scope"] for m in matrix["include"]] == result.out.splitlines()
 
 
+def test_a_scope_outside_the_project_is_refused(ws: Workspace, sandbox: Any) -> None:
+    ws.write("main.yaml", base())
+    result = ws.cli("plan", "--scope", "333333333333/us-east-1")
+    assert result.code == 1 and result.err.splitlines() == [
+        f"error: --scope 333333333333/us-east-1 is not one of the project's scopes ({A}/us-east-1, {B}/us-east-1); "
+        "declare the account under accounts and the region under regions in reconciler.yaml"
+    ], result.err
+    assert sandbox.counters()["total"] == 0
+
+
 def test_scopes_without_account_or_credentials_fails_in_one_line(
     ws: Workspace, sandbox: Any, monkeypatch: Any
 ) -> None:
@@ -162,8 +172,8 @@ def test_a_tampered_plan_cannot_delete_what_is_not_ours(ws: Workspace, sandbox: 
     logs.put_delivery_source(name="theirs", resourceArn=theirs_arn, logType="APPLICATION_LOGS",
                              tags={"reconciler:project": "payments"})  # fmt: skip
     ws.write("main.yaml", base(source_tags="{cost: '2', owner: alice}"))
-    assert ws.cli("plan", "--out", "p").code == 0
-    doc_ = json.loads((ws.root / "p").read_text())
+    assert ws.cli("plan", "--out", "p.json").code == 0
+    doc_ = json.loads((ws.root / "p.json").read_text())
     item = logs.get_delivery_source(name="theirs")["deliverySource"]
     live = source_from_api(A, "us-east-1", item, logs.list_tags_for_resource(resourceArn=item["arn"])["tags"])
     forged = live.to_json() | {"owner": "tests"}  # the editor claims it is ours
@@ -172,9 +182,9 @@ def test_a_tampered_plan_cannot_delete_what_is_not_ours(ws: Workspace, sandbox: 
                             "region": "us-east-1", "action": "delete", "reason": "prune", "fields": [],
                             "before": forged, "after": None})  # fmt: skip
     doc_["fingerprints"][address] = fingerprint(live)  # and matches what is live
-    (ws.root / "p").write_text(json.dumps(doc_))
+    (ws.root / "p.json").write_text(json.dumps(doc_))
     marker = writes(sandbox)
-    result = ws.cli("apply", "p", "--auto-approve")
+    result = ws.cli("apply", "p.json", "--auto-approve")
     assert result.code == 1 and "Traceback" not in result.err, result.out + result.err
     assert f"{address}: the plan would delete it, but it is owned by project 'payments'" in result.err
     assert writes(sandbox) == marker  # nothing written, not even the legitimate change
@@ -222,6 +232,32 @@ def test_pair_created_by_another_project_while_apply_waits_is_not_taken(ws: Work
     # and a later plan names the owner instead of taking it over
     later = ws.cli("plan")
     assert later.code == 1 and "is owned by project 'payments'; refusing to touch it" in later.err
+
+
+def test_an_untagged_pair_is_adopted_only_with_adopt(ws: Workspace, sandbox: Any) -> None:
+    from test_tty import run_on_tty
+
+    ws.write("main.yaml", base())
+    apply_ok(ws)
+    ws.write("more.yaml", doc("Delivery", "kb-to-central", "source: s-kb\ndestination: central"))
+    logs = client(sandbox)
+    central = f"arn:aws:logs:us-east-1:{B}:delivery-destination:central"
+    made: list[dict[str, str]] = []
+
+    def meanwhile() -> None:  # created by hand, untagged, while apply waits for "yes"
+        made.append(
+            logs.create_delivery(deliverySourceName="s-kb", deliveryDestinationArn=central)["delivery"]
+        )
+
+    code, out = run_on_tty(ws, sandbox, ["apply"], "yes", before_answer=meanwhile)
+    assert code == 1 and "without a reconciler:project tag (plan with --adopt to take it over)" in out, out
+    assert logs.list_tags_for_resource(resourceArn=made[0]["arn"])["tags"] == {}  # nothing re-tagged
+    logs.delete_delivery(id=made[0]["id"])
+    code, out = run_on_tty(ws, sandbox, ["apply", "--adopt"], "yes", before_answer=meanwhile)
+    assert code == 0, out
+    tags = logs.list_tags_for_resource(resourceArn=made[1]["arn"])["tags"]
+    assert tags["reconciler:project"] == "tests" and tags["reconciler:name"] == "kb-to-central"
+    assert ws.cli("plan", "--detailed-exitcode").code == 0
 
 
 # ---- 5. protection and ownership labels ---------------------------------------------------------------------

@@ -121,6 +121,7 @@ def write_project(sc: Scenario, root: Path) -> None:
     (root / "manifests").mkdir(parents=True)
     (root / "reconciler.yaml").write_text(
         f'project: {PROJECT}\nregion: us-east-1\naccount: "{A}"\n'
+        f"regions: [{', '.join(sorted({'us-east-1', *(r for _, r in sc.scopes)}))}]\n"
         f'accounts:\n  "{B}": {{roleArn: "arn:aws:iam::{B}:role/bench"}}\n'
         "defaultTags: {team: platform}\nmanifests: manifests/\n"
         f"regions: [{', '.join(sorted({r for _, r in sc.scopes}))}]\n"
