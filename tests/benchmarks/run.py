@@ -124,7 +124,6 @@ def write_project(sc: Scenario, root: Path) -> None:
         f"regions: [{', '.join(sorted({'us-east-1', *(r for _, r in sc.scopes)}))}]\n"
         f'accounts:\n  "{B}": {{roleArn: "arn:aws:iam::{B}:role/bench"}}\n'
         "defaultTags: {team: platform}\nmanifests: manifests/\n"
-        f"regions: [{', '.join(sorted({r for _, r in sc.scopes}))}]\n"
     )
     for account, region in sc.scopes:
         n = names(sc, account, region)
