@@ -64,6 +64,11 @@ THROTTLING_CODES = {
     "SlowDown",
     "ProvisionedThroughputExceededException",
 }
+# Ownership tags for a whole scope in pages: the Resource Groups Tagging API's types for the delivery family (they
+# are tag-policy resource types); a scope where the API refuses them or the caller may not call it falls back to one
+# ListTagsForResource per resource. A resource missing from the pages is read with ListTagsForResource too.
+TAG_PAGE_TYPES = ["logs:delivery-source", "logs:delivery-destination", "logs:delivery"]
+TAG_PAGE_FALLBACK = {"InvalidParameterException", "ValidationException", *DENIED_CODES}
 MAX_ATTEMPTS = 12
 CALL_DEADLINE_SECONDS = 120.0
 BACKOFF_BASE_SECONDS = 0.05
@@ -78,9 +83,8 @@ class ScopeState:
     error: AwsError | None = None
 
 
-DiscoveryJob = tuple[
-    tuple[str, str, str], str, list[dict[str, Any]]
-]  # ((selector, account, region), type, tags)
+# ((selector, account, region), resource type filters, tag filters)
+DiscoveryJob = tuple[tuple[str, str, str], list[str], list[dict[str, Any]]]
 
 
 @dataclass
@@ -189,10 +193,14 @@ class Api:
         default_region: str,
         endpoint_url: str | None = None,
         read_concurrency: int = 32,
+        tag_pages: bool = True,
+        list_concurrency: int = 48,
         connect_timeout: float = 5.0,
         unreachable_seconds: float = 30.0,
     ) -> None:
+        self.list_concurrency = list_concurrency
         self.accounts = accounts
+        self.tag_pages = tag_pages
         self.default_region = default_region
         self.endpoint_url = endpoint_url or None
         self.read_concurrency = read_concurrency
@@ -215,6 +223,7 @@ class Api:
         self._lock = threading.Lock()
         self._session_lock = threading.RLock()
         self._sessions: dict[str, tuple[boto3.Session, dict[str, str]]] = {}
+        self._account_locks: dict[str, threading.Lock] = {}
         self._base: boto3.Session | None = None
         self._clients: dict[tuple[str, str, str], Any] = {}
         self._caller: str | None = None
@@ -233,6 +242,16 @@ class Api:
                         profile_not_found(str(exc.kwargs.get("profile", "")), "AWS_PROFILE")
                     ) from None
             return self._base
+
+    def _sts(self) -> Any:
+        """One STS client for every AssumeRole (a client per account cost a client's construction each)."""
+        with self._lock:
+            client = self._clients.get(("", self.default_region, "sts"))
+        if client is None:
+            client = self._raw_client(self._base_session(), "sts", self.default_region)
+            with self._lock:
+                client = self._clients.setdefault(("", self.default_region, "sts"), client)
+        return client
 
     def caller_account(self) -> str:
         with self._session_lock:
@@ -279,7 +298,9 @@ class Api:
             cached = self._sessions.get(account)
         if cached is not None:
             return cached
-        with self._session_lock:  # one AssumeRole per account, however many threads ask at once
+        with self._lock:
+            account_lock = self._account_locks.setdefault(account, threading.Lock())
+        with account_lock:  # one AssumeRole per account, however many threads ask; accounts in parallel
             with self._lock:
                 cached = self._sessions.get(account)
             if cached is not None:
@@ -297,7 +318,7 @@ class Api:
                     f"accounts.{account}.profile: {profile_not_found(access.profile, 'the project file')}"
                 ) from None
         elif access is not None and access.roleArn:
-            sts = self._raw_client(self._base_session(), "sts", self.default_region)
+            sts = self._sts()
             kwargs: dict[str, Any] = {"RoleArn": access.roleArn, "RoleSessionName": "reconciler"}
             if access.externalId:
                 kwargs["ExternalId"] = access.externalId
@@ -701,7 +722,7 @@ class Api:
         """Run discovery jobs concurrently (the first error is raised)."""
         with ThreadPoolExecutor(max_workers=self.read_concurrency, thread_name_prefix="discover") as pool:
             futs = {
-                key: pool.submit(self.discover, key[1], key[2], [rtype], tags) for key, rtype, tags in jobs
+                key: pool.submit(self.discover, key[1], key[2], rtypes, tags) for key, rtypes, tags in jobs
             }
             return {key: fut.result() for key, fut in futs.items()}
 
@@ -724,15 +745,21 @@ class Api:
         }
         with (
             ThreadPoolExecutor(
-                max_workers=max(1, min(3 * len(scope_list), 16)), thread_name_prefix="list"
+                max_workers=max(1, min(3 * len(scope_list), self.list_concurrency)), thread_name_prefix="list"
             ) as lister,
             ThreadPoolExecutor(max_workers=self.read_concurrency, thread_name_prefix="read") as reader,
         ):
+            tag_maps = {s: reader.submit(self._tag_map, *s) for s in scope_list} if self.tag_pages else {}
 
             def listing(scope: tuple[str, str], what: str) -> None:
                 account, region = scope
                 op, key = _LISTINGS[what]
                 for items in self._iter_pages(account, region, op, key):
+                    tag_map = tag_maps[scope].result() if scope in tag_maps else None
+                    if tag_map:
+                        items = [
+                            {**i, "tags": tag_map[i["arn"]]} if i.get("arn") in tag_map else i for i in items
+                        ]
                     futs = [reader.submit(handlers[what], account, region, item) for item in items]
                     if what == "destinations":
                         futs += [
@@ -743,8 +770,8 @@ class Api:
 
             listings = {(s, w): lister.submit(listing, s, w) for s in scope_list for w in handlers}
             found = {
-                key: reader.submit(self.discover, key[1], key[2], [rtype], tags)
-                for key, rtype, tags in discover or []
+                key: reader.submit(self.discover, key[1], key[2], rtypes, tags)
+                for key, rtypes, tags in discover or []
                 if (key[1], key[2]) in state.scopes
             }
             for key, dfut in found.items():
@@ -775,6 +802,15 @@ class Api:
                 if self.on_scope is not None:
                     self.on_scope(state.scopes[scope], done, len(scope_list))
         return state
+
+    def _tag_map(self, account: str, region: str) -> dict[str, dict[str, str]] | None:
+        """ARN -> tags of the scope's delivery-family resources, from the tagging API's pages (None: not usable)."""
+        try:
+            return dict(self.discover(account, region, TAG_PAGE_TYPES, []))
+        except AwsError as exc:
+            if exc.code in TAG_PAGE_FALLBACK:
+                return None
+            raise
 
     def _tags(self, account: str, region: str, item: dict[str, Any]) -> dict[str, str] | None:
         if "tags" in item:
@@ -812,8 +848,12 @@ class Api:
 
     def _delivery(self, account: str, region: str, item: dict[str, Any]) -> Resource | None:
         if "recordFields" not in item or "deliveryDestinationType" not in item:
+            known = {"tags": item["tags"]} if "tags" in item else {}
             try:  # DescribeDeliveries may omit configuration (aws-cli #10002)
-                item = self.call(account, region, "GetDelivery", item["id"], id=item["id"])["delivery"]
+                item = {
+                    **self.call(account, region, "GetDelivery", item["id"], id=item["id"])["delivery"],
+                    **known,
+                }
             except AwsError as exc:
                 if exc.code == NOT_FOUND:
                     return None

@@ -30,6 +30,7 @@ from pydantic import ValidationError
 from . import accounts as accountsmod
 from . import apply as applymod
 from . import config as configmod
+from . import coverage as coveragemod
 from . import diff as diffmod
 from . import drift as driftmod
 from . import export as exportmod
@@ -368,8 +369,10 @@ def make_plan(
     project, resolution = accountsmod.resolve(project, api)
     notes = [resolution.note()] if resolution is not None else []
     default_account = scopesmod.default_account(project, api.caller_account)
-    if project.account is None or project.organization is not None:
+    if project.account is None:
         state = manifestmod.load(project, list(paths) or None, default_account)
+    elif project.organization is not None:
+        manifestmod.check_accounts(state, project, default_account)
     # every declared (account, region), so that prune and drift see a scope whose last resource left the manifests
     all_scopes = scopesmod.project_scopes(project, default_account, _parse_scopes(scopes))
     with ThreadPoolExecutor(1, thread_name_prefix="write-path") as background:
@@ -1132,6 +1135,64 @@ def export(scopes: tuple[str, ...], out_dir: Path | None, **kw: Any) -> None:
         path = out_dir / f"{account}-{region}.yaml"
         path.write_text(text)
         err(f"wrote {len(items)} resources to {path}")
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json", "markdown", "csv"]),
+    default="text",
+    show_default=True,
+)
+@click.option(
+    "--service",
+    default=None,
+    metavar="SERVICE",
+    help="Only this service, as in ARNs (e.g. elasticloadbalancing).",
+)
+@click.option(
+    "--scope", "scopes", multiple=True, metavar="ACCOUNT/REGION", help="Only these scopes (repeatable)."
+)
+@aws_options
+@common_options
+def coverage(
+    paths: tuple[Path, ...], fmt: str, service: str | None, scopes: tuple[str, ...], **kw: Any
+) -> None:
+    """Which resources of supported services deliver each log type they should.
+
+    Exit 0; 2 when a selector's resources are not all covered; 3 when part of the scope could not be read.
+    """
+    c = _common(kw)
+    project = c.project()
+    state = manifestmod.load(
+        project, list(paths) or None, project.account, check_accounts=project.organization is None
+    )
+    services = coveragemod.services()
+    if service is not None and service not in services:
+        fail(f"--service {service!r}: not a service that can be a delivery source ({', '.join(services)})")
+    api = make_api(c, project)
+    project, _ = accountsmod.resolve(project, api)
+    default_account = scopesmod.default_account(project, api.caller_account)
+    if project.account is None or project.organization is not None:
+        state = manifestmod.load(project, list(paths) or None, default_account)
+    all_scopes = scopesmod.project_scopes(project, default_account, _parse_scopes(scopes))
+    wanted = [service] if service else services
+    live = api.read_live(all_scopes, [(("", a, r), wanted, []) for a, r in all_scopes])
+    unreadable = {f"{a}/{r}": str(st.error) for (a, r), st in live.scopes.items() if st.error is not None}
+    found = {(a, r): items for (_, a, r), items in live.discovered.items()}
+    report = coveragemod.compute(
+        project.name, all_scopes, found, live.resources, state.selectors, service, unreadable
+    )
+    views = {
+        "json": coveragemod.render_json,
+        "markdown": coveragemod.render_markdown,
+        "csv": coveragemod.render_csv,
+    }
+    out(views.get(fmt, coveragemod.render_text)(report))
+    if report.exit_code:
+        sys.exit(report.exit_code)
 
 
 # ---- sandbox -------------------------------------------------------------------------------------------------

@@ -511,6 +511,22 @@ def load(
     return DesiredState(resources, hasher.hexdigest(), [_display(f) for f in files], selectors)
 
 
+def check_accounts(state: DesiredState, project: Project, default_account: str) -> None:
+    """``load``'s account check, for manifests loaded before ``accounts.fromOrganization`` was resolved (a second
+    load of a large estate costs seconds)."""
+    known = set(project_accounts(project, default_account))
+    problems = set()
+    for r in state.resources:
+        if r.account in known or not r.origin:
+            continue
+        file, _, line = r.origin.split(" ", 1)[0].rpartition(":")
+        problems.add(Problem(file, int(line), f"{r.kind.value}/{r.name}", "metadata.account",
+                             f"{r.account} is not one of the project's accounts ({', '.join(sorted(known))}); "
+                             f"add it to accounts in {project.config_name}"))  # fmt: skip
+    if problems:
+        raise ManifestError(sorted(problems))
+
+
 def _selectors(parsed: list[_Parsed]) -> tuple[list[Selector], list[Problem]]:
     """DeliverySelector documents: unique names, no metadata account/region, a destination the manifests name."""
     problems: list[Problem] = []

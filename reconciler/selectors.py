@@ -17,6 +17,7 @@ import hashlib
 import re
 from collections import defaultdict
 from dataclasses import dataclass, field
+from typing import Any
 
 from .diff import Change
 from .models import NAME_MAX, Kind, Resource, SelectorSpec, destination_arn, parse_destination_arn, source_arn
@@ -77,10 +78,10 @@ class Selector:
 
 def discovery_jobs(
     selectors: list[Selector], scopes: list[tuple[str, str]]
-) -> list[tuple[Key, str, list[dict[str, object]]]]:
+) -> list[tuple[Key, list[str], list[dict[str, Any]]]]:
     """(key, resource type filter, tag filters) for every selector in every scope it covers."""
     return [
-        ((s.name, account, region), s.type_filter, list(s.spec.tag_filters()))
+        ((s.name, account, region), [s.type_filter], list(s.spec.tag_filters()))
         for s in sorted(selectors, key=lambda s: s.name)
         for account, region in sorted(scopes)
         if s.in_scope(account, region)

@@ -8,7 +8,7 @@ from typing import Any
 
 from conftest import Workspace, client
 
-A = "111111111111"
+A, B = "111111111111", "222222222222"
 
 
 def org_with_accounts(box: Any) -> dict[str, str]:
@@ -202,3 +202,80 @@ def test_selector_names_are_stable_short_and_collision_free() -> None:
         and len(names[1]) == len("web-shop-60dc6c495c0c9188") + 9
     )
     assert names[2].startswith("web-" + "x" * 40) and len(names[2]) == 60
+
+
+def test_coverage_on_a_seeded_estate(ws: Workspace, sandbox: Any) -> None:
+    b1, b2 = bus(sandbox, "b1", "payments"), bus(sandbox, "b2", "payments")
+    b3 = bus(sandbox, "b3", "other")
+    b4 = str(
+        client(sandbox, "events", account=B).create_event_bus(
+            Name="b4", Tags=[{"Key": "team", "Value": "payments"}]
+        )["EventBusArn"]
+    )
+    ws.write(
+        "sel.yaml",
+        SELECTOR.replace("  destination: central\n", f'  destination: central\n  accounts: ["{A}"]\n'),
+    )
+    before = ws.cli("coverage", "--format", "json")
+    assert before.code == 2, before.err  # the selector expects deliveries that do not exist yet
+    doc = json.loads(before.out)
+    assert doc["format_version"] == 1 and doc["totals"] == {"resources": 4, "covered": 0, "percent": 0.0}
+    assert doc["selectors"] == [{"name": "pay-bus", "expected": 2, "delivered": 0, "percent": 0.0,
+                                 "missing": [f"{b1} ERROR_LOGS", f"{b2} ERROR_LOGS"]}]  # fmt: skip
+    assert ws.cli("apply", "--auto-approve").code == 0
+    after = ws.cli("coverage", "--format", "json")
+    assert after.code == 0, after.err
+    doc = json.loads(after.out)
+    assert doc["totals"] == {"resources": 4, "covered": 2, "percent": 50.0}
+    assert doc["selectors"][0] | {"missing": []} == {
+        "name": "pay-bus",
+        "expected": 2,
+        "delivered": 2,
+        "percent": 100.0,
+        "missing": [],
+    }
+    scope_a = next(s for s in doc["scopes"] if s["scope"] == f"{A}/us-east-1")
+    assert scope_a["totals"] == {"resources": 3, "covered": 2, "percent": 66.7}
+    rows = {r["arn"]: r for r in scope_a["resources"]}
+    assert rows[b1] == {"arn": b1, "service": "events", "logTypes": {"INFO_LOGS": False, "ERROR_LOGS": True},
+                        "expected": ["ERROR_LOGS"], "selectors": ["pay-bus"], "covered": True}  # fmt: skip
+    assert rows[b3]["covered"] is False and rows[b3]["expected"] == []
+    scope_b = next(s for s in doc["scopes"] if s["scope"] == f"{B}/us-east-1")
+    assert [r["arn"] for r in scope_b["resources"]] == [b4]  # not in the selector's accounts: not expected
+    csv_out = ws.cli("coverage", "--format", "csv").out.splitlines()
+    assert (
+        csv_out[0] == "account,region,resource_arn,service,log_type,expected,delivered" and len(csv_out) == 9
+    )
+    assert f"{A},us-east-1,{b1},events,ERROR_LOGS,true,true" in csv_out
+    assert "Log delivery coverage: 2 of 4 resources (50.0%)" in ws.cli("coverage", "--format", "markdown").out
+    text = ws.cli("coverage").out
+    assert "Total: 2 of 4 resources covered (50.0%)" in text and "DeliverySelector/pay-bus: 2 of 2" in text
+    assert (
+        json.loads(ws.cli("coverage", "--format", "json", "--service", "s3").out)["totals"]["resources"] == 0
+    )
+    bad = ws.cli("coverage", "--service", "nosuch")
+    assert bad.code == 1 and "--service 'nosuch': not a service that can be a delivery source" in bad.err
+
+
+def test_ownership_tags_are_read_in_pages_with_a_per_resource_fallback(ws: Workspace, sandbox: Any) -> None:
+    from reconciler.sandbox import Rule
+
+    ws.write("sel.yaml", SELECTOR)
+    bus(sandbox, "b1", "payments")
+    assert ws.cli("apply", "--auto-approve").code == 0
+    client(sandbox).put_delivery_source(  # hand-made, untagged: not in the tagging API's pages
+        name="hand-made",
+        resourceArn="arn:aws:bedrock:us-east-1:111111111111:knowledge-base/KB1",
+        logType="TRACES",
+    )
+    sandbox.reset_counters()
+    assert ws.cli("plan", "--detailed-exitcode").code == 0
+    # two scopes: one tag page each plus one selector discovery each; only the untagged source is read alone
+    assert sandbox.count("GetResources") == 4 and sandbox.count("ListTagsForResource") == 1
+    sandbox.set_faults(rules=[Rule("GetResources", code="AccessDeniedException", message="no tag:GetResources",
+                                   times=-1, contains="logs:delivery")])  # fmt: skip
+    sandbox.reset_counters()
+    assert (
+        ws.cli("plan", "--detailed-exitcode").code == 0
+    )  # denied: one ListTagsForResource per resource instead
+    assert sandbox.count("ListTagsForResource") == 4

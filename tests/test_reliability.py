@@ -214,9 +214,10 @@ def test_live_change_during_the_saved_plans_reread(ws: Workspace, sandbox: Any) 
                             env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
 
     def change_when_the_reread_starts() -> None:
-        # the apply's listings have reached the sandbox; its tag reads (300 ms later) will see this change
+        # the apply's first request (its identity check) has reached the sandbox: its tag page is sent 300 ms
+        # later and answered 600 ms later, after this change (itself applied 300 ms after it is sent)
         deadline = time.monotonic() + 60
-        while sandbox.count("DescribeDeliverySources") == 0 and time.monotonic() < deadline:
+        while sandbox.count("GetCallerIdentity") == 0 and time.monotonic() < deadline:
             time.sleep(0.02)
         client(sandbox).tag_resource(
             resourceArn=f"arn:aws:logs:us-east-1:{A}:delivery-source:s-kb", tags={"cost": "oob"}

@@ -37,10 +37,14 @@ class Sandbox:
     """A sandbox server in a child process, with its counters and fault controls."""
 
     def __init__(
-        self, port: int = 0, default_account: str = DEFAULT_ACCOUNT, faults: Faults | None = None
+        self,
+        port: int = 0,
+        default_account: str = DEFAULT_ACCOUNT,
+        faults: Faults | None = None,
+        threads: int = 32,
     ) -> None:
         args = [sys.executable, "-m", "reconciler.sandbox", "--port", str(port), "--account", default_account,
-                "--ready-json"]  # fmt: skip
+                "--threads", str(threads), "--ready-json"]  # fmt: skip
         env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
         self.proc = subprocess.Popen(
             args, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env

@@ -32,11 +32,14 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--conflict-rate", type=float, default=0.0)
     p.add_argument("--drop-rate", type=float, default=0.0)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument(
+        "--threads", type=int, default=32, help="request threads (each sleeps through --latency-ms)"
+    )
     p.add_argument("--ready-json", action="store_true")
     a = p.parse_args(argv)
     faults = Faults(seed=a.seed, latency_ms=a.latency_ms, jitter_ms=a.jitter_ms, throttle=parse_throttle(a.throttle),
                     throttle_rate=a.throttle_rate, fail_rate=a.fail_rate, conflict_rate=a.conflict_rate, drop_rate=a.drop_rate)  # fmt: skip
-    server = SandboxServer(a.host, a.port, a.account, faults)
+    server = SandboxServer(a.host, a.port, a.account, faults, threads=a.threads)
     print(json.dumps({"url": server.url}), flush=True)
     try:
         server.serve_forever()

@@ -671,12 +671,63 @@ HANDLED = [
 ]
 
 
+def _iter_tagged_resources(self: Any) -> Any:
+    """moto's LogsBackend lists only log groups to the Resource Groups Tagging API; AWS also has the delivery family
+    (tag-policy resource types ``logs:delivery-source``, ``logs:delivery-destination``, ``logs:delivery``)."""
+    from moto.core.resource_tagging import TaggedResource
+
+    yield from _moto_iter_tagged(self)
+    st = state_of(self)
+    with _lock:
+        items = [("delivery-source", s.arn) for s in st.sources.values()]
+        items += [("delivery-destination", d.arn) for d in st.destinations.values()]
+        items += [("delivery", d.arn) for d in st.deliveries.values()]
+    for kind, arn in items:
+        yield TaggedResource(arn=arn, tags=self.list_tags_for_resource(arn), resource_type=f"logs:{kind}")
+
+
+_moto_iter_tagged: Any = None
+_tagging = threading.local()
+
+
+def _patch_tagging_pages() -> None:
+    """moto caps a GetResources page at 100 tags even when the caller sends only ResourcesPerPage; AWS documents
+    TagsPerPage as a separate, optional limit (and recommends ResourcesPerPage instead): apply it only when sent."""
+    from moto.resourcegroupstaggingapi.models import ResourceGroupsTaggingAPIBackend
+    from moto.resourcegroupstaggingapi.responses import ResourceGroupsTaggingAPIResponse
+
+    respond, page = (
+        ResourceGroupsTaggingAPIResponse.get_resources,
+        ResourceGroupsTaggingAPIBackend.get_resources,
+    )
+
+    def get_resources_response(self: Any) -> Any:
+        _tagging.uncapped = self._get_param("TagsPerPage") is None
+        try:
+            return respond(self)
+        finally:
+            _tagging.uncapped = False
+
+    def get_resources_page(self: Any, *args: Any, **kwargs: Any) -> Any:
+        if getattr(_tagging, "uncapped", False):
+            kwargs["tags_per_page"] = 1 << 30
+        return page(self, *args, **kwargs)
+
+    ResourceGroupsTaggingAPIResponse.get_resources = get_resources_response  # type: ignore[method-assign]
+    ResourceGroupsTaggingAPIBackend.get_resources = get_resources_page  # type: ignore[method-assign]
+
+
 def install() -> None:
     """Graft the handlers onto moto's LogsResponse (idempotent)."""
-    global _installed
+    global _installed, _moto_iter_tagged
     with _lock:
         if _installed:
             return
         for name in itertools.chain(HANDLED, ["_state", "_tags_param", "_find_destination"]):
             setattr(LogsResponse, name, getattr(DeliveryHandlers, name))
+        from moto.logs.models import LogsBackend
+
+        _moto_iter_tagged = LogsBackend.iter_tagged_resources
+        LogsBackend.iter_tagged_resources = _iter_tagged_resources  # type: ignore[method-assign]
+        _patch_tagging_pages()
         _installed = True

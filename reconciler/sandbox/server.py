@@ -239,7 +239,7 @@ class SandboxApp:
                     continue
                 self.rule_hits[i] += 1
                 return (rule.status, rule.code, rule.message)
-            if not service.startswith("Logs"):
+            if not service.startswith(("Logs", "ResourceGroupsTaggingAPI")):
                 return None
             if f.operations and operation not in f.operations:
                 return None

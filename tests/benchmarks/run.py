@@ -277,11 +277,12 @@ def baseline_plan(box: Sandbox, sc: Scenario, parallelism: int = 10) -> tuple[fl
 
 
 def expected_calls(sc: Scenario) -> int:
-    """Exactly: the pages of each Describe* listing + one tag read per resource + one policy read per destination."""
+    """Exactly: the pages of each Describe* listing + the tagging API's pages of ownership tags (100 per page) + one
+    policy read per destination."""
     per_scope = 0
     for count in (sc.sources, sc.destinations, sc.deliveries):
         per_scope += max(1, math.ceil(count / 50))
-    per_scope += sc.sources + sc.destinations + sc.deliveries  # ListTagsForResource
+    per_scope += max(1, math.ceil((sc.sources + sc.destinations + sc.deliveries) / 100))  # GetResources
     per_scope += sc.destinations  # GetDeliveryDestinationPolicy
     return per_scope * len(sc.scopes)
 
@@ -331,6 +332,270 @@ def cpu_time(n: int, repeat: int) -> float:
         planmod.build(result.changes, PROJECT)
         best = min(best, time.perf_counter() - t)
     return best
+
+
+# ---- scenario XL: an organisation ----------------------------------------------------------------------------
+
+XL_REGIONS = ("us-east-1", "eu-west-1")
+XL_SOURCES = 18  # explicit sources per scope, each with a delivery into the scope's destination
+SELECTOR = "pay-bus"
+
+
+@dataclass
+class XL:
+    accounts: list[str]
+    ous: list[str]
+    buses: dict[tuple[str, str], int]  # scope -> event buses the selector matches
+
+    @property
+    def scopes(self) -> list[tuple[str, str]]:
+        return [(a, r) for a in self.accounts for r in XL_REGIONS]
+
+    def resources(self) -> int:
+        """Sources, deliveries, destinations and policies, selector-made ones included."""
+        per_scope = 2 * XL_SOURCES + 2
+        return per_scope * len(self.scopes) + 2 * sum(self.buses.values())
+
+
+def xl_seed(box: Sandbox, n_accounts: int, n_discovered: int) -> XL:
+    """An organisation of ``n_accounts`` members in two OUs, each scope in sync with the project xl_project writes."""
+    org = clients(box, A, "us-east-1", service="organizations")
+    org.create_organization(FeatureSet="ALL")
+    root = org.list_roots()["Roots"][0]["Id"]
+    ous = [
+        org.create_organizational_unit(ParentId=root, Name=f"ou{i}")["OrganizationalUnit"]["Id"]
+        for i in (1, 2)
+    ]
+
+    def member(i: int) -> str:
+        status = org.create_account(AccountName=f"m{i}", Email=f"m{i}@example.com",
+                                    Tags=[{"Key": "logging", "Value": "required"}])  # fmt: skip
+        account = str(status["CreateAccountStatus"]["AccountId"])
+        org.move_account(AccountId=account, SourceParentId=root, DestinationParentId=ous[i % 2])
+        return account
+
+    with ThreadPoolExecutor(8) as pool:
+        accounts = sorted(pool.map(member, range(n_accounts)))
+    scopes = [(a, r) for a in accounts for r in XL_REGIONS]
+    buses = {
+        s: n_discovered // len(scopes) + (1 if i < n_discovered % len(scopes) else 0)
+        for i, s in enumerate(scopes)
+    }
+    owner = {"team": "platform", "reconciler:project": PROJECT}
+
+    def scope(item: tuple[str, str]) -> None:
+        account, region = item
+        logs = clients(box, account, region, pool=4)
+        events = clients(box, account, region, service="events", pool=4)
+        dest_arn = f"arn:aws:logs:{region}:{account}:delivery-destination:dst"
+        logs.put_delivery_destination(name="dst", outputFormat="json", tags=owner, deliveryDestinationConfiguration={
+            "destinationResourceArn": f"arn:aws:logs:{region}:{account}:log-group:central"})  # fmt: skip
+        logs.put_delivery_destination_policy(deliveryDestinationName="dst",
+                                             deliveryDestinationPolicy=json.dumps(policy(account, region, "dst")))  # fmt: skip
+        for i in range(XL_SOURCES):
+            name = f"src-{i:02d}"
+            logs.put_delivery_source(name=name, resourceArn=kb_arn(account, region, name), logType="APPLICATION_LOGS",
+                                     tags=owner)  # fmt: skip
+            logs.create_delivery(deliverySourceName=name, deliveryDestinationArn=dest_arn,
+                                 tags={**owner, "reconciler:name": name})  # fmt: skip
+        for i in range(buses[item]):
+            arn = events.create_event_bus(Name=f"bus-{i:02d}", Tags=[{"Key": "team", "Value": "payments"}])[
+                "EventBusArn"
+            ]
+            name = f"{SELECTOR}-bus-{i:02d}"
+            logs.put_delivery_source(name=name, resourceArn=arn, logType="ERROR_LOGS", tags=owner)
+            logs.create_delivery(deliverySourceName=name, deliveryDestinationArn=dest_arn,
+                                 tags={**owner, "reconciler:name": name})  # fmt: skip
+
+    with ThreadPoolExecutor(16) as pool:
+        list(pool.map(scope, scopes))
+    return XL(accounts, ous, buses)
+
+
+def xl_project(xl: XL, root: Path) -> None:
+    (root / "manifests").mkdir(parents=True)
+    (root / "reconciler.yaml").write_text(
+        f'project: {PROJECT}\nregion: us-east-1\nregions: [{", ".join(XL_REGIONS)}]\naccount: "{A}"\n'
+        f"accounts:\n  fromOrganization:\n    ous: [{', '.join(xl.ous)}]\n    roleName: bench\n"
+        "    tags: {logging: required}\n"
+        "defaultTags: {team: platform}\nmanifests: manifests/\n"
+    )
+    (root / "manifests" / "selector.yaml").write_text(
+        f"apiVersion: reconciler/v1\nkind: DeliverySelector\nmetadata: {{name: {SELECTOR}}}\n"
+        "spec: {resourceType: 'events:event-bus', logType: ERROR_LOGS, tags: {team: payments}, destination: dst}\n"
+    )
+    for account, region in xl.scopes:
+        meta = f'account: "{account}", region: {region}'
+        docs = [
+            f"apiVersion: reconciler/v1\nkind: DeliveryDestination\nmetadata: {{name: dst, {meta}}}\n"
+            f"spec:\n  outputFormat: json\n  destinationResourceArn: arn:aws:logs:{region}:{account}:log-group:central\n"
+            f"  policy: {json.dumps(policy(account, region, 'dst'))}\n"
+        ]
+        for i in range(XL_SOURCES):
+            s = f"src-{i:02d}"
+            docs.append(f"apiVersion: reconciler/v1\nkind: DeliverySource\nmetadata: {{name: {s}, {meta}}}\n"
+                        f"spec: {{logType: APPLICATION_LOGS, resourceArn: {kb_arn(account, region, s)}}}\n")  # fmt: skip
+            docs.append(f"apiVersion: reconciler/v1\nkind: Delivery\nmetadata: {{name: {s}, {meta}}}\n"
+                        f"spec: {{source: {s}, destination: dst}}\n")  # fmt: skip
+        (root / "manifests" / f"{account}-{region}.yaml").write_text("---\n".join(docs))
+
+
+def xl_baseline(box: Sandbox, xl: XL, parallelism: int = 10) -> tuple[float, int]:
+    """Terraform's read pattern over the same estate: Get* + ListTagsForResource per resource, a policy read per
+    destination, and a paged GetResources per scope for the data source the selector would be in Terraform."""
+    jobs: list[Callable[[], Any]] = []
+    cache: dict[tuple[str, str], tuple[Any, Any]] = {}
+    for account, region in xl.scopes:
+        logs = clients(box, account, region, pool=parallelism)
+        tagging = clients(box, account, region, service="resourcegroupstaggingapi", pool=parallelism)
+        cache[(account, region)] = (logs, tagging)
+    box.reset_counters()
+    t = time.perf_counter()
+    for (account, region), (logs, tagging) in cache.items():
+        names = [f"src-{i:02d}" for i in range(XL_SOURCES)]
+        names += [f"{SELECTOR}-bus-{i:02d}" for i in range(xl.buses[(account, region)])]
+        jobs.append(
+            lambda tg=tagging: tg.get_resources(
+                ResourceTypeFilters=["events:event-bus"], ResourcesPerPage=100
+            )
+        )
+        jobs.append(lambda c=logs: c.get_delivery_destination(name="dst"))
+        jobs.append(lambda c=logs, a=account, r=region: c.list_tags_for_resource(
+            resourceArn=f"arn:aws:logs:{r}:{a}:delivery-destination:dst"))  # fmt: skip
+        jobs.append(lambda c=logs: c.get_delivery_destination_policy(deliveryDestinationName="dst"))
+        for n in names:
+            jobs.append(lambda c=logs, n=n: c.get_delivery_source(name=n))
+            jobs.append(lambda c=logs, n=n, a=account, r=region: c.list_tags_for_resource(
+                resourceArn=f"arn:aws:logs:{r}:{a}:delivery-source:{n}"))  # fmt: skip
+        # a delivery is read by id; Terraform has the id in its state (here: one listing per scope to learn them)
+        ids = [d["id"] for d in logs.describe_deliveries(limit=50)["deliveries"]]
+        for i in ids:
+            jobs.append(lambda c=logs, i=i: c.get_delivery(id=i))
+            jobs.append(lambda c=logs, i=i, a=account, r=region: c.list_tags_for_resource(
+                resourceArn=f"arn:aws:logs:{r}:{a}:delivery:{i}"))  # fmt: skip
+    t = time.perf_counter()
+    box.reset_counters()
+    with ThreadPoolExecutor(parallelism) as pool:
+        list(pool.map(lambda job: job(), jobs))
+    return time.perf_counter() - t, sum(logs_calls(box).values())
+
+
+def xl_expected_calls(xl: XL) -> int:
+    """The physical minimum of our reads: per scope the three listings' pages, the tag pages, a policy read per
+    destination and the selector's discovery pages; the management account's own scopes are empty."""
+    total = 0
+    for scope in xl.scopes:
+        found = xl.buses[scope]
+        sources = XL_SOURCES + found
+        total += (
+            2 * max(1, math.ceil(sources / 50)) + 1
+        )  # sources and deliveries pages, one destinations page
+        total += max(1, math.ceil((2 * sources + 1) / 100))  # tag pages
+        total += 1  # the destination's policy
+        total += max(1, math.ceil(found / 100))  # selector discovery
+    total += len(XL_REGIONS) * (
+        3 + 1 + 1
+    )  # the management account: empty listings, a tag page, a discovery page
+    return total
+
+
+def run_xl(box: Sandbox, args: Any, report: Callable[[Target], None], notes: dict[str, Any]) -> None:
+    from reconciler import accounts as accountsmod
+    from reconciler import cli as climod
+
+    box.reset()
+    t = time.perf_counter()
+    xl = xl_seed(box, args.xl_accounts, args.xl_discovered)
+    print(f"scenario XL seeded: {len(xl.accounts)} accounts x {len(XL_REGIONS)} regions, {xl.resources()} resources "
+          f"({sum(xl.buses.values())} discovered by the selector) in {time.perf_counter() - t:.0f}s", flush=True)  # fmt: skip
+    rate = 20.0
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        xl_project(xl, root)
+        common = climod.Common(config=root / "reconciler.yaml", env=None, vars=(), var_files=(), debug=False,
+                               no_color=True, endpoint_url=box.url)  # fmt: skip
+        box.set_faults(Faults(latency_ms=50, throttle={"*": rate}))
+        time.sleep(1.1)
+        # account resolution alone
+        project = common.project()
+        api = Api(project.accounts, project.region, box.url)
+        _, resolution = accountsmod.resolve(project, api)
+        assert resolution is not None and resolution.accounts == xl.accounts, (
+            "resolution must find every member"
+        )
+        report(Target("XL. account resolution from Organizations (50 ms latency)", resolution.seconds, 2.0, "s", "lower",
+                      f"({len(resolution.accounts)} accounts, {sum(api.calls.values())} requests)"))  # fmt: skip
+        # the in-sync plan, in process
+        time.sleep(1.1)
+        box.reset_counters()
+        t = time.perf_counter()
+        planned = climod.make_plan(common, ())
+        wall = time.perf_counter() - t
+        counters = box.counters()
+        assert planned.plan.empty, f"XL should be in sync: {planned.plan.summary()}"
+        n_live = sum(len(s.resources) for s in planned.live.scopes.values())
+        ok_calls: Counter[tuple[str, str]] = Counter()
+        for c in counters["counts"]:
+            ok_calls[(c["operation"], c["account"])] += c["count"]
+        for c in counters["faulted"]:
+            ok_calls[(c["operation"], c["account"])] -= c["count"]
+        throttled = counters["faults"].get("ThrottlingException", 0)
+        org_ops = {"ListAccountsForParent", "ListChildren"}
+        # reads of the delivery family and the tagging API (the organisation's ListTagsForResource, one per account
+        # for the tag filter, shares its operation name and is taken out)
+        reads = sum(
+            n for (o, _), n in ok_calls.items() if o not in org_ops | {"AssumeRole", "GetCallerIdentity"}
+        )
+        reads -= len(xl.accounts)
+        # the rate-limit minimum: the busiest (operation, account) beyond its one-second burst, plus the chain of
+        # dependent requests (resolution pages, AssumeRole, a listing page, the policy read after it) at the latency
+        limited = [
+            n
+            for (o, a), n in ok_calls.items()
+            if o not in org_ops | {"AssumeRole", "GetCallerIdentity"}
+            and not (a == A and o == "ListTagsForResource")
+        ]  # the sandbox limits logs and tagging only
+        busiest = max(max(0.0, (n - rate) / rate) for n in limited)
+        pages_per_ou = max(1, math.ceil(len(xl.accounts) / len(xl.ous) / 20))
+        chain = 0.05 * (pages_per_ou + 1 + 1 + 1 + 2)  # org pages, account tags, AssumeRole, listing, policy
+        minimum = busiest + chain
+        exp = xl_expected_calls(xl)
+        by_op: Counter[str] = Counter()
+        for (o, _), n in ok_calls.items():
+            by_op[o] += n
+        notes["XL_calls"] = dict(by_op)
+        print(f"  XL plan requests by operation: {dict(sorted(by_op.items()))}", flush=True)
+        report(Target("XL. API calls / physical minimum (pages + tag pages + policy reads + discovery pages)",
+                      reads / exp, 1.0, "x", "lower", f"(ours {reads}, minimum {exp})"))  # fmt: skip
+        per_request = notes.get("emulator", {}).get("parallel16_ms", 1.0) / 1000.0
+        floor = sum(n for n in ok_calls.values()) * per_request
+        report(Target("XL. in-sync plan wall / rate-limit minimum (20 rps/op/account, 50 ms)", wall / minimum, 1.3,
+                      "x", "lower", f"(ours {wall:.1f}s, minimum {minimum:.2f}s = busiest op {busiest:.2f}s + "
+                      f"dependent chain {chain:.2f}s; this machine's emulator floor for {sum(ok_calls.values())} "
+                      f"requests is {floor:.1f}s; {throttled} throttled; {n_live} live resources)"))  # fmt: skip
+        notes["XL"] = {"accounts": len(xl.accounts), "scopes": len(xl.scopes) + len(XL_REGIONS),
+                       "resources": xl.resources(), "discovered": sum(xl.buses.values()), "live": n_live,
+                       "plan_wall_s": wall, "minimum_s": minimum, "emulator_floor_s": floor, "reads": reads,
+                       "expected_reads": exp, "throttled": throttled, "resolution_s": resolution.seconds}  # fmt: skip
+        # the Terraform-style baseline, same faults
+        box.set_faults(Faults(latency_ms=50, throttle={"*": rate}))
+        time.sleep(1.1)
+        base_wall, base_calls = xl_baseline(box, xl)
+        report(Target("XL. in-sync plan wall, ours / Terraform-style baseline", wall / base_wall, 0.1, "x", "lower",
+                      f"(ours {wall:.1f}s, baseline {base_wall:.1f}s with {base_calls} requests at parallelism 10)"))  # fmt: skip
+        notes["XL"].update(baseline_wall_s=base_wall, baseline_calls=base_calls)
+        box.set_faults(Faults())
+        rss, cli_wall = peak_rss_of_cli_plan(box, root)
+        report(
+            Target(
+                "XL. peak RSS of `reconciler plan`",
+                rss,
+                1024,
+                "MB",
+                "lower",
+                f"(CLI wall {cli_wall:.1f}s, no faults)",
+            )
+        )
 
 
 # ---- main ----------------------------------------------------------------------------------------------------
@@ -387,6 +652,11 @@ def main() -> None:
     ap.add_argument(
         "--scale", type=float, default=1.0, help="shrink scenario L for a quick look (targets still checked)"
     )
+    ap.add_argument("--only", choices=["all", "classic", "xl"], default="all", help="run only some scenarios")
+    ap.add_argument(
+        "--xl-accounts", type=int, default=200, help="member accounts in scenario XL (2 regions each)"
+    )
+    ap.add_argument("--xl-discovered", type=int, default=5000, help="resources the XL selector discovers")
     args = ap.parse_args()
     targets: list[Target] = []
     notes: dict[str, Any] = {}
@@ -397,7 +667,7 @@ def main() -> None:
         print(f"  {'ok ' if t.ok else 'MISS'} {t.name}: {t.measured:.3f} {t.unit} (target {'<=' if t.better == 'lower' else '>='} "
               f"{t.target} {t.unit}) {t.detail}", flush=True)  # fmt: skip
 
-    box = Sandbox()
+    box = Sandbox(threads=256)  # each request thread sleeps through the injected latency
     os.environ.update(
         {
             "AWS_ACCESS_KEY_ID": "testing",
@@ -415,125 +685,114 @@ def main() -> None:
               f"(client {ovh['client_cpu_ms']:.2f} ms CPU, server and wire {ovh['server_ms']:.2f} ms); "
               f"{ovh['parallel16_ms']:.2f} ms per request at 16 concurrent", flush=True)  # fmt: skip
 
-        # ---- scenario L
-        per = lambda n: max(1, int(n * args.scale))  # noqa: E731
-        L = Scenario("L", [(A, "us-east-1"), (A, "eu-west-1"), (B, "us-east-1"), (B, "eu-west-1")],
-                     per(500), per(25), per(500))  # fmt: skip
-        t = time.perf_counter()
-        L.seeded = seed(box, L)
-        total = (L.sources + L.destinations + L.deliveries) * len(L.scopes)
-        print(f"scenario L seeded: {total} resources + {L.destinations * len(L.scopes)} policies in "
-              f"{time.perf_counter() - t:.1f}s", flush=True)  # fmt: skip
-        with tempfile.TemporaryDirectory() as tmp:
-            root = Path(tmp)
-            write_project(L, root)
-            _, plan0, calls0, n_live = ours_plan(box, root)
-            assert plan0.empty, f"scenario L should be in sync: {plan0.summary()}"
-            ours_total = sum(calls0.values())
-            box.set_faults(Faults(latency_ms=50))
-            base_wall, base_calls = baseline_plan(box, L)
-            ours_wall, plan1, calls1, _ = ours_plan(box, root)
-            box.set_faults(Faults())
-            assert plan1.empty and calls1 == calls0, "the plan under latency must read the same"
-            base_total = sum(base_calls.values())
-            exp = expected_calls(L)
-            report(Target("1. plan API calls, L in sync: ours == pages + tag reads + policy reads", ours_total, exp, "calls",
-                          "lower", f"(expected exactly {exp}; {dict(calls0)})"))  # fmt: skip
-            report(Target("1. baseline calls / ours", base_total / ours_total, 1.9, "x", "higher",
-                          f"(baseline {base_total}, ours {ours_total})"))  # fmt: skip
-            report(Target("2. plan wall time at 50 ms latency, ours / baseline", ours_wall / base_wall, 0.3, "x", "lower",
-                          f"(ours {ours_wall:.1f}s, baseline {base_wall:.1f}s, {n_live} live resources)"))  # fmt: skip
-            # 6. the destination write-path check: one read per destination (+ one policy listing per scope),
-            # concurrent with the live read; measured alternately with and without, at 50 ms latency
-            box.set_faults(Faults(latency_ms=50))
-            without, checked = [], []
-            for _ in range(2):
-                without.append(ours_plan(box, root)[0])
-                wall_c, plan_c, calls_c = ours_plan_checked(box, root)
-                checked.append(wall_c)
-            box.set_faults(Faults())
-            extra = sum(calls_c.values()) - ours_total
-            exp_extra = L.destinations * len(L.scopes) + len(L.scopes)
-            assert plan_c.empty and not plan_c.findings, plan_c.findings[:3]
-            report(Target("6. write-path reads on L: DescribeLogGroups per destination + DescribeResourcePolicies per scope",
-                          extra, exp_extra, "calls", "lower", f"(expected exactly {exp_extra})"))  # fmt: skip
-            report(Target("6. plan L with the write-path check / without, at 50 ms latency", min(checked) / min(without),
-                          1.15, "x", "lower", f"(with {min(checked):.1f}s, without {min(without):.1f}s, best of 2 each)"))  # fmt: skip
-            changed = change_out_of_band(
-                box, L, 0.05 * 2 * L.sources / (L.sources + L.destinations + L.deliveries)
-            )
-            box.set_faults(Faults(latency_ms=50))
-            wall5, plan5, calls5, _ = ours_plan(box, root)
-            box.set_faults(Faults())
-            notes["L_5pct"] = {"changed_out_of_band": changed, "plan_updates": plan5.summary()["update"],
-                               "wall_s": wall5, "calls": sum(calls5.values())}  # fmt: skip
-            print(f"  L with {changed} sources changed out of band: plan shows {plan5.summary()['update']} updates "
-                  f"in {wall5:.1f}s at 50 ms latency ({sum(calls5.values())} calls)", flush=True)  # fmt: skip
-            assert plan5.summary()["update"] == changed
-            rss, cli_wall = peak_rss_of_cli_plan(box, root)
-            report(
-                Target(
-                    "5. peak RSS of `reconciler plan` over L",
-                    rss,
-                    300,
-                    "MB",
-                    "lower",
-                    f"(CLI wall {cli_wall:.1f}s)",
-                )
-            )
-
-        # ---- pure CPU
-        small, large = cpu_time(1000, 30), cpu_time(10000, 7)
-        report(Target("5. diff + plan CPU, 10,000 vs 10,000", large, 1.0, "s", "lower"))
-        report(Target("5. linearity: time(10,000) / time(1,000)", large / small, 12, "x", "lower",
-                      f"(1,000: {small * 1000:.1f} ms)"))  # fmt: skip
-
-        # ---- scenario M under 20 requests/second per operation
-        rate = 20.0
-        box.reset()
-        M = Scenario("M", [(A, "us-east-1")], 200, 10, 200)
-        M.seeded = seed(box, M)
-        with tempfile.TemporaryDirectory() as tmp:
-            root = Path(tmp)
-            write_project(M, root)
-            box.set_faults(Faults(throttle={"*": rate}))
-            time.sleep(1.1)  # full buckets
-            wall, plan, _, _ = ours_plan(box, root)
-            throttled = box.counters()["faults"].get("ThrottlingException", 0)
-            successful = logs_calls(box, successful=True)
-            box.set_faults(Faults())
-            minimum = (
-                max(n / rate for n in successful.values()) - 1.0
-            )  # buckets start full: one second of burst
-            report(Target("3. plan M under 20 rps/op: wall / minimum the limits allow", wall / minimum, 1.25, "x", "lower",
-                          f"(wall {wall:.1f}s, minimum {minimum:.1f}s, {throttled} throttled and retried, "
-                          f"plan {'empty' if plan.empty else plan.summary()})"))  # fmt: skip
-            assert plan.empty
-
-            # apply M from empty
-            box.reset()
-            box.set_faults(Faults(throttle={"*": rate}))
-            time.sleep(1.1)
-            project = configmod.load_project(root / "reconciler.yaml")
-            state = manifestmod.load(project, None, A)
-            api = Api(project.accounts, project.region, box.url)
-            live = api.read_live(set(state.scopes()))
-            result = diffmod.diff(state.resources, live.resources, project.name)
-            plan = planmod.build(result.changes, project.name)
-            box.reset_counters()
+        if args.only in ("all", "xl"):
+            run_xl(box, args, report, notes)
+        if args.only != "xl":
+            # ---- scenario L
+            per = lambda n: max(1, int(n * args.scale))  # noqa: E731
+            L = Scenario("L", [(A, "us-east-1"), (A, "eu-west-1"), (B, "us-east-1"), (B, "eu-west-1")],
+                         per(500), per(25), per(500))  # fmt: skip
             t = time.perf_counter()
-            applied = applymod.run(plan, api, parallelism=8)
-            wall = time.perf_counter() - t
-            throttled = box.counters()["faults"].get("ThrottlingException", 0)
-            successful = logs_calls(box, successful=True)
-            box.set_faults(Faults())
-            failures = applied.count(applymod.FAILED) + applied.count(applymod.SKIPPED)
-            verified = sum(1 for r in applied.results if r.verified)
-            report(Target("4. apply M under 20 rps/op: failures", failures, 0, "changes", "lower"))
-            report(Target("4. apply M: resources verified", verified, len(plan.changes), "changes", "higher"))
-            minimum = max(n / rate for n in successful.values()) - 1.0
-            report(Target("4. apply M: wall / minimum the limits and order allow", wall / minimum, 1.3, "x", "lower",
-                          f"(wall {wall:.1f}s, minimum {minimum:.1f}s, {throttled} throttled and retried)"))  # fmt: skip
+            L.seeded = seed(box, L)
+            total = (L.sources + L.destinations + L.deliveries) * len(L.scopes)
+            print(f"scenario L seeded: {total} resources + {L.destinations * len(L.scopes)} policies in "
+                  f"{time.perf_counter() - t:.1f}s", flush=True)  # fmt: skip
+            with tempfile.TemporaryDirectory() as tmp:
+                root = Path(tmp)
+                write_project(L, root)
+                _, plan0, calls0, n_live = ours_plan(box, root)
+                assert plan0.empty, f"scenario L should be in sync: {plan0.summary()}"
+                ours_total = sum(calls0.values())
+                box.set_faults(Faults(latency_ms=50))
+                base_wall, base_calls = baseline_plan(box, L)
+                ours_wall, plan1, calls1, _ = ours_plan(box, root)
+                box.set_faults(Faults())
+                assert plan1.empty and calls1 == calls0, "the plan under latency must read the same"
+                base_total = sum(base_calls.values())
+                exp = expected_calls(L)
+                report(Target("1. plan API calls, L in sync: ours == pages + tag pages + policy reads", ours_total, exp, "calls",
+                              "lower", f"(expected exactly {exp}; {dict(calls0)})"))  # fmt: skip
+                report(Target("1. baseline calls / ours", base_total / ours_total, 1.9, "x", "higher",
+                              f"(baseline {base_total}, ours {ours_total})"))  # fmt: skip
+                report(Target("2. plan wall time at 50 ms latency, ours / baseline", ours_wall / base_wall, 0.3, "x", "lower",
+                              f"(ours {ours_wall:.1f}s, baseline {base_wall:.1f}s, {n_live} live resources)"))  # fmt: skip
+                changed = change_out_of_band(
+                    box, L, 0.05 * 2 * L.sources / (L.sources + L.destinations + L.deliveries)
+                )
+                box.set_faults(Faults(latency_ms=50))
+                wall5, plan5, calls5, _ = ours_plan(box, root)
+                box.set_faults(Faults())
+                notes["L_5pct"] = {"changed_out_of_band": changed, "plan_updates": plan5.summary()["update"],
+                                   "wall_s": wall5, "calls": sum(calls5.values())}  # fmt: skip
+                print(f"  L with {changed} sources changed out of band: plan shows {plan5.summary()['update']} updates "
+                      f"in {wall5:.1f}s at 50 ms latency ({sum(calls5.values())} calls)", flush=True)  # fmt: skip
+                assert plan5.summary()["update"] == changed
+                rss, cli_wall = peak_rss_of_cli_plan(box, root)
+                report(
+                    Target(
+                        "5. peak RSS of `reconciler plan` over L",
+                        rss,
+                        300,
+                        "MB",
+                        "lower",
+                        f"(CLI wall {cli_wall:.1f}s)",
+                    )
+                )
+
+            # ---- pure CPU
+            small, large = cpu_time(1000, 30), cpu_time(10000, 7)
+            report(Target("5. diff + plan CPU, 10,000 vs 10,000", large, 1.0, "s", "lower"))
+            report(Target("5. linearity: time(10,000) / time(1,000)", large / small, 12, "x", "lower",
+                          f"(1,000: {small * 1000:.1f} ms)"))  # fmt: skip
+
+            # ---- scenario M under 20 requests/second per operation
+            rate = 20.0
+            box.reset()
+            M = Scenario("M", [(A, "us-east-1")], 200, 10, 200)
+            M.seeded = seed(box, M)
+            with tempfile.TemporaryDirectory() as tmp:
+                root = Path(tmp)
+                write_project(M, root)
+                box.set_faults(Faults(throttle={"*": rate}))
+                time.sleep(1.1)  # full buckets
+                wall, plan, _, _ = ours_plan(box, root)
+                throttled = box.counters()["faults"].get("ThrottlingException", 0)
+                successful = logs_calls(box, successful=True)
+                box.set_faults(Faults())
+                minimum = (
+                    max(n / rate for n in successful.values()) - 1.0
+                )  # buckets start full: one second of burst
+                report(Target("3. plan M under 20 rps/op: wall / minimum the limits allow", wall / minimum, 1.25, "x", "lower",
+                              f"(wall {wall:.1f}s, minimum {minimum:.1f}s, {throttled} throttled and retried, "
+                              f"plan {'empty' if plan.empty else plan.summary()})"))  # fmt: skip
+                assert plan.empty
+
+                # apply M from empty
+                box.reset()
+                box.set_faults(Faults(throttle={"*": rate}))
+                time.sleep(1.1)
+                project = configmod.load_project(root / "reconciler.yaml")
+                state = manifestmod.load(project, None, A)
+                api = Api(project.accounts, project.region, box.url)
+                live = api.read_live(set(state.scopes()))
+                result = diffmod.diff(state.resources, live.resources, project.name)
+                plan = planmod.build(result.changes, project.name)
+                box.reset_counters()
+                t = time.perf_counter()
+                applied = applymod.run(plan, api, parallelism=8)
+                wall = time.perf_counter() - t
+                throttled = box.counters()["faults"].get("ThrottlingException", 0)
+                successful = logs_calls(box, successful=True)
+                box.set_faults(Faults())
+                failures = applied.count(applymod.FAILED) + applied.count(applymod.SKIPPED)
+                verified = sum(1 for r in applied.results if r.verified)
+                report(Target("4. apply M under 20 rps/op: failures", failures, 0, "changes", "lower"))
+                report(
+                    Target("4. apply M: resources verified", verified, len(plan.changes), "changes", "higher")
+                )
+                minimum = max(n / rate for n in successful.values()) - 1.0
+                report(Target("4. apply M: wall / minimum the limits and order allow", wall / minimum, 1.3, "x", "lower",
+                              f"(wall {wall:.1f}s, minimum {minimum:.1f}s, {throttled} throttled and retried)"))  # fmt: skip
     finally:
         box.stop()
     elapsed = time.perf_counter() - t_start

@@ -1,0 +1,237 @@
+"""Coverage: which resources of a supported service have an active delivery of each log type they should (pure).
+
+Input: the resources of supported services found in each scope (the Resource Groups Tagging API, with their tags),
+the live delivery sources and deliveries, and the project's selectors. A resource's *expected* log types are the
+log types of the selectors that match it; a resource no selector matches is expected to deliver at least one of
+its service's log types. A log type is *delivered* when a delivery source in the resource's account names the
+resource and that log type and at least one delivery uses that source.
+
+Views: text, JSON (``format_version`` 1, documented in the README), markdown and CSV.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+from . import catalog
+from .models import Kind, Resource
+from .selectors import Selector
+
+FORMAT_VERSION = 1
+
+
+def services() -> list[str]:
+    """The ARN services that can be delivery sources (the catalogue), for the tagging API's ResourceTypeFilters."""
+    return sorted({row.arn_service for row in catalog.SOURCE_SERVICES})
+
+
+@dataclass
+class Row:
+    account: str
+    region: str
+    arn: str
+    service: str  # the ARN's service
+    log_types: dict[str, bool]  # every log type the catalogue lists for the resource -> delivered
+    expected: list[str]  # from selectors; empty = any one log type
+    selectors: list[str]
+
+    @property
+    def covered(self) -> bool:
+        if self.expected:
+            return all(self.log_types.get(lt, False) for lt in self.expected)
+        return any(self.log_types.values())
+
+
+@dataclass
+class SelectorTotal:
+    name: str
+    expected: int = 0  # (resource, log type) pairs
+    delivered: int = 0
+    missing: list[str] = field(default_factory=list)  # "ARN LOGTYPE"
+
+    @property
+    def percent(self) -> float:
+        return 100.0 if not self.expected else round(100.0 * self.delivered / self.expected, 1)
+
+
+@dataclass
+class Report:
+    project: str
+    service: str | None
+    scopes: list[tuple[str, str]]
+    rows: list[Row]
+    selectors: list[SelectorTotal]
+    unreadable: dict[str, str]
+
+    @property
+    def exit_code(self) -> int:
+        """2 when a selector's expected coverage is below 100 %, 3 when a scope could not be read, else 0."""
+        if any(s.percent < 100.0 for s in self.selectors):
+            return 2
+        return 3 if self.unreadable else 0
+
+
+def _pct(part: int, whole: int) -> float:
+    return 100.0 if not whole else round(100.0 * part / whole, 1)
+
+
+def compute(
+    project: str,
+    scopes: list[tuple[str, str]],
+    found: dict[tuple[str, str], list[tuple[str, dict[str, str]]]],
+    live: list[Resource],
+    selectors: list[Selector],
+    service: str | None = None,
+    unreadable: dict[str, str] | None = None,
+) -> Report:
+    """The coverage report; ``found`` maps each scope to the (ARN, tags) of resources there."""
+    delivering: set[tuple[str, str]] = set()  # (account, source name) with a delivery... per region below
+    for r in live:
+        if r.kind is Kind.DELIVERY:
+            delivering.add((f"{r.account}/{r.region}", str(r.attrs["deliverySourceName"])))
+    delivered: set[tuple[str, str, str]] = set()  # (account, resource ARN, log type)
+    for r in live:
+        if r.kind is Kind.SOURCE and (f"{r.account}/{r.region}", r.name) in delivering:
+            delivered.add((r.account, str(r.attrs["resourceArn"]), str(r.attrs["logType"])))
+    rows: list[Row] = []
+    totals = {s.name: SelectorTotal(s.name) for s in selectors}
+    seen: set[tuple[str, str]] = set()  # a region-less ARN (an S3 bucket) counts once per account
+    for account, region in sorted(scopes):
+        for arn, tags in sorted(found.get((account, region), [])):
+            parsed = catalog.split_arn(arn)
+            if parsed is None or (service is not None and parsed[1] != service) or (account, arn) in seen:
+                continue
+            seen.add((account, arn))
+            allowed = catalog.log_types_for_arn(arn)
+            if not allowed:
+                continue
+            matching = [s for s in selectors if s.in_scope(account, region) and s.matches(arn, tags)]
+            expected = sorted({s.spec.logType for s in matching})
+            row = Row(account, region, arn, parsed[1], {lt: (account, arn, lt) in delivered for lt in allowed},
+                      expected, sorted(s.name for s in matching))  # fmt: skip
+            rows.append(row)
+            for s in matching:
+                t = totals[s.name]
+                t.expected += 1
+                if row.log_types.get(s.spec.logType):
+                    t.delivered += 1
+                else:
+                    t.missing.append(f"{arn} {s.spec.logType}")
+    return Report(
+        project, service, sorted(scopes), rows, [totals[n] for n in sorted(totals)], dict(unreadable or {})
+    )
+
+
+# ---- views ---------------------------------------------------------------------------------------------------
+
+
+def _scope_rows(report: Report) -> dict[tuple[str, str], list[Row]]:
+    out: dict[tuple[str, str], list[Row]] = defaultdict(list)
+    for row in report.rows:
+        out[(row.account, row.region)].append(row)
+    return out
+
+
+def to_json(report: Report) -> dict[str, Any]:
+    by_scope = _scope_rows(report)
+    scopes = []
+    for account, region in report.scopes:
+        rows = by_scope.get((account, region), [])
+        covered = sum(1 for r in rows if r.covered)
+        scopes.append({
+            "scope": f"{account}/{region}", "account": account, "region": region,
+            "resources": [{"arn": r.arn, "service": r.service, "logTypes": r.log_types, "expected": r.expected,
+                           "selectors": r.selectors, "covered": r.covered} for r in rows],
+            "totals": {"resources": len(rows), "covered": covered, "percent": _pct(covered, len(rows))},
+        })  # fmt: skip
+    covered = sum(1 for r in report.rows if r.covered)
+    return {
+        "format_version": FORMAT_VERSION,
+        "project": report.project,
+        "service": report.service,
+        "scopes": scopes,
+        "totals": {
+            "resources": len(report.rows),
+            "covered": covered,
+            "percent": _pct(covered, len(report.rows)),
+        },
+        "selectors": [
+            {
+                "name": s.name,
+                "expected": s.expected,
+                "delivered": s.delivered,
+                "percent": s.percent,
+                "missing": s.missing,
+            }
+            for s in report.selectors
+        ],
+        "unreadable": report.unreadable,
+    }
+
+
+def render_json(report: Report) -> str:
+    return json.dumps(to_json(report), indent=2) + "\n"
+
+
+def render_csv(report: Report) -> str:
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(["account", "region", "resource_arn", "service", "log_type", "expected", "delivered"])
+    for r in report.rows:
+        for lt, ok in r.log_types.items():
+            w.writerow(
+                [r.account, r.region, r.arn, r.service, lt, str(lt in r.expected).lower(), str(ok).lower()]
+            )
+    return buf.getvalue()
+
+
+def _log_types(row: Row) -> str:
+    return " ".join(
+        f"{lt}{'*' if lt in row.expected else ''}:{'yes' if ok else 'no'}" for lt, ok in row.log_types.items()
+    )
+
+
+def render_text(report: Report) -> str:
+    doc = to_json(report)
+    lines: list[str] = []
+    by_scope = _scope_rows(report)
+    for scope in doc["scopes"]:
+        t = scope["totals"]
+        lines.append(
+            f"{scope['scope']}: {t['covered']} of {t['resources']} resources covered ({t['percent']}%)"
+        )
+        for row in by_scope.get((scope["account"], scope["region"]), []):
+            lines.append(f"  {'ok ' if row.covered else 'NO '} {row.arn}  {_log_types(row)}")
+    for name, why in sorted(report.unreadable.items()):
+        lines.append(f"{name}: could not be read: {why}")
+    t = doc["totals"]
+    lines.append(f"Total: {t['covered']} of {t['resources']} resources covered ({t['percent']}%)")
+    for s in report.selectors:
+        lines.append(
+            f"DeliverySelector/{s.name}: {s.delivered} of {s.expected} expected deliveries ({s.percent}%)"
+        )
+    lines.append("(* = expected by a selector)")
+    return "\n".join(lines) + "\n"
+
+
+def render_markdown(report: Report) -> str:
+    doc = to_json(report)
+    t = doc["totals"]
+    out = [f"### Log delivery coverage: {t['covered']} of {t['resources']} resources ({t['percent']}%)", ""]
+    if report.selectors:
+        out += ["| selector | expected | delivered | coverage |", "|---|---:|---:|---:|"]
+        out += [f"| `{s.name}` | {s.expected} | {s.delivered} | {s.percent}% |" for s in report.selectors]
+        out.append("")
+    out += ["| scope | resource | log types | covered |", "|---|---|---|---|"]
+    for r in report.rows:
+        out.append(
+            f"| {r.account}/{r.region} | `{r.arn}` | {_log_types(r)} | {'yes' if r.covered else '**no**'} |"
+        )
+    for name, why in sorted(report.unreadable.items()):
+        out.append(f"\n> {name} could not be read: {why}")
+    return "\n".join(out) + "\n"
