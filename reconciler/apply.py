@@ -20,10 +20,11 @@ from typing import Any
 
 from . import defaults
 from . import diff as diffmod
+from . import grants as grantsmod
 from .aws import Api, LiveState, fingerprint
 from .diff import Action, Change
 from .errors import AwsError, StalePlanError
-from .models import HANDLE_TAG, OWNER_TAG, Kind, Resource
+from .models import HANDLE_TAG, OWNER_TAG, Kind, Resource, canonical_policy
 from .plan import DELETE, Plan, Step
 
 DONE, FAILED, SKIPPED, NOT_STARTED = "done", "failed", "skipped", "not started"
@@ -141,6 +142,8 @@ def check_fresh(plan: Plan, live: LiveState) -> None:
 
 def _lock_keys(change: Change) -> set[str]:
     r = change.resource
+    if r.kind is Kind.GRANT:
+        return {f"grant:{r.arn}"}  # one read-merge-write of a policy at a time
     if r.kind is Kind.SOURCE:
         return {f"src:{r.account}/{r.region}/{r.name}"}
     if r.kind in (Kind.DESTINATION, Kind.POLICY):
@@ -330,6 +333,10 @@ class Runner:
     def _step(self, step: Step) -> None:
         i, phase = step
         change = self.plan.changes[i]
+        if change.kind is Kind.GRANT:
+            self._grant(change)
+            self.results[i].verified = self.verify
+            return
         if phase == DELETE:
             self._delete(change)
             if change.action is Action.DELETE and self.verify:
@@ -512,6 +519,65 @@ class Runner:
         if change.attr_fields():
             api.call(d.account, d.region, "UpdateDeliveryConfiguration", d.address, id=before.id, **config)
         self._tags(change, before.arn)
+
+    # ---- grants: managed (a read-merge-write, so statements others added meanwhile are kept)
+    def _grant(self, change: Change) -> None:
+        r = change.resource
+        grant = str(r.attrs.get("grant"))
+        api = self.api
+        if grant == "firehose-tag":
+            assert change.after is not None
+            name = r.arn.rsplit("/", 1)[-1] if r.arn else r.name
+            tags = [{"Key": k, "Value": v} for k, v in sorted(change.after.attrs["tags"].items())]
+            api.call_service("firehose", r.account, r.region, "TagDeliveryStream", r.address,
+                             DeliveryStreamName=name, Tags=tags)  # fmt: skip
+            return
+        wanted = dict(change.after.attrs["statements"]) if change.after is not None else {}
+        if grant == "kms-policy":
+            key = str(r.arn)
+            current = api.call_service("kms", r.account, r.region, "GetKeyPolicy", r.address, KeyId=key,
+                                       PolicyName="default").get("Policy")  # fmt: skip
+            merged = self._merged(r, current, wanted, "key policy")
+            api.call_service("kms", r.account, r.region, "PutKeyPolicy", r.address, KeyId=key,
+                             PolicyName="default", Policy=merged or "{}")  # fmt: skip
+            return
+        bucket = str(r.arn).split(":::", 1)[-1]
+        try:
+            current = api.call_service(
+                "s3", r.account, r.region, "GetBucketPolicy", r.address, Bucket=bucket
+            ).get("Policy")
+        except AwsError as exc:
+            if exc.code != "NoSuchBucketPolicy":
+                raise
+            current = None
+        merged = self._merged(r, current, wanted, "bucket policy")
+        if merged is None:
+            api.call_service("s3", r.account, r.region, "DeleteBucketPolicy", r.address, Bucket=bucket)
+        else:
+            api.call_service(
+                "s3", r.account, r.region, "PutBucketPolicy", r.address, Bucket=bucket, Policy=merged
+            )
+        if self.verify:
+            try:
+                back = api.call_service(
+                    "s3", r.account, r.region, "GetBucketPolicy", r.address, Bucket=bucket
+                ).get("Policy")
+            except AwsError as exc:
+                if exc.code != "NoSuchBucketPolicy":
+                    raise
+                back = None
+            have = grantsmod.owned_statements(back)
+            if sorted(have) != sorted(wanted) or canonical_policy(list(have.values())) != canonical_policy(
+                [wanted[k] for k in sorted(wanted)]
+            ):
+                raise AwsError("verify", r.address, "Mismatch", "the bucket policy read back lacks the grant")
+
+    @staticmethod
+    def _merged(r: Resource, current: str | None, wanted: dict[str, Any], what: str) -> str | None:
+        why = grantsmod.refusal(current)
+        if why is not None:
+            raise AwsError("merge", r.address, "Refused", f"the {what}: {why}")
+        return grantsmod.merge(current, wanted)
 
     # ---- verification
     def _verify(self, i: int, change: Change) -> None:

@@ -10,6 +10,7 @@ Every botocore error is translated into ``errors.AwsError`` at this boundary. ``
 
 from __future__ import annotations
 
+import datetime
 import functools
 import hashlib
 import json
@@ -39,6 +40,9 @@ from .models import (
     parse_destination_arn,
     protects,
 )
+from .policyeval import account_of_arn, region_of_arn
+from .verify import Observation
+from .writepath import Facts, Read, firehose_parts, log_group_parts, s3_parts
 
 T = TypeVar("T")
 
@@ -224,6 +228,7 @@ class Api:
         self._clients: dict[tuple[str, str, str], Any] = {}
         self._caller: str | None = None
         self.calls: Counter[str] = Counter()  # HTTP requests per operation, retries included
+        self._policy_reads: dict[tuple[str, str], Future[list[tuple[str, str]]]] = {}
 
     # ---- sessions and clients
     def _base_session(self) -> boto3.Session:
@@ -465,6 +470,206 @@ class Api:
         client = self.logs(account, region)
         method = getattr(client, _snake(operation))
         return self._call(lambda: method(**params), operation, resource, f"{account}/{region}/{operation}")
+
+    def call_service(
+        self, service: str, account: str, region: str, operation: str, resource: str, **params: Any
+    ) -> Any:
+        """A call to another service (S3, KMS, Firehose, X-Ray) through the same retries and rate limits."""
+        client = self.client(service, account, region)
+        method = getattr(client, _snake(operation))
+        return self._call(
+            lambda: method(**params), operation, resource, f"{account}/{region}/{service}/{operation}"
+        )
+
+    # ---- the destination write path (writepath.py evaluates what these read)
+    def read_write_paths(self, reads: Iterable[Read], concurrency: int = 8) -> dict[str, Facts]:
+        """Read, once per destination resource and in its account, what decides whether delivery may write."""
+        items = list(reads)
+        if not items:
+            return {}
+        with self._lock:
+            self._policy_reads.clear()  # fresh for each plan's reads
+        with ThreadPoolExecutor(
+            max_workers=max(1, min(concurrency, len(items))), thread_name_prefix="grant"
+        ) as pool:
+            return dict(zip([r.key for r in items], pool.map(self.read_write_path, items), strict=True))
+
+    def read_write_path(self, read: Read) -> Facts:
+        facts = Facts(read.key)
+        reader = {
+            "S3": self._facts_s3,
+            "CWL": self._facts_cwl,
+            "FH": self._facts_fh,
+            "XRAY": self._facts_xray,
+        }
+        try:
+            reader[read.dest_type](read, facts)
+        except AwsError as exc:
+            facts.unreadable.append(f"{exc.operation}: {exc.code}: {exc.message}"[:300])
+        return facts
+
+    def _facts_s3(self, read: Read, facts: Facts) -> None:
+        bucket, _ = s3_parts(str(read.resource_arn))
+        acct, region = read.account, read.region
+        try:
+            out = self.call_service("s3", acct, region, "GetBucketPolicy", f"bucket {bucket}", Bucket=bucket)
+            facts.bucket_policy = str(out.get("Policy") or "") or None
+        except AwsError as exc:
+            if exc.code == "NoSuchBucket":
+                facts.exists = False
+                return
+            if exc.code != "NoSuchBucketPolicy":
+                raise
+        try:
+            enc = self.call_service(
+                "s3", acct, region, "GetBucketEncryption", f"bucket {bucket}", Bucket=bucket
+            )
+            rules = enc.get("ServerSideEncryptionConfiguration", {}).get("Rules", [])
+            default = (rules[0] if rules else {}).get("ApplyServerSideEncryptionByDefault", {})
+            facts.sse_algorithm = default.get("SSEAlgorithm")
+            facts.kms_key = default.get("KMSMasterKeyID")
+        except AwsError as exc:
+            if exc.code not in ("ServerSideEncryptionConfigurationNotFoundError", "NoSuchBucket"):
+                raise
+        key = facts.kms_key
+        if facts.sse_algorithm not in ("aws:kms", "aws:kms:dsse") or not key or key.endswith("alias/aws/s3"):
+            return
+        key_account = account_of_arn(key) or acct
+        key_region = region_of_arn(key) or region
+        try:
+            meta = self.call_service("kms", key_account, key_region, "DescribeKey", f"key {key}", KeyId=key)
+            facts.kms_key_manager = meta.get("KeyMetadata", {}).get("KeyManager")
+            if facts.kms_key_manager == "AWS":
+                return
+            key_id = meta.get("KeyMetadata", {}).get("Arn", key)
+            pol = self.call_service(
+                "kms",
+                key_account,
+                key_region,
+                "GetKeyPolicy",
+                f"key {key}",
+                KeyId=key_id,
+                PolicyName="default",
+            )
+            facts.kms_key_policy = str(pol.get("Policy") or "{}")
+        except AwsError as exc:
+            facts.unreadable.append(f"{exc.operation} {key}: {exc.code}")
+
+    def _facts_cwl(self, read: Read, facts: Facts) -> None:
+        _, _, name = log_group_parts(str(read.resource_arn))
+        acct, region = read.account, read.region
+        groups = self.call_service(
+            "logs", acct, region, "DescribeLogGroups", f"log group {name}", logGroupNamePrefix=name, limit=50
+        )
+        facts.exists = any(g.get("logGroupName") == name for g in groups.get("logGroups", []))
+        if not facts.exists:
+            return
+        facts.cwl_policies = list(self._account_policies(acct, region))
+
+    def _account_policies(self, account: str, region: str) -> list[tuple[str, str]]:
+        """The account-level resource policies of a region, read once per plan however many log groups need them."""
+        with self._lock:
+            fut = self._policy_reads.get((account, region))
+            owner = fut is None
+            if fut is None:
+                fut = self._policy_reads[(account, region)] = Future()
+        if not owner:
+            return fut.result()
+        try:
+            out: list[tuple[str, str]] = []
+            token: str | None = None
+            while True:
+                params: dict[str, Any] = {"limit": 50}
+                if token:
+                    params["nextToken"] = token
+                page = self.call_service(
+                    "logs", account, region, "DescribeResourcePolicies", f"{account}/{region}", **params
+                )
+                out += [
+                    (str(p.get("policyName")), str(p.get("policyDocument") or ""))
+                    for p in page.get("resourcePolicies", [])
+                ]
+                token = page.get("nextToken")
+                if not token:
+                    break
+        except BaseException as exc:
+            fut.set_exception(exc)
+            with self._lock:
+                self._policy_reads.pop((account, region), None)
+            raise
+        fut.set_result(out)
+        return out
+
+    def _facts_fh(self, read: Read, facts: Facts) -> None:
+        _, _, name = firehose_parts(str(read.resource_arn))
+        acct, region = read.account, read.region
+        try:
+            out = self.call_service(
+                "firehose", acct, region, "DescribeDeliveryStream", f"stream {name}", DeliveryStreamName=name
+            )
+        except AwsError as exc:
+            if exc.code == NOT_FOUND:
+                facts.exists = False
+                return
+            raise
+        facts.stream_type = out.get("DeliveryStreamDescription", {}).get("DeliveryStreamType")
+        tags = self.call_service(
+            "firehose", acct, region, "ListTagsForDeliveryStream", f"stream {name}", DeliveryStreamName=name
+        )
+        facts.stream_tags = {t["Key"]: t.get("Value", "") for t in tags.get("Tags", [])}
+
+    def _facts_xray(self, read: Read, facts: Facts) -> None:
+        acct, region = read.account, read.region
+        dest = self.call_service("xray", acct, region, "GetTraceSegmentDestination", f"{acct}/{region}")
+        facts.xray_destination, facts.xray_status = dest.get("Destination"), dest.get("Status")
+        token: str | None = None
+        while True:
+            params = {"NextToken": token} if token else {}
+            page = self.call_service(
+                "xray", acct, region, "ListResourcePolicies", f"{acct}/{region}", **params
+            )
+            facts.xray_policies += [
+                str(p.get("PolicyDocument") or "") for p in page.get("ResourcePolicies", [])
+            ]
+            token = page.get("NextToken")
+            if not token:
+                return
+
+    # ---- verify: has a destination received a record?
+    def newest_record(self, obs: Observation, since: datetime.datetime | None) -> datetime.datetime | None:
+        """The time of a record at the watched place newer than ``since`` (any record when None), or None."""
+        if obs.dest_type == "S3":
+            params: dict[str, Any] = {"Bucket": obs.resource, "Prefix": obs.prefix, "MaxKeys": 1000}
+            for _ in range(20):  # 20,000 keys at most per poll
+                page = self.call_service(
+                    "s3",
+                    obs.account,
+                    obs.region,
+                    "ListObjectsV2",
+                    f"s3://{obs.resource}/{obs.prefix}",
+                    **params,
+                )
+                for item in page.get("Contents", []):
+                    when = item.get("LastModified")
+                    if when is not None and (since is None or when >= since):
+                        return when  # type: ignore[no-any-return]
+                if not page.get("IsTruncated"):
+                    return None
+                params["ContinuationToken"] = page["NextContinuationToken"]
+            return None
+        if obs.dest_type == "CWL":
+            out = self.call_service(
+                "logs", obs.account, obs.region, "DescribeLogStreams", f"log group {obs.resource}",
+                logGroupName=obs.resource, orderBy="LastEventTime", descending=True, limit=5,
+            )  # fmt: skip
+            for stream in out.get("logStreams", []):
+                stamp = stream.get("lastEventTimestamp") or stream.get("lastIngestionTime")
+                if stamp:
+                    when = datetime.datetime.fromtimestamp(stamp / 1000, datetime.UTC)
+                    if since is None or when >= since:
+                        return when
+            return None
+        return None
 
     # ---- reads
     def _iter_pages(

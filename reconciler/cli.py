@@ -19,7 +19,7 @@ import time
 import traceback
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NoReturn, TypeVar
 
@@ -34,15 +34,19 @@ from . import coverage as coveragemod
 from . import diff as diffmod
 from . import drift as driftmod
 from . import export as exportmod
+from . import grants as grantsmod
 from . import graph as graphmod
-from . import live_templates, render
+from . import live_templates, render, writepath
 from . import manifest as manifestmod
 from . import notify as notifymod
+from . import permissions as permissionsmod
 from . import plan as planmod
 from . import scopes as scopesmod
 from . import selectors as selectorsmod
+from . import verify as verifymod
 from .aws import Api, Lease, LiveState, ScopeState
 from .errors import AwsError, PlanError, ReconcilerError, StalePlanError, Unreachable, mask_secrets
+from .findings import Finding, Severity
 from .models import json_schemas
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -119,6 +123,9 @@ def plan_options(fn: F) -> F:
         click.option("--prune", "prune", is_flag=True, help="Prune even when PATH names only part of the manifests."),
         click.option("--adopt", is_flag=True, help="Take over existing resources that lack the ownership tag."),
         click.option("--scope", "scopes", multiple=True, metavar="ACCOUNT/REGION", help="Only these scopes (repeatable)."),
+        click.option("--strict", is_flag=True, default=None, help="Error findings fail the command (also `strict: true`)."),
+        click.option("--no-write-path-check", "no_write_path", is_flag=True,
+                     help="Skip the read-only check of each destination's grant to the delivery service."),
     ]  # fmt: skip
     for opt in reversed(opts):
         fn = opt(fn)
@@ -285,6 +292,7 @@ class Planned:
     api: Api
     project: configmod.Project
     diff: diffmod.DiffResult
+    desired: list[Any] = field(default_factory=list)  # the manifests' resources in readable scopes
 
 
 def _parse_scopes(scopes: tuple[str, ...]) -> set[tuple[str, str]]:
@@ -350,6 +358,7 @@ def make_plan(
     strict: bool = True,
     project: configmod.Project | None = None,
     api: Api | None = None,
+    write_path: bool = True,
 ) -> Planned:
     project = project or c.project()
     # validate before any AWS call: a bad manifest never costs a request
@@ -366,12 +375,17 @@ def make_plan(
         manifestmod.check_accounts(state, project, default_account)
     # every declared (account, region), so that prune and drift see a scope whose last resource left the manifests
     all_scopes = scopesmod.project_scopes(project, default_account, _parse_scopes(scopes))
-    # AWS's own templates for the deliveries the manifests use, read while the listings page
-    template_keys = [k for k in live_templates.keys_for(state.resources) if (k[0], k[1]) in set(all_scopes)]
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="templates") as pool:
-        templates = pool.submit(api.read_templates, template_keys)
+    # AWS's own templates for the deliveries the manifests use, and the destinations the manifests name, are read
+    # while the listings page
+    in_scope = set(all_scopes)
+    template_keys = [k for k in live_templates.keys_for(state.resources) if (k[0], k[1]) in in_scope]
+    with ThreadPoolExecutor(2, thread_name_prefix="background-read") as background:
+        templates = background.submit(api.read_templates, template_keys)
+        early = writepath.destination_targets(state.resources) if write_path else []
+        prefetch = background.submit(api.read_write_paths, early)
         live = api.read_live(all_scopes, selectorsmod.discovery_jobs(state.selectors, all_scopes))
         answers, template_failures = templates.result()
+        facts = prefetch.result()
     errors = live.errors()
     if errors and not allow_unreadable:
         raise errors[0]
@@ -403,9 +417,13 @@ def make_plan(
     if blocking and strict:
         raise PlanError("\n".join(blocking))
     selectorsmod.annotate(result.changes)
-    fps = applymod.fingerprints(result.changes, live.resources)
+    findings, grant_changes = (
+        _write_path_findings(api, project, desired, live, result, facts) if write_path else ([], [])
+    )
+    changes = result.changes + grant_changes
+    fps = applymod.fingerprints(changes, live.resources)
     plan = planmod.build(
-        result.changes,
+        changes,
         project.name,
         targets=list(targets),
         excludes=list(excludes),
@@ -416,10 +434,51 @@ def make_plan(
         unmanaged=result.unmanaged,
         options={"prune": not no_prune, "adopt": adopt, "targets": list(targets), "excludes": list(excludes),
                  "paths": [str(p) for p in paths]},
+        findings=findings,
         notes=notes,
     )  # fmt: skip
     plan.context = graphmod.neighbours(plan.changes, live.resources)
-    return Planned(plan, live, api, project, result)
+    return Planned(plan, live, api, project, result, desired)
+
+
+def _write_path_findings(
+    api: Api,
+    project: configmod.Project,
+    desired: list[Any],
+    live: LiveState,
+    result: diffmod.DiffResult,
+    facts: dict[str, writepath.Facts],
+) -> tuple[list[Finding], list[diffmod.Change]]:
+    """Each desired delivery's destination grant: findings, and (grants: managed) the grant changes.
+
+    Destinations known only from live state are read now. Findings are judged on the grants as they will be after
+    this plan's grant changes.
+    """
+    new = {
+        c.address
+        for c in result.changes
+        if c.kind.value == "Delivery" and c.action in (diffmod.Action.CREATE, diffmod.Action.REPLACE)
+    }
+    items = writepath.targets(desired, live.resources, new)
+    managed = grantsmod.managed_destinations(desired, project.grants)
+    extra = grantsmod.extra_reads(desired, live.resources, managed, project.name, project.grants)
+    missing = {r.key: r for r in [*writepath.reads(items), *extra] if r.key not in facts}
+    facts = {**facts, **api.read_write_paths(list(missing.values()))}
+    changes, refusals, after = grantsmod.plan_grants(items, managed, facts, extra)
+    return sorted(writepath.evaluate_targets(items, after) + refusals), changes
+
+
+def strict_of(project: configmod.Project, flag: bool | None) -> bool:
+    return bool(flag) if flag is not None else project.strict
+
+
+def check_strict(plan: planmod.Plan, strict: bool, what: str) -> None:
+    """Under --strict, error findings fail the command before anything is written."""
+    errors = [f for f in plan.findings if f.severity is Severity.ERROR]
+    if strict and errors:
+        fail(
+            f"--strict: {len(errors)} error finding(s) ({', '.join(sorted({f.code for f in errors}))}); {what}"
+        )
 
 
 def _partial_paths(
@@ -474,12 +533,15 @@ def plan_cmd(
 ) -> None:
     """Read live state, diff it against the manifests and print the ordered plan."""
     opts = {k: kw.pop(k) for k in ("targets", "excludes", "no_prune", "prune", "adopt", "scopes")}
+    strict_flag, write_path = kw.pop("strict"), not kw.pop("no_write_path")
     c = _common(kw)
-    planned = make_plan(c, paths, **opts)
+    project = c.project()
+    planned = make_plan(c, paths, project=project, write_path=write_path, **opts)
     emit_plan(c, planned.plan, fmt)
     if out_file is not None:
         out_file.write_text(planmod.dumps(planned.plan))
         err(f"Saved the plan to {out_file}; apply it with `reconciler apply {out_file}`.")
+    check_strict(planned.plan, strict_of(project, strict_flag), "the plan is not safe to apply")
     if detailed_exitcode and not planned.plan.empty:
         sys.exit(2)
 
@@ -688,17 +750,26 @@ def run_apply(
 @click.option(
     "--allow-plan-drift", is_flag=True, help="With --expect-digest: warn about a difference and apply anyway."
 )
+@click.option(
+    "--verify", "verify_after", is_flag=True, help="Then wait for each delivery's first record (see verify)."
+)
+@click.option("--verify-timeout", default="15m", show_default=True, help="How long --verify waits.")
 @plan_options
 @aws_options
 @common_options
 def apply_cmd(paths: tuple[Path, ...], auto_approve: bool, parallelism: int, max_deletes: int | None, fmt: str,
-              expect_digest: str | None, allow_plan_drift: bool, **kw: Any) -> None:  # fmt: skip
+              expect_digest: str | None, allow_plan_drift: bool, verify_after: bool, verify_timeout: str,
+              **kw: Any) -> None:  # fmt: skip
     """Plan and apply, or apply a saved plan file exactly (refused when stale)."""
+    started = datetime.datetime.now(datetime.UTC)
     opts = {k: kw.pop(k) for k in ("targets", "excludes", "no_prune", "prune", "adopt", "scopes")}
+    strict_flag, write_path = kw.pop("strict"), not kw.pop("no_write_path")
     c = _common(kw)
     project = c.project()
+    strict = strict_of(project, strict_flag)
     api = make_api(c, project)
     lease = _acquire_lock(project, api)
+    result: applymod.ApplyResult | None = None
     try:
         if _is_plan_file(paths):
             plan = _load_plan_file(paths[0])
@@ -711,18 +782,22 @@ def apply_cmd(paths: tuple[Path, ...], auto_approve: bool, parallelism: int, max
             applymod.check_fresh(plan, live)
             applymod.check_owned(plan, live)
         else:
-            plan = make_plan(c, paths, project=project, api=api, **opts).plan
+            plan = make_plan(c, paths, project=project, api=api, write_path=write_path, **opts).plan
         if expect_digest is not None:
             _check_digest(plan, expect_digest, allow_plan_drift)
         _check_max_deletes(plan, max_deletes)
+        if strict and any(f.severity is Severity.ERROR for f in plan.findings):
+            err(render.plan_text(plan, False))
+            check_strict(plan, strict, "nothing was written")
         if plan.empty:
             out("No changes.\n")
-            return
-        if fmt == "text":
+        elif fmt == "text":
             out(render.plan_text(plan, c.color()))
         else:
             err(render.plan_text(plan, False))
-        if not auto_approve:
+        if plan.empty:
+            pass  # nothing to write (apply --verify still verifies)
+        elif not auto_approve:
             if not sys.stdin.isatty():
                 fail(
                     "refusing to write without --auto-approve: no terminal to confirm on; nothing was written"
@@ -732,15 +807,22 @@ def apply_cmd(paths: tuple[Path, ...], auto_approve: bool, parallelism: int, max
             )
             if answer.strip() != "yes":
                 fail("apply cancelled; nothing was written")
-        interrupts = _Interrupts()
-        result = run_apply(c, plan, api, parallelism, fmt, interrupts)
+        if not plan.empty:
+            interrupts = _Interrupts()
+            result = run_apply(c, plan, api, parallelism, fmt, interrupts)
     finally:
         if lease is not None:
             lease.release()
-    if result.interrupted:
+    if result is not None and result.interrupted:
         sys.exit(interrupts.exit_code)
-    if not result.ok:
+    if result is not None and not result.ok:
         sys.exit(1)
+    if verify_after:
+        since = started - datetime.timedelta(seconds=2)  # S3 times have whole seconds
+        code = run_verify(c, paths if not _is_plan_file(paths) else (), project, since,
+                          verifymod.parse_duration(verify_timeout), 5.0, "text")  # fmt: skip
+        if code:
+            sys.exit(code)
 
 
 def _lock_of(project: configmod.Project, api: Api) -> Lease | None:
@@ -823,6 +905,86 @@ def _check_max_deletes(plan: planmod.Plan, max_deletes: int | None) -> None:
         )
 
 
+# ---- verify --------------------------------------------------------------------------------------------------
+
+
+def run_verify(c: Common, paths: tuple[Path, ...], project: configmod.Project, since: datetime.datetime | None,
+               timeout: float, interval: float, fmt: str, scopes: tuple[str, ...] = ()) -> int:  # fmt: skip
+    planned = make_plan(c, paths, project=project, allow_unreadable=True, strict=False, scopes=scopes)
+    unreadable = [f"{a}/{r}: {st.error}" for (a, r), st in sorted(planned.live.scopes.items()) if st.error]
+    live_keys = {r.key for r in planned.live.resources if r.kind.value == "Delivery"}
+    applied = [r for r in planned.desired if r.kind.value != "Delivery" or r.key in live_keys]
+    missing = [r.address for r in planned.desired if r.kind.value == "Delivery" and r.key not in live_keys]
+    items = verifymod.observations(writepath.targets(applied, planned.live.resources, set()))
+    for address in missing:
+        obs = verifymod.Observation(f"{address} (not in AWS: apply it first)", "", "", "", "", "", [address])
+        obs.status = verifymod.SILENT
+        items.append(obs)
+    for line in unreadable:
+        err(f"  unreadable  {line}")
+    result = verifymod.run(
+        planned.api, items, planned.plan.findings, since=since, timeout=timeout, interval=interval,
+        on_progress=lambda o, t: err(verifymod.progress_line(o, t)),
+    )  # fmt: skip
+    code = 3 if unreadable else result.exit_code
+    if fmt == "json":
+        doc = verifymod.to_json(result)
+        doc["exit_code"], doc["unreadable_scopes"] = code, unreadable
+        out(json.dumps(doc, indent=2) + "\n")
+    else:
+        out("\n".join(verifymod.summary(result)) + "\n")
+    return code
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--timeout", default="15m", show_default=True, help="How long to wait (90s, 15m, 1h).")
+@click.option("--since", default=None, help="Only records after this time (ISO) or this long ago (30m).")
+@click.option("--interval", default="5s", show_default=True, help="Time between polls.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option(
+    "--scope", "scopes", multiple=True, metavar="ACCOUNT/REGION", help="Only these scopes (repeatable)."
+)
+@aws_options
+@common_options
+def verify(paths: tuple[Path, ...], timeout: str, since: str | None, interval: str, fmt: str,
+           scopes: tuple[str, ...], **kw: Any) -> None:  # fmt: skip
+    """Wait until each delivery has delivered its first record. Exit 0 flowing, 2 some silent, 3 unreadable."""
+    c = _common(kw)
+    project = c.project()
+    when = verifymod.parse_since(since, datetime.datetime.now(datetime.UTC))
+    code = run_verify(c, paths, project, when, verifymod.parse_duration(timeout),
+                      verifymod.parse_duration(interval), fmt, scopes)  # fmt: skip
+    if code:
+        sys.exit(code)
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--for", "for_", type=click.Choice(["plan", "apply"]), default="apply", show_default=True,
+              help="plan: reads only (plan, drift, verify); apply: also the writes.")  # fmt: skip
+@common_options
+def permissions(paths: tuple[Path, ...], for_: str, **kw: Any) -> None:
+    """Print the least-privilege IAM policy (JSON) the CI role needs for these manifests; no AWS call."""
+    c = _common(kw)
+    project = c.project()
+    state = manifestmod.load(project, list(paths) or None, project.account)
+    lock = project.lock
+    managed = grantsmod.managed_destinations(state.resources, project.grants)
+    grant_targets = {
+        str(r.attrs["destinationResourceArn"])
+        for r in state.resources
+        if r.arn in managed and r.attrs.get("destinationResourceArn")
+    }
+    doc = permissionsmod.document(
+        state.resources, project.accounts, for_apply=for_ == "apply", lock=lock,
+        lock_account=(lock.account if lock and lock.account else project.account) or "*",
+        lock_region=(lock.region if lock and lock.region else project.region),
+        managed_grants=grant_targets,
+    )  # fmt: skip
+    out(json.dumps(doc, indent=2) + "\n")
+
+
 # ---- drift / scopes / export --------------------------------------------------------------------------------
 
 
@@ -849,16 +1011,21 @@ def _check_max_deletes(plan: planmod.Plan, max_deletes: int | None) -> None:
     default=None,
     help="The previous run's status (read, then rewritten) so --notify sends only changes.",
 )
+@click.option("--strict", is_flag=True, default=None, help="Error findings count as drift (exit 2).")
+@click.option(
+    "--no-write-path-check", "no_write_path", is_flag=True, help="Skip the destination grant check."
+)
 @aws_options
 @common_options
 def drift(paths: tuple[Path, ...], fmt: str, scopes: tuple[str, ...], notify_target: str | None,
-          state_file: Path | None, **kw: Any) -> None:  # fmt: skip
+          state_file: Path | None, strict: bool | None, no_write_path: bool, **kw: Any) -> None:  # fmt: skip
     """Read-only: report what changed out of band. Exit 0 in sync, 2 drift, 3 part of the scope unreadable."""
     c = _common(kw)
     project = c.project()
     active, expired = driftmod.active_rules(project.ignore, datetime.date.today())
     try:
-        planned = make_plan(c, paths, scopes=scopes, ignore=active, allow_unreadable=True, strict=False)
+        planned = make_plan(c, paths, scopes=scopes, ignore=active, allow_unreadable=True, strict=False,
+                            project=project, write_path=not no_write_path)  # fmt: skip
     except (
         Unreachable
     ) as exc:  # nothing could be read: drift never says "in sync" about what it could not read
@@ -868,6 +1035,8 @@ def drift(paths: tuple[Path, ...], fmt: str, scopes: tuple[str, ...], notify_tar
         f"{a}/{r}": str(st.error) for (a, r), st in planned.live.scopes.items() if st.error is not None
     }
     rep = driftmod.report(planned.diff, unreadable, expired, planned.live.resources, project.name)
+    rep.findings = list(planned.plan.findings)
+    rep.strict = strict_of(project, strict)
     if fmt == "json":
         out(render.drift_json(rep))
     elif fmt == "markdown":

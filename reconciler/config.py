@@ -43,8 +43,10 @@ class Project:
     ignore: list[IgnoreRule] = field(default_factory=list)
     lock: LockConfig | None = None
     env: str | None = None
+    strict: bool = False  # error findings fail plan/apply/drift
     timeouts: Timeouts = field(default_factory=Timeouts)
     config_name: str = "reconciler.yaml"  # the project file's name, for messages
+    grants: str = "unmanaged"  # "managed": DestinationGrant changes keep destination grants in place
     organization: OrganizationAccounts | None = None  # accounts.fromOrganization, resolved at plan time
 
 
@@ -240,7 +242,9 @@ def load_project(
         ignore=list(pf.ignore),
         lock=pf.lock,
         env=env,
+        strict=pf.strict,
         timeouts=pf.timeouts,
         config_name=config_path.name,
+        grants=pf.grants,
         organization=pf.accountsFromOrganization,
     )

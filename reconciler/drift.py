@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .diff import Action, DiffResult, FieldDiff, Ignore
+from .findings import Finding, Severity
 from .models import IgnoreRule, Kind, Resource
 
 
@@ -43,12 +44,18 @@ class DriftReport:
     unreadable: dict[str, str]  # "account/region" -> error
     ignored: list[str]
     expired_rules: list[IgnoreRule]
+    findings: list[Finding] = field(default_factory=list)  # e.g. a delivery whose destination grant is gone
+    strict: bool = False  # error findings count as drift
+
+    @property
+    def failing_findings(self) -> list[Finding]:
+        return [f for f in self.findings if f.severity is Severity.ERROR] if self.strict else []
 
     @property
     def exit_code(self) -> int:
         if self.unreadable:
             return 3
-        return 2 if self.entries else 0
+        return 2 if self.entries or self.failing_findings else 0
 
 
 def active_rules(rules: list[IgnoreRule], today: dt.date) -> tuple[list[Ignore], list[IgnoreRule]]:

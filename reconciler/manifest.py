@@ -668,6 +668,8 @@ def _cross_checks(
                     origin=origin,
                 )
             )
+            if dspec.grants is not None:
+                resources[-1].attrs["grants"] = dspec.grants  # not compared: grants.py reads it
             if dspec.policy is not None:
                 resources.append(
                     Resource(

@@ -64,9 +64,10 @@ class Kind(StrEnum):
     DESTINATION = "DeliveryDestination"
     POLICY = "DeliveryDestinationPolicy"
     DELIVERY = "Delivery"
+    GRANT = "DestinationGrant"  # grants: managed (grants.py): statements in bucket/key policies, Firehose tag
 
 
-KIND_RANK = {Kind.SOURCE: 0, Kind.DESTINATION: 1, Kind.POLICY: 2, Kind.DELIVERY: 3}
+KIND_RANK = {Kind.SOURCE: 0, Kind.DESTINATION: 1, Kind.POLICY: 2, Kind.GRANT: 3, Kind.DELIVERY: 4}
 # attrs kept on a Delivery for comparisons, defaults and template checks; not the user's (never shown as fields)
 DERIVED = (
     "sourceService",
@@ -213,6 +214,11 @@ class DestinationSpec(Strict):
     )
     allowPublicPolicy: bool = Field(
         default=False, description="Allow a policy that lets any principal deliver."
+    )
+    grants: Literal["managed", "unmanaged"] | None = Field(
+        default=None,
+        description="managed: keep the delivery service's grant in the bucket/key policy or the Firehose tag "
+        "(default: the project file's grants).",
     )
     tags: Tags = Field(default_factory=dict)
 
@@ -674,6 +680,14 @@ class ProjectFile(Strict):
     manifests: str | list[str] = "manifests/"
     ignore: list[IgnoreRule] = Field(default_factory=list)
     lock: LockConfig | None = None
+    grants: Literal["managed", "unmanaged"] = Field(
+        default="unmanaged",
+        description="managed: keep each destination's grant to the log delivery service in place (DestinationGrant).",
+    )
+    strict: bool = Field(
+        default=False,
+        description="Error findings (e.g. a delivery that will deliver nothing) fail plan/apply (exit 1) and drift (exit 2).",
+    )
     timeouts: Timeouts = Field(default_factory=Timeouts)
     # ``accounts.fromOrganization``, moved here before validation (see _org_accounts)
     accountsFromOrganization: OrganizationAccounts | None = None

@@ -7,7 +7,8 @@ update, second half of a replace). Edges, as in Terraform's graph with destroy e
 - apply: source → deliveries on it; destination → its policy → deliveries into it;
 - delete: deliveries → their source and destination; policy → its destination;
 - a source deleted from a resource ARN → a source created on the same ARN (renames; one source per ARN per account);
-- a delivery deleted from a source → deliveries created on that source (one delivery per source per type).
+- a delivery deleted from a source → deliveries created on that source (one delivery per source per type);
+- destination → its DestinationGrant (grants: managed) → deliveries into it; deliveries deleted → the grant removed.
 
 The order is ``graphlib.TopologicalSorter`` taken one node at a time, always the smallest ready node by (deletes
 first, kind rank — reversed for deletes — then address), so it never depends on input order.
@@ -140,6 +141,8 @@ def digest_difference(reviewed: list[dict[str, Any]], current: list[Change]) -> 
 def calls_for(change: Change) -> list[str]:
     """The API calls a change makes, in order."""
     kind, action = change.kind, change.action
+    if kind is Kind.GRANT:
+        return grant_calls(change)
     put = {
         Kind.SOURCE: "PutDeliverySource",
         Kind.DESTINATION: "PutDeliveryDestination",
@@ -173,6 +176,18 @@ def calls_for(change: Change) -> list[str]:
             out.append("UntagResource")
         return out
     return []
+
+
+def grant_calls(change: Change) -> list[str]:
+    """A DestinationGrant reads the policy again, merges, and writes it (or tags the stream)."""
+    grant = str(change.resource.attrs.get("grant", ""))
+    if grant == "firehose-tag":
+        return ["TagDeliveryStream"]
+    if grant == "kms-policy":
+        return ["GetKeyPolicy", "PutKeyPolicy"]
+    if change.action is Action.DELETE:
+        return ["GetBucketPolicy", "PutBucketPolicy or DeleteBucketPolicy"]
+    return ["GetBucketPolicy", "PutBucketPolicy"]
 
 
 def phases(change: Change) -> list[str]:
@@ -237,7 +252,23 @@ def _edges(changes: list[Change]) -> dict[Step, set[Step]]:
             if c.action is Action.DELETE and r.arn:
                 policy_delete[r.arn] = i
 
+    grants_by_dest: dict[str, list[int]] = {}
     for i, c in enumerate(changes):
+        if c.kind is Kind.GRANT:  # after the destinations it serves, before their deliveries
+            for dest in c.resource.attrs.get("destinations", []):
+                grants_by_dest.setdefault(str(dest), []).append(i)
+                if dest in dest_apply and c.after is not None:
+                    add((dest_apply[dest], APPLY), (i, APPLY))
+    for i, c in enumerate(changes):
+        if c.kind is Kind.DELIVERY:
+            for side, phase in ((c.after, APPLY), (c.before, DELETE)):
+                if side is None or (phase == DELETE and c.action not in (Action.DELETE, Action.REPLACE)):
+                    continue
+                for j in grants_by_dest.get(str(side.attrs["deliveryDestinationArn"]), []):
+                    if phase == APPLY and changes[j].after is not None:
+                        add((j, APPLY), (i, APPLY))
+                    elif phase == DELETE and changes[j].action is Action.DELETE:
+                        add((i, DELETE), (j, DELETE))
         if c.kind is Kind.SOURCE and c.before is not None and c.action in (Action.DELETE, Action.REPLACE):
             for j in source_arn_created.get(source_slot(c.before), []):
                 add((i, DELETE), (j, APPLY))
@@ -275,7 +306,7 @@ def _step_key(changes: list[Change], step: Step) -> tuple[int, int, str]:
     c = changes[step[0]]
     rank = KIND_RANK[c.kind]
     if step[1] == DELETE:
-        return (0, 3 - rank, c.address)
+        return (0, 4 - rank, c.address)
     return (1, rank, c.address)
 
 

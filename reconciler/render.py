@@ -11,6 +11,7 @@ from . import graph as graphmod
 from .apply import DONE, FAILED, NOT_STARTED, SKIPPED, ApplyResult
 from .diff import Action, Change
 from .drift import DriftReport
+from .findings import Finding
 from .models import Kind, Resource, canonical_policy
 from .plan import Plan, calls_for, to_json
 
@@ -152,10 +153,22 @@ def plan_text(plan: Plan, color: bool = False) -> str:
     lines: list[str] = [*plan.notes]
     if plan.notes:
         lines.append("")
+    by_address: dict[str, list[Finding]] = {}
+    for f in plan.findings:
+        by_address.setdefault(f.address, []).append(f)
+    shown: set[str] = set()
     if plan.changes:
         lines.append("Changes, in the order they will run:")
         for c in plan.changes:
             lines.extend(change_lines(c, color))
+            for f in by_address.get(c.address, []):
+                lines.append(
+                    f"        {_c('!', '31' if f.severity.value == 'error' else '33', color)} {f.message}"
+                )
+                if f.fix:
+                    lines.append(f"          fix: {f.fix}")
+            if c.address in by_address:
+                shown.add(c.address)
         lines.append("")
     if plan.unmanaged:
         lines.append(f"Not managed by this project (never touched): {len(plan.unmanaged)}")
@@ -164,20 +177,46 @@ def plan_text(plan: Plan, color: bool = False) -> str:
         if len(plan.unmanaged) > 20:
             lines.append(f"    ... and {len(plan.unmanaged) - 20} more")
         lines.append("")
-    if plan.findings:
-        lines.append(f"Findings: {len(plan.findings)}")
-        for f in plan.findings:
-            where = f"{f.address}: " if f.address else ""
-            lines.append(f"  ! {f.severity.value} {f.code} {where}{f.message}")
-            if f.fix:
-                lines.append(f"      fix: {f.fix}")
-        lines.append("")
+    lines.extend(_finding_lines(plan.findings, color, shown))
     if not plan.empty:
         lines.append(
             f"Plan digest: {plan.plan_digest} (apply exactly these changes: --expect-digest {plan.plan_digest})"
         )
     lines.append(_c(summary_line(plan), "1", color))
     return "\n".join(lines) + "\n"
+
+
+def _finding_lines(findings: list[Finding], color: bool, shown: set[str] | None = None) -> list[str]:
+    """The findings section; those already shown under their change are counted, not repeated."""
+    if not findings:
+        return []
+    lines = [f"Findings: {len(findings)}"]
+    for f in findings:
+        if shown and f.address in shown:
+            continue
+        where = f"{f.address}: " if f.address else ""
+        mark = _c("!", "31" if f.severity.value == "error" else "33", color)
+        lines.append(f"  {mark} {f.severity.value} {f.code} {where}{f.message}")
+        if f.fix:
+            lines.append(f"      fix: {f.fix}")
+    if shown:
+        n = sum(1 for f in findings if f.address in shown)
+        if n:
+            lines.append(f"  ({n} shown under their change above)")
+    lines.append("")
+    return lines
+
+
+def _finding_bullets(findings: list[Finding]) -> list[str]:
+    if not findings:
+        return []
+    out = [f"**Findings: {len(findings)}**", ""]
+    for f in findings:
+        where = f"`{f.address}`: " if f.address else ""
+        fix = f" — fix: {f.fix}" if f.fix else ""
+        out.append(f"- **{f.severity.value}** `{f.code}` {where}{f.message}{fix}")
+    out.append("")
+    return out
 
 
 def plan_json(plan: Plan) -> str:
@@ -230,13 +269,7 @@ def plan_markdown(plan: Plan, title: str = "reconciler plan", budget: int = MARK
             f"(`reconciler apply --expect-digest {digest}`) or stops.",
             "",
         ]
-    if plan.findings:
-        head += [f"**Findings: {len(plan.findings)}**", ""]
-        for f in plan.findings:
-            where = f"`{f.address}`: " if f.address else ""
-            fix = f" — fix: {f.fix}" if f.fix else ""
-            head.append(f"- **{f.severity.value}** `{f.code}` {where}{f.message}{fix}")
-        head.append("")
+    head += _finding_bullets(plan.findings)
     head += [f"> {n}" for n in plan.notes] + ([""] if plan.notes else [])
     if plan.empty:
         return "\n".join(head) + "\n"
@@ -336,12 +369,15 @@ def drift_text(rep: DriftReport, color: bool = False) -> str:
         )
     if rep.ignored:
         lines.append(f"Ignored by rules: {len(rep.ignored)}")
+    lines.extend(_finding_lines(rep.findings, color))
     if rep.unreadable:
         lines.append(
             _c(f"Drift check incomplete: {len(rep.unreadable)} scope(s) could not be read.", "1", color)
         )
     elif rep.entries:
         lines.append(_c(f"Drift: {len(rep.entries)} resource(s) out of sync.", "1", color))
+    elif rep.failing_findings:
+        lines.append(_c(f"Drift: {len(rep.failing_findings)} error finding(s) (--strict).", "1", color))
     else:
         lines.append(_c("In sync.", "1", color))
     return "\n".join(lines) + "\n"
@@ -357,6 +393,7 @@ def drift_json(rep: DriftReport) -> str:
         "unmanaged": [r.address for r in rep.unmanaged],
         "ignored": rep.ignored,
         "expired_ignore_rules": [r.model_dump() for r in rep.expired_rules],
+        "findings": [f.to_json() for f in rep.findings],
     }
     return json.dumps(doc, indent=2) + "\n"
 
@@ -379,6 +416,7 @@ def drift_markdown(rep: DriftReport, budget: int = MARKDOWN_BUDGET) -> str:
         head.append("")
     head.append(f"**{len(rep.entries)} resource(s) out of sync.**" if rep.entries else "**In sync.**")
     head.append("")
+    head += _finding_bullets(rep.findings)
     if rep.entries:
         head += [
             "| status | resource | out of band | live → manifest |",

@@ -95,6 +95,10 @@ class Sandbox:
         data["rules"] = [asdict(r) if isinstance(r, Rule) else r for r in data.get("rules", [])]
         self._call("faults", data)
 
+    def deliver(self, every: float | None = None) -> dict[str, Any]:
+        """One round of sample records now (delivered and denied listed), or every ``every`` seconds (0 stops)."""
+        return self._call("deliver", {} if every is None else {"every": every})  # type: ignore[no-any-return]
+
     def options(self, **kwargs: Any) -> dict[str, Any]:
         return self._call("options", kwargs)  # type: ignore[no-any-return]
 

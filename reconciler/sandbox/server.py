@@ -8,7 +8,8 @@ A WSGI middleware in front of moto's app:
   ``ServiceUnavailableException``, a rate of the transient ``ConflictException`` on writes, dropped connections, and
   targeted rules (fail the Nth call of an operation whose body contains a string);
 - serves a small control API under ``/_sandbox/``: ``GET counters``, ``POST reset-counters``, ``GET|POST faults``,
-  ``POST reset`` (all state and counters), ``POST options`` (fidelity knobs).
+  ``POST reset`` (all state and counters), ``POST options`` (fidelity knobs), ``POST deliver`` (one round of
+  sample records from every delivery whose grant allows it, or ``{"every": N}`` on a timer; see ``deliver.py``).
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from typing import Any
 from urllib.parse import parse_qs
 from xml.sax.saxutils import escape
 
-from . import fidelity
+from . import deliver, fidelity, xray
 
 DEFAULT_ACCOUNT = "111111111111"
 MOTO_DEFAULT_ACCOUNT = "123456789012"
@@ -174,13 +175,19 @@ class SandboxApp:
         elif path == "reset" and method == "POST":
             from moto.core.base_backend import BackendDict
 
+            deliver.reset()
             BackendDict.reset()
+            xray.reset()
             with self.lock:
                 self.counts.clear()
                 self.faults_injected.clear()
                 self.faulted.clear()
             self.set_faults(Faults())
             result = {"ok": True}
+        elif path == "deliver" and method == "POST":
+            result = deliver.control(json.loads(body or b"{}"))
+        elif path == "deliver":
+            result = deliver.stats()
         elif path == "options" and method == "POST":
             fidelity.OPTIONS.update(json.loads(body or b"{}"))
             result = dict(fidelity.OPTIONS)
@@ -292,6 +299,8 @@ class SandboxApp:
                 self.faults_injected[code] += 1
                 self.faulted[(operation, account)] += 1
             return _error(start_response, status, code, message, protocol_of(environ, body))
+        if xray.handles(environ):  # not in moto 5.2.5
+            return xray.handle(environ, start_response, body, account)
         # moto's dispatcher works out the service from the host and headers on every request, under a lock (a
         # third of the sandbox's time per request); a JSON-protocol target names it, so its app is kept here
         app = self.apps.get(service) if service else None

@@ -39,6 +39,7 @@ from reconciler import config as configmod
 from reconciler import diff as diffmod
 from reconciler import manifest as manifestmod
 from reconciler import plan as planmod
+from reconciler import writepath
 from reconciler.aws import Api
 from reconciler.models import Kind, Resource
 from reconciler.sandbox import Faults, Sandbox
@@ -160,6 +161,13 @@ def seed(box: Sandbox, sc: Scenario) -> dict[str, Any]:
                 name=d, outputFormat="json", tags=owner,
                 deliveryDestinationConfiguration={"destinationResourceArn": f"arn:aws:logs:{region}:{account}:log-group:{d}"},
             ), n["destinations"]))  # fmt: skip
+            list(pool.map(lambda d, logs=logs: logs.create_log_group(logGroupName=d), n["destinations"]))  # fmt: skip
+            logs.put_resource_policy(policyName="AWSLogDeliveryWrite20150319", policyDocument=json.dumps({
+                "Version": "2012-10-17", "Statement": [{
+                    "Effect": "Allow", "Principal": {"Service": "delivery.logs.amazonaws.com"},
+                    "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+                    "Resource": f"arn:aws:logs:{region}:{account}:log-group:*:log-stream:*",
+                    "Condition": {"StringEquals": {"aws:SourceAccount": account}}}]}))  # fmt: skip
             list(pool.map(lambda d, logs=logs, account=account, region=region: logs.put_delivery_destination_policy(
                 deliveryDestinationName=d, deliveryDestinationPolicy=json.dumps(policy(account, region, d))
             ), n["destinations"]))  # fmt: skip
@@ -217,6 +225,28 @@ def ours_plan(
     if errors or result.errors:
         raise SystemExit(f"plan failed: {errors or result.errors}")
     return wall, plan, logs_calls(box), len(live.resources)
+
+
+def ours_plan_checked(box: Sandbox, root: Path) -> tuple[float, planmod.Plan, Counter[str]]:
+    """The same plan with the destination write-path check, as `reconciler plan` runs it (reads concurrent)."""
+    box.reset_counters()
+    t = time.perf_counter()
+    project = configmod.load_project(root / "reconciler.yaml")
+    state = manifestmod.load(project, None, A)
+    api = Api(project.accounts, project.region, box.url)
+    scopes = set(state.scopes()) | {(a, project.region) for a in [A, *project.accounts]}
+    with ThreadPoolExecutor(1) as background:
+        prefetch = background.submit(api.read_write_paths, writepath.destination_targets(state.resources))
+        live = api.read_live(scopes)
+        facts = prefetch.result()
+    result = diffmod.diff(state.resources, live.resources, project.name)
+    items = writepath.targets(state.resources, live.resources, set())
+    findings = writepath.evaluate_targets(items, facts)
+    plan = planmod.build(result.changes, project.name, findings=findings)
+    wall = time.perf_counter() - t
+    if live.errors() or result.errors:
+        raise SystemExit(f"plan failed: {live.errors() or result.errors}")
+    return wall, plan, logs_calls(box)
 
 
 def baseline_plan(box: Sandbox, sc: Scenario, parallelism: int = 10) -> tuple[float, Counter[str]]:
@@ -687,6 +717,22 @@ def main() -> None:
                               f"(baseline {base_total}, ours {ours_total})"))  # fmt: skip
                 report(Target("2. plan wall time at 50 ms latency, ours / baseline", ours_wall / base_wall, 0.3, "x", "lower",
                               f"(ours {ours_wall:.1f}s, baseline {base_wall:.1f}s, {n_live} live resources)"))  # fmt: skip
+                # 6. the destination write-path check: one read per destination (+ one policy listing per scope),
+                # concurrent with the live read; measured alternately with and without, at 50 ms latency
+                box.set_faults(Faults(latency_ms=50))
+                without, checked = [], []
+                for _ in range(2):
+                    without.append(ours_plan(box, root)[0])
+                    wall_c, plan_c, calls_c = ours_plan_checked(box, root)
+                    checked.append(wall_c)
+                box.set_faults(Faults())
+                extra = sum(calls_c.values()) - ours_total
+                exp_extra = L.destinations * len(L.scopes) + len(L.scopes)
+                assert plan_c.empty and not plan_c.findings, plan_c.findings[:3]
+                report(Target("6. write-path reads on L: DescribeLogGroups per destination + DescribeResourcePolicies per scope",
+                              extra, exp_extra, "calls", "lower", f"(expected exactly {exp_extra})"))  # fmt: skip
+                report(Target("6. plan L with the write-path check / without, at 50 ms latency", min(checked) / min(without),
+                              1.15, "x", "lower", f"(with {min(checked):.1f}s, without {min(without):.1f}s, best of 2 each)"))  # fmt: skip
                 changed = change_out_of_band(
                     box, L, 0.05 * 2 * L.sources / (L.sources + L.destinations + L.deliveries)
                 )

@@ -1,0 +1,162 @@
+"""The least-privilege IAM policy the reconciler's role needs for a project's manifests (pure, no I/O).
+
+``for_plan`` holds reads only (``plan``, ``drift``, ``verify``, ``export``): the delivery listings, tags and policies,
+the destination write-path reads for the destination types the manifests use, and ``sts:AssumeRole`` into the
+project's other accounts. ``for_apply`` adds the writes (``Put*``, ``CreateDelivery``, ``Update*``, ``Delete*``,
+tags), the source services' ``AllowVendedLogDeliveryForResource``, the Firehose service-linked role and the lock
+table, each on the resources the manifests name (account and region patterns where AWS needs them). Grant writes
+(bucket policy, key policy, Firehose tag) are added only for destinations whose grant the reconciler manages.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from . import catalog
+from .models import AccountAccess, Kind, LockConfig, Resource
+from .writepath import firehose_parts, log_group_parts, s3_parts
+
+LOG_DELIVERY_SLR = (
+    "arn:aws:iam::{account}:role/aws-service-role/delivery.logs.amazonaws.com/AWSServiceRoleForLogDelivery"
+)
+
+
+def _statement(
+    sid: str, actions: set[str], resources: set[str], condition: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    st: dict[str, Any] = {
+        "Sid": sid,
+        "Effect": "Allow",
+        "Action": sorted(actions),
+        "Resource": sorted(resources),
+    }
+    if condition:
+        st["Condition"] = condition
+    return st
+
+
+def document(
+    desired: list[Resource],
+    accounts: dict[str, AccountAccess],
+    *,
+    for_apply: bool,
+    lock: LockConfig | None = None,
+    lock_account: str = "",
+    lock_region: str = "",
+    managed_grants: set[str] | None = None,
+) -> dict[str, Any]:
+    """The policy document. ``managed_grants``: destination resource ARNs whose grant the reconciler writes."""
+    scopes = sorted({(r.account, r.region) for r in desired})
+    delivery_arns = {
+        kind: {f"arn:aws:logs:{region}:{account}:{kind}:*" for account, region in scopes}
+        for kind in ("delivery-source", "delivery-destination", "delivery")
+    }
+    all_delivery = set().union(*delivery_arns.values())
+    statements = [
+        _statement(
+            "ReconcilerList",
+            {
+                "logs:DescribeDeliverySources",
+                "logs:DescribeDeliveryDestinations",
+                "logs:DescribeDeliveries",
+                "logs:DescribeConfigurationTemplates",
+                "sts:GetCallerIdentity",
+            },
+            {"*"},
+        ),
+        _statement(
+            "ReconcilerRead",
+            {
+                "logs:GetDeliverySource",
+                "logs:GetDeliveryDestination",
+                "logs:GetDelivery",
+                "logs:GetDeliveryDestinationPolicy",
+                "logs:ListTagsForResource",
+            },
+            all_delivery,
+        ),
+    ]
+    roles = {a.roleArn for a in accounts.values() if a.roleArn}
+    if roles:
+        statements.append(_statement("ReconcilerAssumeRole", {"sts:AssumeRole"}, roles))
+
+    dests = [r for r in desired if r.kind is Kind.DESTINATION]
+    buckets, groups, streams, kms_accounts, xray = set(), set(), set(), set(), False
+    for d in dests:
+        arn = str(d.attrs.get("destinationResourceArn") or "")
+        dtype = d.attrs.get("deliveryDestinationType")
+        if dtype == "S3":
+            buckets.add(f"arn:aws:s3:::{s3_parts(arn)[0]}")
+            kms_accounts.add(d.account)
+        elif dtype == "CWL":
+            region, account, name = log_group_parts(arn)
+            groups.add((region, account, name))
+        elif dtype == "FH":
+            streams.add(arn)
+        elif dtype == "XRAY":
+            xray = True
+    if buckets:
+        statements.append(_statement("ReconcilerS3WritePath", {"s3:GetBucketPolicy", "s3:GetEncryptionConfiguration",
+                                                                "s3:ListBucket"}, buckets))  # fmt: skip
+        statements.append(_statement("ReconcilerKmsWritePath", {"kms:DescribeKey", "kms:GetKeyPolicy"},
+                                     {f"arn:aws:kms:*:{a}:key/*" for a in kms_accounts}))  # fmt: skip
+    if groups:
+        statements.append(_statement("ReconcilerLogsWritePathList", {"logs:DescribeLogGroups",
+                                                                      "logs:DescribeResourcePolicies"}, {"*"}))  # fmt: skip
+        statements.append(_statement("ReconcilerLogsWritePath", {"logs:DescribeLogStreams"},
+                                     {f"arn:aws:logs:{r}:{a}:log-group:{n}:*" for r, a, n in groups}))  # fmt: skip
+    if streams:
+        statements.append(_statement("ReconcilerFirehoseWritePath", {"firehose:DescribeDeliveryStream",
+                                                                     "firehose:ListTagsForDeliveryStream"}, streams))  # fmt: skip
+    if xray:
+        statements.append(_statement("ReconcilerXrayWritePath", {"xray:GetTraceSegmentDestination",
+                                                                 "xray:ListResourcePolicies"}, {"*"}))  # fmt: skip
+    if not for_apply:
+        return {"Version": "2012-10-17", "Statement": statements}
+
+    statements.append(_statement("ReconcilerWrite", {
+        "logs:PutDeliverySource", "logs:PutDeliveryDestination", "logs:PutDeliveryDestinationPolicy",
+        "logs:DeleteDeliveryDestinationPolicy", "logs:CreateDelivery", "logs:UpdateDeliveryConfiguration",
+        "logs:DeleteDelivery", "logs:DeleteDeliverySource", "logs:DeleteDeliveryDestination", "logs:TagResource",
+        "logs:UntagResource"}, all_delivery))  # fmt: skip
+    vended: dict[str, set[str]] = {}
+    for s in desired:
+        if s.kind is Kind.SOURCE:
+            parts = catalog.split_arn(str(s.attrs["resourceArn"]))
+            if parts is not None:
+                vended.setdefault(f"{parts[1]}:AllowVendedLogDeliveryForResource", set()).add(
+                    str(s.attrs["resourceArn"])
+                )
+    for action, arns in sorted(vended.items()):
+        sid = "ReconcilerVended" + action.split(":")[0].replace("-", "").title()
+        statements.append(_statement(sid, {action}, arns))
+    if streams:
+        statements.append(_statement(
+            "ReconcilerLogDeliveryRole", {"iam:CreateServiceLinkedRole"},
+            {LOG_DELIVERY_SLR.format(account=firehose_parts(s)[1]) for s in streams},
+            {"StringLike": {"iam:AWSServiceName": "delivery.logs.amazonaws.com"}},
+        ))  # fmt: skip
+    roles_passed = {str(d.attrs["roleArn"]) for d in dests if d.attrs.get("roleArn")}
+    if roles_passed:
+        statements.append(_statement("ReconcilerPassRole", {"iam:PassRole"}, roles_passed))
+    if lock is not None:
+        table = f"arn:aws:dynamodb:{lock_region}:{lock_account}:table/{lock.dynamodbTable}"
+        statements.append(_statement("ReconcilerLock", {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem",
+                                                        "dynamodb:DeleteItem"}, {table}))  # fmt: skip
+    grants = managed_grants or set()
+    if grants:
+        grant_buckets = {f"arn:aws:s3:::{s3_parts(a)[0]}" for a in grants if a.startswith("arn:aws:s3:")}
+        grant_streams = {a for a in grants if a.startswith("arn:aws:firehose:")}
+        if grant_buckets:
+            statements.append(
+                _statement(
+                    "ReconcilerS3Grant", {"s3:PutBucketPolicy", "s3:DeleteBucketPolicy"}, grant_buckets
+                )
+            )
+            statements.append(_statement("ReconcilerKmsGrant", {"kms:PutKeyPolicy"},
+                                         {f"arn:aws:kms:*:{a}:key/*" for a in kms_accounts}))  # fmt: skip
+        if grant_streams:
+            statements.append(
+                _statement("ReconcilerFirehoseGrant", {"firehose:TagDeliveryStream"}, grant_streams)
+            )
+    return {"Version": "2012-10-17", "Statement": statements}
