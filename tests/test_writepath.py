@@ -75,7 +75,7 @@ def test_source_arn_in_the_buckets_region_is_named(ws: Workspace, sandbox: Any) 
     at = next(i for i, line in enumerate(lines) if "Delivery kb-to-s3" in line)
     assert any(
         line.strip().startswith("! kb-to-s3 will deliver nothing: bucket policy")
-        for line in lines[at : at + 8]
+        for line in lines[at : at + 60]
     )
     md = ws.cli("plan", "--format", "markdown").out
     assert md.index("s3-policy-wrong-region") < md.index("| account | region |")
@@ -236,7 +236,7 @@ def test_a_denied_read_is_a_finding_not_silence(ws: Workspace, sandbox: Any) -> 
 
 def test_xray_without_transaction_search(ws: Workspace, sandbox: Any) -> None:
     ws.write("main.yaml", docs(
-        doc("DeliverySource", "kb", f"logType: APPLICATION_LOGS\nresourceArn: {KB}"),
+        doc("DeliverySource", "kb", f"logType: TRACES\nresourceArn: {KB}"),
         doc("DeliveryDestination", "traces", "deliveryDestinationType: XRAY"),
         doc("Delivery", "kb-to-xray", "source: kb\ndestination: traces"),
     ))  # fmt: skip
@@ -282,7 +282,7 @@ def test_sandbox_delivers_where_the_grant_allows_and_counts_the_rest(ws: Workspa
     out = sandbox.deliver()
     [ok], [denied] = out["delivered"], out["denied"]
     assert ok["source"] == "kb" and ok["wrote"].startswith(
-        f"s3://app-logs-bucket/AWSLogs/{A}/bedrock/APPLICATION_LOGS/"
+        f"s3://app-logs-bucket/AWSLogs/{A}/"  # the rest follows the log type's default suffixPath
     )
     assert denied["source"] == "kb2" and denied["findings"][0].startswith("cwl-policy-missing")
     keys = [o["Key"] for o in client(sandbox, "s3").list_objects_v2(Bucket="app-logs-bucket")["Contents"]]
