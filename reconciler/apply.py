@@ -542,14 +542,7 @@ class Runner:
                              PolicyName="default", Policy=merged or "{}")  # fmt: skip
             return
         bucket = str(r.arn).split(":::", 1)[-1]
-        try:
-            current = api.call_service(
-                "s3", r.account, r.region, "GetBucketPolicy", r.address, Bucket=bucket
-            ).get("Policy")
-        except AwsError as exc:
-            if exc.code != "NoSuchBucketPolicy":
-                raise
-            current = None
+        current = _bucket_policy(api, r, bucket)
         merged = self._merged(r, current, wanted, "bucket policy")
         if merged is None:
             api.call_service("s3", r.account, r.region, "DeleteBucketPolicy", r.address, Bucket=bucket)
@@ -558,14 +551,7 @@ class Runner:
                 "s3", r.account, r.region, "PutBucketPolicy", r.address, Bucket=bucket, Policy=merged
             )
         if self.verify:
-            try:
-                back = api.call_service(
-                    "s3", r.account, r.region, "GetBucketPolicy", r.address, Bucket=bucket
-                ).get("Policy")
-            except AwsError as exc:
-                if exc.code != "NoSuchBucketPolicy":
-                    raise
-                back = None
+            back = _bucket_policy(api, r, bucket)
             have = grantsmod.owned_statements(back)
             if sorted(have) != sorted(wanted) or canonical_policy(list(have.values())) != canonical_policy(
                 [wanted[k] for k in sorted(wanted)]
@@ -614,3 +600,15 @@ def run(
 ) -> ApplyResult:
     """Apply the plan; when ``stop`` is set, no new change starts and the report lists what did not."""
     return Runner(plan, api, parallelism, verify, on_event, stop).run()
+
+
+def _bucket_policy(api: Api, r: Resource, bucket: str) -> str | None:
+    """The bucket's policy text, or None when it has none."""
+    try:
+        policy = api.call_service("s3", r.account, r.region, "GetBucketPolicy", r.address, Bucket=bucket)
+    except AwsError as exc:
+        if exc.code != "NoSuchBucketPolicy":
+            raise
+        return None
+    text = policy.get("Policy")
+    return str(text) if text is not None else None
