@@ -101,8 +101,8 @@ def ownership_problems(plan: Plan, live: LiveState) -> list[str]:
             current = by_key.get(side.key) if side is not None else None
             if current is None or current.owner == plan.project:
                 continue
-            if current.owner is None and adopt and c.adopt and c.action is Action.UPDATE:
-                continue  # planned with --adopt: it gets our tag
+            if current.owner is None and adopt and c.adopt and c.action in (Action.UPDATE, Action.REPLACE):
+                continue  # planned with --adopt: it gets our tag (a replace recreates it with the tag)
             who = (
                 f"owned by project {current.owner!r}"
                 if current.owner

@@ -290,7 +290,9 @@ def diff(
             if len(kept) != len(fields):
                 ignored.extend(f"{d.address}:{f.path}" for f in fields if f not in kept)
             fields = kept
-        if adopting and d.kind is not Kind.POLICY:
+        # a field AWS cannot change in place forces a replace, adopted or not (PutDeliverySource would fail)
+        reason = _replace_reason(d.kind, fields, current, d) if fields else None
+        if adopting and d.kind is not Kind.POLICY and not reason:
             changes[d.key] = Change(
                 Action.UPDATE, current, d, "adopt: add the ownership tag", fields, adopt=True
             )
@@ -298,7 +300,6 @@ def diff(
         if not fields:
             unchanged[d.key] = (current, d)  # no Change object: most of a large estate is in sync
             continue
-        reason = _replace_reason(d.kind, fields, current, d)
         if d.kind is Kind.POLICY and not reason:
             wider = iam.grants(d.attrs.get("policy")) - iam.grants(current.attrs.get("policy"))
             if wider:

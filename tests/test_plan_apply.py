@@ -251,6 +251,28 @@ def test_unowned_name_needs_adopt(ws: Workspace, sandbox: Any) -> None:
     assert tags["reconciler:project"] == "tests"
 
 
+def test_adopt_replaces_a_source_whose_log_type_differs(ws: Workspace, sandbox: Any) -> None:
+    """logType cannot change in place: adopting such a source is a replace, never a PutDeliverySource update."""
+    logs = client(sandbox)
+    logs.put_delivery_source(name="s-kb", resourceArn=KB, logType="TRACES")
+    ws.write("main.yaml", base())
+    plan = plan_json(ws, "--adopt")
+    adopted = next(c for c in plan["changes"] if c["name"] == "s-kb")
+    assert adopted["action"] == "replace" and adopted.get("adopt") is True, adopted
+    assert adopted["reason"] == "logType cannot change in place"
+    assert adopted["calls"] == ["DeleteDeliverySource", "PutDeliverySource"]
+    assert ws.cli("plan", "--adopt", "--out", "plan.json").code == 0
+    result = ws.cli(
+        "apply", "--auto-approve", "plan.json"
+    )  # the saved plan: the fresh ownership check agrees
+    assert result.code == 0, result.out + result.err
+    assert ws.cli("plan", "--detailed-exitcode").code == 0
+    (source,) = [s for s in logs.describe_delivery_sources()["deliverySources"] if s["name"] == "s-kb"]
+    assert source["logType"] == "APPLICATION_LOGS"
+    tags = logs.list_tags_for_resource(resourceArn=source["arn"])["tags"]
+    assert tags["reconciler:project"] == "tests"
+
+
 def test_protect_tag_blocks_delete_and_replace(ws: Workspace, sandbox: Any) -> None:
     ws.write("main.yaml", base())
     apply_ok(ws)
