@@ -410,9 +410,9 @@ def make_plan(
         raise PlanError("\n".join(unmatched))
     # an error about an address left out with --exclude does not block the rest of the plan
     blocking = [
-        e
-        for e in result.errors
-        if not (excludes and planmod.address_matches(e.split(" ", 1)[0], list(excludes)))
+        p.message
+        for p in result.problems
+        if not (excludes and planmod.address_matches(p.address, list(excludes)))
     ]
     if blocking and strict:
         raise PlanError("\n".join(blocking))

@@ -83,12 +83,28 @@ class Change:
         return [f for f in self.fields if not f.path.startswith("tags")]
 
 
+@dataclass(frozen=True)
+class DiffProblem:
+    """Why the plan cannot be applied as is: the address it is about, and one line for humans (which names it)."""
+
+    address: str
+    message: str
+
+    def __str__(self) -> str:
+        return self.message
+
+
 @dataclass
 class DiffResult:
     changes: list[Change]
     unmanaged: list[Resource]  # live resources in scope without our ownership tag (never touched)
-    errors: list[str]  # ownership and protection problems; the plan cannot be applied while any remain
+    problems: list[DiffProblem]  # ownership and protection; the plan cannot be applied while any remain
     ignored: list[str] = field(default_factory=list)  # addresses or fields left out by ignore rules
+
+    @property
+    def errors(self) -> list[str]:
+        """The problems' lines."""
+        return [p.message for p in self.problems]
 
 
 @dataclass(frozen=True)
@@ -228,139 +244,180 @@ def diff(
     adopt: bool = False,
     ignore: list[Ignore] | None = None,
 ) -> DiffResult:
-    """Compare desired and live resources; return changes (unordered), unmanaged resources and errors."""
-    ignore = ignore or []
+    """Compare desired and live resources; return changes (unordered), unmanaged resources and problems.
+
+    The steps, in order: classify (pair each desired resource with its live one, or the delivery its handle moved
+    from; whole-resource ignore rules drop it here), ownership (not ours: an error, or adopted with ``adopt``),
+    decide (compare fields, drop ignored field paths, create/update/replace), prune (ours and no longer named →
+    delete), cascade (replaced parents replace their children), then the guards (protection, delete blockers,
+    resource ARN slots, foreign deliveries)."""
+    run = _Run(project, adopt, ignore or [])
+    pairs, moved = _classify(run, desired, live)
+    for d, current in pairs:
+        if current is None:
+            run.changes[d.key] = Change(Action.CREATE, None, d, "not in AWS", create_fields(d))
+        elif current.key != d.key:  # the handle's delivery moved to another (source, destination) pair
+            run.changes[d.key] = _moved_delivery(current, d)
+        else:
+            adopting = _ownership(run, d, current)
+            if adopting is not None:
+                _decide(run, d, current, adopting)
+    if prune:
+        _prune(run, live, {d.key for d in desired} | moved)
+    else:
+        _unmanaged(run, live, {d.key for d in desired} | moved)
+    _cascade(run.changes, run.unchanged)
+    _check_protected(run.changes, run.problems)
+    _check_delete_blockers(run.changes, live, run.problems)
+    _check_resource_arns(run.changes, live, run.problems)
+    _warn_foreign_deliveries(run.changes, live)
+    return DiffResult(
+        sorted(run.changes.values(), key=lambda c: c.sort_key),
+        sorted(run.unmanaged, key=lambda r: r.address),
+        sorted(set(run.problems), key=lambda p: (p.message, p.address)),  # same order whatever the input's
+        sorted(run.ignored),
+    )
+
+
+@dataclass
+class _Run:
+    """What one diff accumulates as its steps run."""
+
+    project: str
+    adopt: bool
+    ignore: list[Ignore]
+    changes: dict[str, Change] = field(default_factory=dict)
+    unchanged: dict[str, tuple[Resource, Resource]] = field(
+        default_factory=dict
+    )  # no Change: most are in sync
+    problems: list[DiffProblem] = field(default_factory=list)
+    unmanaged: list[Resource] = field(default_factory=list)
+    ignored: list[str] = field(default_factory=list)
+
+
+def _classify(
+    run: _Run, desired: list[Resource], live: list[Resource]
+) -> tuple[list[tuple[Resource, Resource | None]], set[str]]:
+    """Each desired resource with the live one it becomes (None: created), and the keys of live deliveries whose
+    manifest handle now names another (source, destination) pair. Resources ignored as a whole are left out."""
     live_by_key = {r.key: r for r in live}
-    desired_keys = {r.key for r in desired}
-    changes: dict[str, Change] = {}
-    unchanged: dict[str, tuple[Resource, Resource]] = {}
-    errors: list[str] = []
-    unmanaged: list[Resource] = []
-    ignored: list[str] = []
-
-    # a live policy carries its destination's owner and protection (aws.read_live sets them; it has no tags)
-    # deliveries whose manifest handle now names another (source, destination) pair
-    live_handles: dict[tuple[str, str, str], Resource] = {}
-    for r in live:
-        if r.kind is Kind.DELIVERY and r.key not in desired_keys and r.owner == project:
-            live_handles[(r.account, r.region, r.name)] = r
+    handles = _live_handles(live, {r.key for r in desired}, run.project)
+    whole = [i for i in run.ignore if not i.fields]
+    pairs: list[tuple[Resource, Resource | None]] = []
     moved: set[str] = set()
-
-    whole = [i for i in ignore if not i.fields]
-    partial = [i for i in ignore if i.fields]
     for d in desired:
-        if whole and any(i.matches(d) for i in whole):
-            ignored.append(d.address)
+        if any(i.matches(d) for i in whole):
+            run.ignored.append(d.address)
             continue
         current = live_by_key.get(d.key)
-        if current is None:
-            old = live_handles.get((d.account, d.region, d.name)) if d.kind is Kind.DELIVERY else None
-            if old is not None:
-                moved.add(old.key)
-                fields = [
-                    FieldDiff(k, old.attrs.get(k), d.attrs.get(k))
-                    for k in ("deliverySourceName", "deliveryDestinationArn")
-                    if old.attrs.get(k) != d.attrs.get(k)
-                ]
-                changes[d.key] = Change(
-                    Action.REPLACE, old, d, "source/destination of a delivery cannot change", fields
-                )
-            else:
-                changes[d.key] = Change(Action.CREATE, None, d, "not in AWS", create_fields(d))
-            continue
-        owner = current.owner
-        adopting = False
-        if owner != project:
-            if owner is None and adopt:
-                adopting = True
-            elif owner is None:
-                errors.append(
-                    f"{d.address} ({d.origin}) already exists in AWS without the reconciler:project tag; "
-                    "re-run with --adopt to take it over"
-                )
-                continue
-            else:
-                errors.append(f"{d.address} ({d.origin}) is owned by project {owner!r}; refusing to touch it")
-                continue
-        fields = compare(d, current)
-        for rule_f in (i for i in partial if i.matches(d)) if partial else ():
-            kept = [
-                f for f in fields if not any(f.path == p or f.path.startswith(p + ".") for p in rule_f.fields)
-            ]
-            if len(kept) != len(fields):
-                ignored.extend(f"{d.address}:{f.path}" for f in fields if f not in kept)
-            fields = kept
-        # a field AWS cannot change in place forces a replace, adopted or not (PutDeliverySource would fail)
-        reason = _replace_reason(d.kind, fields, current, d) if fields else None
-        if adopting and d.kind is not Kind.POLICY and not reason:
-            changes[d.key] = Change(
-                Action.UPDATE, current, d, "adopt: add the ownership tag", fields, adopt=True
-            )
-            continue
-        if not fields:
-            unchanged[d.key] = (current, d)  # no Change object: most of a large estate is in sync
-            continue
-        if d.kind is Kind.POLICY and not reason:
-            wider = iam.grants(d.attrs.get("policy")) - iam.grants(current.attrs.get("policy"))
-            if wider:
-                grants = "; ".join(f"{p} {a} on {r}" for p, a, r, _ in sorted(wider)[:3])
-                reason_w = f"policy WIDENS access: allows {grants}"
-                changes[d.key] = Change(Action.UPDATE, current, d, reason_w, fields, adopt=adopting)
-                continue
-        if reason:
-            changes[d.key] = Change(Action.REPLACE, current, d, reason, fields)
-        else:
-            paths = ", ".join(sorted({f.path.split(".")[0] for f in fields}))
-            changes[d.key] = Change(Action.UPDATE, current, d, f"{paths} changed", fields)
-            warning = _layout_warning(changes[d.key])
-            if warning is not None:
-                changes[d.key].warnings.append(warning)
-        if adopting and d.key in changes:
-            changes[d.key].adopt = True  # a policy taken over with its destination
+        if current is None and d.kind is Kind.DELIVERY:
+            current = handles.get((d.account, d.region, d.name))
+            if current is not None:
+                moved.add(current.key)
+        pairs.append((d, current))
+    return pairs, moved
 
-    deleted_destinations = set()
+
+def _live_handles(
+    live: list[Resource], desired_keys: set[str], project: str
+) -> dict[tuple[str, str, str], Resource]:
+    """Our live deliveries that no desired one matches, by manifest handle (account, region, name)."""
+    return {
+        (r.account, r.region, r.name): r
+        for r in live
+        if r.kind is Kind.DELIVERY and r.key not in desired_keys and r.owner == project
+    }
+
+
+def _moved_delivery(old: Resource, d: Resource) -> Change:
+    fields = [
+        FieldDiff(k, old.attrs.get(k), d.attrs.get(k))
+        for k in ("deliverySourceName", "deliveryDestinationArn")
+        if old.attrs.get(k) != d.attrs.get(k)
+    ]
+    return Change(Action.REPLACE, old, d, "source/destination of a delivery cannot change", fields)
+
+
+def _ownership(run: _Run, d: Resource, current: Resource) -> bool | None:
+    """False: ours; True: taken over (``adopt`` and no owner); None: not ours to touch (a problem is recorded)."""
+    owner = current.owner
+    if owner == run.project:
+        return False
+    if owner is None and run.adopt:
+        return True
+    if owner is None:
+        message = (
+            f"{d.address} ({d.origin}) already exists in AWS without the reconciler:project tag; "
+            "re-run with --adopt to take it over"
+        )
+    else:
+        message = f"{d.address} ({d.origin}) is owned by project {owner!r}; refusing to touch it"
+    run.problems.append(DiffProblem(d.address, message))
+    return None
+
+
+def _ignore_fields(run: _Run, d: Resource, fields: list[FieldDiff]) -> list[FieldDiff]:
+    """The field diffs left once the ignore rules that match ``d`` drop their paths (and what they dropped)."""
+    for rule in run.ignore:
+        if not rule.fields or not rule.matches(d):
+            continue
+        kept = [f for f in fields if not any(f.path == p or f.path.startswith(p + ".") for p in rule.fields)]
+        run.ignored.extend(f"{d.address}:{f.path}" for f in fields if f not in kept)
+        fields = kept
+    return fields
+
+
+def _decide(run: _Run, d: Resource, current: Resource, adopting: bool) -> None:
+    """Update, replace or nothing, for a desired resource that is live and ours (or being adopted)."""
+    fields = _ignore_fields(run, d, compare(d, current))
+    # a field AWS cannot change in place forces a replace, adopted or not (a Put of it would be refused)
+    reason = _replace_reason(d.kind, fields, current, d) if fields else None
+    if adopting and d.kind is not Kind.POLICY and not reason:
+        run.changes[d.key] = Change(
+            Action.UPDATE, current, d, "adopt: add the ownership tag", fields, adopt=True
+        )
+        return
+    if not fields:
+        run.unchanged[d.key] = (current, d)
+        return
+    if reason:
+        change = Change(Action.REPLACE, current, d, reason, fields)
+    else:
+        change = Change(Action.UPDATE, current, d, _update_reason(d, current, fields), fields)
+        warning = _layout_warning(change)
+        if warning is not None:
+            change.warnings.append(warning)
+    change.adopt = adopting  # a policy taken over with its destination
+    run.changes[d.key] = change
+
+
+def _update_reason(d: Resource, current: Resource, fields: list[FieldDiff]) -> str:
+    if d.kind is Kind.POLICY:
+        wider = iam.grants(d.attrs.get("policy")) - iam.grants(current.attrs.get("policy"))
+        if wider:
+            grants = "; ".join(f"{p} {a} on {r}" for p, a, r, _ in sorted(wider)[:3])
+            return f"policy WIDENS access: allows {grants}"
+    return ", ".join(sorted({f.path.split(".")[0] for f in fields})) + " changed"
+
+
+def _unmanaged(run: _Run, live: list[Resource], named: set[str]) -> None:
+    """Live resources no manifest names and that are not ours: reported, never touched."""
     for r in live:
-        if r.key in desired_keys or r.key in moved:
+        if r.key not in named and r.owner != run.project and r.kind is not Kind.POLICY:
+            run.unmanaged.append(r)
+
+
+def _prune(run: _Run, live: list[Resource], named: set[str]) -> None:
+    """Ours and no longer named → delete; a policy goes with its destination (no separate delete)."""
+    _unmanaged(run, live, named)
+    doomed = [r for r in live if r.key not in named and r.owner == run.project]
+    deleted_destinations = {(r.account, r.region, r.name) for r in doomed if r.kind is Kind.DESTINATION}
+    for r in doomed:
+        if r.kind is Kind.POLICY and (r.account, r.region, r.name) in deleted_destinations:
             continue
-        if r.owner != project:
-            if r.kind is not Kind.POLICY:
-                unmanaged.append(r)
-            continue
-        if not prune:
-            continue
-        if r.kind is Kind.DESTINATION:
-            deleted_destinations.add((r.account, r.region, r.name))
-        changes[r.key] = Change(
+        run.changes[r.key] = Change(
             Action.DELETE, r, None, "not in the manifests (prune)", create_fields(r, True)
         )
-    # a policy goes with its destination: no separate delete
-    for key, ch in list(changes.items()):
-        r = ch.resource
-        if (
-            ch.action is Action.DELETE
-            and r.kind is Kind.POLICY
-            and (r.account, r.region, r.name) in deleted_destinations
-        ):
-            del changes[key]
-
-    _cascade(changes, unchanged)
-
-    for ch in changes.values():
-        if ch.action in (Action.DELETE, Action.REPLACE) and ch.before is not None and ch.before.protected:
-            tag = ", ".join(f"{k}={v}" for k, v in sorted(ch.before.extra_tags.items())) or "protect"
-            errors.append(
-                f"{ch.address} is protected by its live tag {tag}; refusing to {ch.action.value} it. To go ahead, "
-                f"remove the tag in AWS, or leave it out with --exclude '{ch.address}'"
-            )
-    _check_delete_blockers(changes, live, errors)
-    _check_resource_arns(changes, live, errors)
-    _warn_foreign_deliveries(changes, live)
-    return DiffResult(
-        sorted(changes.values(), key=lambda c: c.sort_key),
-        sorted(unmanaged, key=lambda r: r.address),
-        sorted(set(errors)),  # the same errors in the same order, whatever the input order
-        sorted(ignored),
-    )
 
 
 def _cascade(changes: dict[str, Change], unchanged: dict[str, tuple[Resource, Resource]]) -> None:
@@ -398,27 +455,55 @@ def _cascade(changes: dict[str, Change], unchanged: dict[str, tuple[Resource, Re
             changes[key] = Change(Action.REPLACE, live, desired, reason)
 
 
-def _check_resource_arns(changes: dict[str, Change], live: list[Resource], errors: list[str]) -> None:
+def _check_protected(changes: dict[str, Change], problems: list[DiffProblem]) -> None:
+    """A live protect tag refuses a delete or replace."""
+    for ch in changes.values():
+        if ch.action in (Action.DELETE, Action.REPLACE) and ch.before is not None and ch.before.protected:
+            tag = ", ".join(f"{k}={v}" for k, v in sorted(ch.before.extra_tags.items())) or "protect"
+            problems.append(
+                DiffProblem(
+                    ch.address,
+                    f"{ch.address} is protected by its live tag {tag}; refusing to {ch.action.value} it. To go "
+                    f"ahead, remove the tag in AWS, or leave it out with --exclude '{ch.address}'",
+                )
+            )
+
+
+def _leaving(changes: dict[str, Change]) -> set[str]:
+    """Keys of the live resources a delete or replace takes away."""
+    return {
+        c.before.key
+        for c in changes.values()
+        if c.action in (Action.DELETE, Action.REPLACE) and c.before is not None
+    }
+
+
+def _check_resource_arns(
+    changes: dict[str, Change], live: list[Resource], problems: list[DiffProblem]
+) -> None:
     """AWS allows one source per (resource ARN, log type) per account and region: a new source may take that pair
     only from a source we delete (aws-cdk PR #36314: two log types of one resource work, the same one twice fails)."""
     creating = [
-        c for c in changes.values() if c.kind is Kind.SOURCE and c.action in (Action.CREATE, Action.REPLACE)
+        c.after
+        for c in changes.values()
+        if c.kind is Kind.SOURCE and c.action in (Action.CREATE, Action.REPLACE) and c.after is not None
     ]
     if not creating:
         return
-    leaving = {
-        c.before.key for c in changes.values() if c.action in (Action.DELETE, Action.REPLACE) and c.before
-    }
+    leaving = _leaving(changes)
     holders = {source_slot(r): r for r in live if r.kind is Kind.SOURCE}
-    for c in creating:
-        assert c.after is not None
-        holder = holders.get(source_slot(c.after))
-        if holder is not None and holder.key != c.after.key and holder.key not in leaving:
-            errors.append(
-                f"{c.address} ({c.after.origin}): resourceArn is already used for {c.after.attrs['logType']} by "
+    for after in creating:
+        holder = holders.get(source_slot(after))
+        if holder is None or holder.key == after.key or holder.key in leaving:
+            continue
+        problems.append(
+            DiffProblem(
+                after.address,
+                f"{after.address} ({after.origin}): resourceArn is already used for {after.attrs['logType']} by "
                 f"{holder.address} (owner: {holder.owner or 'none'}; not being deleted); AWS allows one delivery "
-                "source per resource ARN and log type"
+                "source per resource ARN and log type",
             )
+        )
 
 
 def source_slot(r: Resource) -> tuple[str, str, str, str]:
@@ -449,7 +534,9 @@ def _warn_foreign_deliveries(changes: dict[str, Change], live: list[Resource]) -
             )
 
 
-def _check_delete_blockers(changes: dict[str, Change], live: list[Resource], errors: list[str]) -> None:
+def _check_delete_blockers(
+    changes: dict[str, Change], live: list[Resource], problems: list[DiffProblem]
+) -> None:
     """A source or destination cannot be deleted while a delivery we will not delete still uses it."""
     going = {
         (c.resource.account, c.resource.region, c.kind, c.resource.name)
@@ -458,11 +545,7 @@ def _check_delete_blockers(changes: dict[str, Change], live: list[Resource], err
     }
     if not going:
         return
-    leaving = {
-        c.before.key
-        for c in changes.values()
-        if c.action in (Action.DELETE, Action.REPLACE) and c.before is not None
-    }
+    leaving = _leaving(changes)
     for r in live:
         if r.kind is not Kind.DELIVERY or r.key in leaving:
             continue
@@ -471,7 +554,11 @@ def _check_delete_blockers(changes: dict[str, Change], live: list[Resource], err
         dst = (parts[4], parts[3], Kind.DESTINATION, parts[-1]) if len(parts) >= 7 else None
         for target in (src, dst):
             if target is not None and target in going:
-                errors.append(
-                    f"{target[0]}/{target[1]}/{target[2].value}/{target[3]} cannot be deleted: the delivery "
-                    f"{r.address} ({r.id}) still uses it and is not being deleted"
+                address = f"{target[0]}/{target[1]}/{target[2].value}/{target[3]}"
+                problems.append(
+                    DiffProblem(
+                        address,
+                        f"{address} cannot be deleted: the delivery {r.address} ({r.id}) still uses it and is not "
+                        "being deleted",
+                    )
                 )

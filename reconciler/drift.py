@@ -12,7 +12,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
-from .diff import Action, DiffResult, FieldDiff, Ignore
+from .diff import Action, Change, DiffResult, FieldDiff, Ignore
 from .findings import Finding, Severity
 from .models import IgnoreRule, Kind, Resource
 
@@ -88,6 +88,28 @@ def _deleted_out_of_band(r: Resource, ours: set[tuple[Kind, str, str, str]], arn
     return False
 
 
+_REASONS = {
+    "missing": "in the manifests but not in AWS (deleted out of band, or never applied)",
+    "unexpected": "carries this project's tag but no manifest names it",
+}
+
+
+def _entry(c: Change, ours: set[tuple[Kind, str, str, str]], arns: set[str]) -> DriftEntry:
+    status = _STATUS[c.action]
+    if status == "missing" and _deleted_out_of_band(c.resource, ours, arns):
+        return DriftEntry(
+            c.address,
+            status,
+            "deleted out of band: not in AWS while what it connects is still there",
+            [],
+            "deleted",
+        )
+    fields = list(c.fields) if status != "missing" else []
+    return DriftEntry(
+        c.address, status, _REASONS.get(status, c.reason), fields, "changed" if status == "changed" else None
+    )
+
+
 def report(
     result: DiffResult,
     unreadable: dict[str, str],
@@ -95,23 +117,8 @@ def report(
     live: list[Resource] | None = None,
     project: str = "",
 ) -> DriftReport:
-    entries = []
     ours = {(x.kind, x.account, x.region, x.name) for x in live or [] if x.owner == project}
     arns = {x.arn for x in live or [] if x.kind is Kind.DESTINATION and x.owner == project and x.arn}
-    for c in result.changes:
-        if c.action is Action.NOOP:
-            continue
-        status = _STATUS[c.action]
-        reason = {
-            "missing": "in the manifests but not in AWS (deleted out of band, or never applied)",
-            "unexpected": "carries this project's tag but no manifest names it",
-        }.get(status, c.reason)
-        oob = "changed" if status == "changed" else None
-        if status == "missing" and _deleted_out_of_band(c.resource, ours, arns):
-            oob = "deleted"
-            reason = "deleted out of band: not in AWS while what it connects is still there"
-        fields = list(c.fields) if status != "missing" else []
-        entries.append(DriftEntry(c.address, status, reason, fields, oob))
-    for message in result.errors:
-        entries.append(DriftEntry(message.split(" ", 1)[0], "conflict", message))
+    entries = [_entry(c, ours, arns) for c in result.changes if c.action is not Action.NOOP]
+    entries += [DriftEntry(p.address, "conflict", p.message) for p in result.problems]
     return DriftReport(entries, result.unmanaged, unreadable, result.ignored, expired)

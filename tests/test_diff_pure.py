@@ -44,4 +44,6 @@ def test_adopt_with_equal_fields_is_an_update_that_tags() -> None:
 def test_without_adopt_an_unowned_source_is_an_error_not_a_change() -> None:
     result = diffmod.diff([source("APPLICATION_LOGS")], [source("TRACES")], PROJECT)
     assert result.changes == []
-    assert len(result.errors) == 1 and "without the reconciler:project tag" in result.errors[0]
+    (problem,) = result.problems
+    assert problem.address == f"{A}/{R}/DeliverySource/s-kb"
+    assert "without the reconciler:project tag" in problem.message and result.errors == [problem.message]
