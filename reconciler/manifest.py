@@ -23,7 +23,7 @@ import jinja2.sandbox
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from . import catalog, delivery_rules, hints, kinds, templating
+from . import catalog, hints, kinds, manifest_rules, templating
 from .aws import region_problem
 from .config import Project
 from .errors import ManifestError, Problem
@@ -34,9 +34,7 @@ from .models import (
     DeliveryDoc,
     DeliverySelectorDoc,
     DeliverySourceDoc,
-    Kind,
     Resource,
-    destination_arn,
     model_at,
     parse_destination_arn,
 )
@@ -582,226 +580,85 @@ def _scope_problems(p: _Parsed, project: Project, accounts: set[str] | None) -> 
 def _cross_checks(
     parsed: list[_Parsed], project: Project, invalid: set[tuple[str, str, str, str]] | None = None
 ) -> tuple[list[Resource], list[Problem]]:
-    invalid = invalid or set()
-    problems: list[Problem] = []
-    resources: list[Resource] = []
-    seen: dict[tuple[str, str, str, str], _Parsed] = {}
-    for p in parsed:
-        if p.model.metadata.region is not None:
-            why = region_problem(p.model.metadata.region)
-            if why is not None:
-                problems.append(p.problem(("metadata", "region"), why))
-                continue
-        key = (p.model.kind, p.account, p.region, p.model.metadata.name)
-        if key in seen:
-            first = seen[key]
-            problems.append(
-                p.problem(
-                    ("metadata", "name"),
-                    f"duplicate name in {p.account}/{p.region} (first defined at {first.doc.file}:{first.doc.line})",
-                )
-            )
-            continue
-        seen[key] = p
+    """The rules across documents (manifest_rules.py), then the resources of the documents they admit."""
+    admitted, problems = manifest_rules.admit(parsed)
+    ix = manifest_rules.index(admitted, invalid or set())
+    problems.extend(manifest_rules.check(ix))
+    return _resources(ix, project), problems
 
-    sources: dict[tuple[str, str, str], _Parsed] = {}
-    destinations: dict[tuple[str, str, str], _Parsed] = {}
-    dest_by_name: dict[str, list[_Parsed]] = {}
-    arn_owner: dict[tuple[str, str, str, str], _Parsed] = {}
-    for (_kind, acct, region, name), p in seen.items():
-        origin = f"{p.doc.file}:{p.doc.line}"
+
+def _resources(ix: manifest_rules.Index, project: Project) -> list[Resource]:
+    out: list[Resource] = []
+    for p in ix.admitted.values():
         if isinstance(p.model, DeliverySourceDoc):
-            spec = p.model.spec
-            sources[(acct, region, name)] = p
-            owner = arn_owner.get((acct, region, spec.resourceArn, spec.logType))
-            if owner is not None:
-                problems.append(
-                    p.problem(
-                        ("spec", "resourceArn"),
-                        f"already used for {spec.logType} by DeliverySource/{owner.model.metadata.name} in "
-                        f"{acct}/{region} (one delivery source per resource ARN and log type)",
-                    )
-                )
-            arn_owner[(acct, region, spec.resourceArn, spec.logType)] = p
-            if catalog.us_east_1_only(spec.resourceArn, spec.logType) and region != "us-east-1":
-                problems.append(
-                    p.problem(("metadata", "region"), f"{spec.logType} sources must be in us-east-1")
-                )
-            resources.append(
-                kinds.source.resource(
-                    acct,
-                    region,
-                    name,
-                    spec.resourceArn,
-                    spec.logType,
-                    spec.deliverySourceConfiguration,
-                    {**project.default_tags, **spec.tags},
-                    origin,
-                )
-            )
+            out.append(_source_resource(p, p.model, project))
         elif isinstance(p.model, DeliveryDestinationDoc):
-            dspec = p.model.spec
-            destinations[(acct, region, name)] = p
-            for path, message in delivery_rules.check_destination(dspec.resolved_type, dspec.outputFormat):
-                problems.append(p.problem(("spec", *path), message))
-            dest_by_name.setdefault(name, []).append(p)
-            resources.append(
-                kinds.destination.resource(
-                    acct,
-                    region,
-                    name,
-                    dspec.resolved_type,
-                    dspec.outputFormat,
-                    dspec.destinationResourceArn,
-                    dspec.roleArn,
-                    dspec.grants,
-                    {**project.default_tags, **dspec.tags},
-                    origin,
-                )
-            )
-            if dspec.policy is not None:
-                resources.append(kinds.policy.resource(acct, region, name, dspec.policy, origin))
+            out.extend(_destination_resources(p, p.model, project))
+    for link in ix.links:
+        if link.source is not None and link.destination_arn is not None and link.duplicate_of is None:
+            out.append(_delivery_resource(link, project))
+    return out
 
-    pairs: dict[tuple[str, str, str, str], _Parsed] = {}
-    for (_kind, acct, region, name), p in seen.items():
-        if not isinstance(p.model, DeliveryDoc):
-            continue
-        spec_d = p.model.spec
-        src = sources.get((acct, region, spec_d.source))
-        if src is None and (Kind.SOURCE.value, acct, region, spec_d.source) not in invalid:
-            nearby = [n for (a, r, n) in sources if (a, r) == (acct, region)] + [
-                n for (k, a, r, n) in invalid if k == Kind.SOURCE.value and (a, r) == (acct, region)
-            ]
-            problems.append(
-                p.problem(
-                    ("spec", "source"),
-                    f"no DeliverySource named {spec_d.source!r} in {acct}/{region}"
-                    + hints.did_you_mean(spec_d.source, nearby),
-                )
-            )
-        dest_arn: str | None = None
-        dest_type: str | None = None
-        dest: _Parsed | None = None
-        target = spec_d.destination
-        if target.startswith("arn:"):
-            parts = parse_destination_arn(target)
-            if parts is None:
-                problems.append(
-                    p.problem(("spec", "destination"), f"{target!r} is not a delivery-destination ARN")
-                )
-            else:
-                dest_arn = target
-                dest = destinations.get((parts[1], parts[0], parts[2]))
-        else:
-            candidates = dest_by_name.get(target, [])
-            local = [c for c in candidates if c.account == acct and c.region == region]
-            if local:
-                dest = local[0]
-            elif len(candidates) == 1:
-                dest = candidates[0]
-            elif len(candidates) > 1:
-                where = ", ".join(f"{c.account}/{c.region}" for c in candidates)
-                problems.append(
-                    p.problem(
-                        ("spec", "destination"),
-                        f"{target!r} is ambiguous ({where}); use the destination's ARN",
-                    )
-                )
-            elif not any(k == Kind.DESTINATION.value and n == target for (k, _, _, n) in invalid):
-                problems.append(
-                    p.problem(
-                        ("spec", "destination"),
-                        f"no DeliveryDestination named {target!r}"
-                        + hints.did_you_mean(
-                            target,
-                            [*dest_by_name, *(n for (k, _, _, n) in invalid if k == Kind.DESTINATION.value)],
-                        ),
-                    )
-                )
-            if dest is not None:
-                dest_arn = destination_arn(dest.account, dest.region, dest.model.metadata.name)
-        if dest is not None:
-            assert isinstance(dest.model, DeliveryDestinationDoc)
-            dest_type = dest.model.spec.resolved_type
-            if spec_d.s3DeliveryConfiguration is not None and dest_type != "S3":
-                problems.append(
-                    p.problem(
-                        ("spec", "s3DeliveryConfiguration"),
-                        f"only for S3 destinations; {dest.model.metadata.name} is {dest_type}",
-                    )
-                )
-            if dest.account != acct and dest.model.spec.policy is None:
-                problems.append(
-                    p.problem(
-                        ("spec", "destination"),
-                        f"cross-account delivery to {dest.account} needs a policy on DeliveryDestination/"
-                        f"{dest.model.metadata.name} allowing account {acct} logs:CreateDelivery",
-                    )
-                )
-        src_spec = src.model.spec if src is not None and isinstance(src.model, DeliverySourceDoc) else None
-        if src_spec is not None:
-            dest_spec = (
-                dest.model.spec
-                if dest is not None and isinstance(dest.model, DeliveryDestinationDoc)
-                else None
-            )
-            dest_target = delivery_rules.Target(
-                label=f"DeliveryDestination/{dest.model.metadata.name}"
-                if dest is not None
-                else str(dest_arn),
-                type=dest_type,
-                output_format=dest_spec.outputFormat if dest_spec is not None else None,
-                account=dest.account if dest is not None else None,
-            )
-            s3_in = spec_d.s3DeliveryConfiguration
-            for path, message in delivery_rules.check_delivery(
-                src_spec.resourceArn,
-                src_spec.logType,
-                acct,
-                dest_target,
-                spec_d.recordFields,
-                spec_d.fieldDelimiter,
-                s3_in.model_dump(exclude_none=True) if s3_in is not None else None,
-            ):
-                problems.append(p.problem(("spec", *path), message))
-        if src is None or dest_arn is None:
-            continue
-        pair = (acct, region, spec_d.source, dest_arn)
-        if pair in pairs:
-            problems.append(
-                p.problem(
-                    ("spec", "destination"),
-                    f"Delivery/{pairs[pair].model.metadata.name} already pairs {spec_d.source} with this destination",
-                )
-            )
-            continue
-        pairs[pair] = p
-        assert isinstance(src.model, DeliverySourceDoc)
-        src_arn = catalog.split_arn(src.model.spec.resourceArn)
-        dest_doc = dest.model if dest is not None and isinstance(dest.model, DeliveryDestinationDoc) else None
-        known = kinds.delivery.Target(
-            sourceService=src_arn[1] if src_arn else None,
-            sourceResourceArn=src.model.spec.resourceArn,
-            sourceLogType=src.model.spec.logType,
-            targetResourceArn=dest_doc.spec.destinationResourceArn if dest_doc is not None else None,
-            targetOutputFormat=dest_doc.spec.outputFormat if dest_doc is not None else None,
-            targetAccount=dest.account if dest is not None else None,
+
+def _source_resource(p: _Parsed, model: DeliverySourceDoc, project: Project) -> Resource:
+    spec = model.spec
+    return kinds.source.resource(
+        p.account,
+        p.region,
+        model.metadata.name,
+        spec.resourceArn,
+        spec.logType,
+        spec.deliverySourceConfiguration,
+        {**project.default_tags, **spec.tags},
+        f"{p.doc.file}:{p.doc.line}",
+    )
+
+
+def _destination_resources(p: _Parsed, model: DeliveryDestinationDoc, project: Project) -> list[Resource]:
+    dspec, name, origin = model.spec, model.metadata.name, f"{p.doc.file}:{p.doc.line}"
+    out = [
+        kinds.destination.resource(
+            p.account,
+            p.region,
+            name,
+            dspec.resolved_type,
+            dspec.outputFormat,
+            dspec.destinationResourceArn,
+            dspec.roleArn,
+            dspec.grants,
+            {**project.default_tags, **dspec.tags},
+            origin,
         )
-        resources.append(
-            kinds.delivery.resource(
-                acct,
-                region,
-                name,
-                spec_d.source,
-                dest_arn,
-                dest_type,
-                known,
-                spec_d,
-                {**project.default_tags, **spec_d.tags},
-                f"{p.doc.file}:{p.doc.line}",
-            )
-        )
-    return resources, problems
+    ]
+    if dspec.policy is not None:
+        out.append(kinds.policy.resource(p.account, p.region, name, dspec.policy, origin))
+    return out
+
+
+def _delivery_resource(link: manifest_rules.Link, project: Project) -> Resource:
+    src, dest, p, spec_d = link.source_doc, link.destination_doc, link.p, link.spec
+    assert src is not None and link.destination_arn is not None
+    src_arn = catalog.split_arn(src.spec.resourceArn)
+    known = kinds.delivery.Target(
+        sourceService=src_arn[1] if src_arn else None,
+        sourceResourceArn=src.spec.resourceArn,
+        sourceLogType=src.spec.logType,
+        targetResourceArn=dest.spec.destinationResourceArn if dest is not None else None,
+        targetOutputFormat=dest.spec.outputFormat if dest is not None else None,
+        targetAccount=link.destination.account if link.destination is not None else None,
+    )
+    return kinds.delivery.resource(
+        p.account,
+        p.region,
+        p.model.metadata.name,
+        spec_d.source,
+        link.destination_arn,
+        dest.spec.resolved_type if dest is not None else None,
+        known,
+        spec_d,
+        {**project.default_tags, **spec_d.tags},
+        f"{p.doc.file}:{p.doc.line}",
+    )
 
 
 def render_documents(state: DesiredState) -> list[dict[str, Any]]:
