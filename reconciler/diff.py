@@ -16,15 +16,15 @@ Rules (see the README's plan section for the sources):
 
 from __future__ import annotations
 
-import fnmatch
 from dataclasses import dataclass, field
 from enum import StrEnum
 
 from . import iam
+from .globs import address_matches
 from .kinds import KINDS
 from .kinds import FieldDiff as FieldDiff
 from .kinds.base import dict_diffs
-from .models import DERIVED, KIND_RANK, Kind, Resource
+from .models import DERIVED, KIND_RANK, Kind, Resource, parse_destination_arn
 
 
 class Action(StrEnum):
@@ -105,8 +105,7 @@ class Ignore:
     fields: tuple[str, ...] = ()
 
     def matches(self, resource: Resource) -> bool:
-        short = f"{resource.kind.value}/{resource.name}"
-        return fnmatch.fnmatchcase(resource.address, self.address) or fnmatch.fnmatchcase(short, self.address)
+        return address_matches(resource.address, (self.address,))
 
 
 # ---- field comparison (each kind's rules are in its module under kinds/) -------------------------------------
@@ -455,8 +454,8 @@ def _check_delete_blockers(
         if r.kind is not Kind.DELIVERY or r.key in leaving:
             continue
         src = (r.account, r.region, Kind.SOURCE, str(r.attrs["deliverySourceName"]))
-        parts = str(r.attrs["deliveryDestinationArn"]).split(":")
-        dst = (parts[4], parts[3], Kind.DESTINATION, parts[-1]) if len(parts) >= 7 else None
+        parts = parse_destination_arn(str(r.attrs["deliveryDestinationArn"]))
+        dst = (parts[1], parts[0], Kind.DESTINATION, parts[2]) if parts is not None else None
         for target in (src, dst):
             if target is not None and target in going:
                 address = f"{target[0]}/{target[1]}/{target[2].value}/{target[3]}"

@@ -16,11 +16,11 @@ first, kind rank — reversed for deletes — then address), so it never depends
 
 from __future__ import annotations
 
-import fnmatch
 import graphlib
 import hashlib
 import heapq
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,6 +28,8 @@ from . import hints
 from .diff import Action, Change, FieldDiff, source_slot
 from .errors import StalePlanError
 from .findings import Finding
+from .globs import address_matches as address_matches
+from .globs import short_address
 from .kinds import KINDS
 from .models import KIND_RANK, Kind, Resource
 
@@ -190,104 +192,175 @@ def _match(change: Change, patterns: list[str]) -> bool:
     return address_matches(change.resource.address, patterns)
 
 
-def address_matches(address: str, patterns: list[str]) -> bool:
-    """Does ``ACCOUNT/REGION/Kind/name`` match a --target/--exclude glob (over it, or over ``Kind/name``)?"""
-    short = "/".join(address.split("/")[2:])
-    return any(fnmatch.fnmatchcase(address, p) or fnmatch.fnmatchcase(short, p) for p in patterns)
+_GOING = (Action.DELETE, Action.REPLACE)
+Place = tuple[str, str, str]  # (account, region, name)
+
+
+@dataclass
+class _Steps:
+    """Each change's steps and the edges between them (step -> steps that must finish first)."""
+
+    changes: list[Change]
+    deps: dict[Step, set[Step]] = field(default_factory=dict)
+    sources_apply: dict[Place, int] = field(default_factory=dict)
+    sources_delete: dict[Place, int] = field(default_factory=dict)
+    dest_apply: dict[str, int] = field(default_factory=dict)  # by destination ARN
+    dest_delete: dict[str, int] = field(default_factory=dict)
+    policy_apply: dict[str, int] = field(default_factory=dict)
+    source_slots_created: dict[tuple[str, str, str, str], list[int]] = field(default_factory=dict)
+    deliveries_by_source: dict[Place, list[int]] = field(default_factory=dict)
+    grants_by_dest: dict[str, list[int]] = field(default_factory=dict)
+
+    def add(self, before: Step, after: Step) -> None:
+        if before in self.deps and after in self.deps and before != after:
+            self.deps[after].add(before)
+
+
+def _index_steps(changes: list[Change]) -> _Steps:
+    g = _Steps(changes, {(i, ph): set() for i, c in enumerate(changes) for ph in phases(c)})
+    for i, c in enumerate(changes):
+        index = _INDEX.get(c.kind)
+        if index is not None:
+            index(g, i, c)
+    return g
+
+
+def _going(c: Change) -> Resource | None:
+    """What a delete or replace takes away."""
+    return c.before if c.action in _GOING else None
+
+
+def _index_source(g: _Steps, i: int, c: Change) -> None:
+    if c.after is not None:
+        g.sources_apply[(c.after.account, c.after.region, c.after.name)] = i
+        if c.action in (Action.CREATE, Action.REPLACE):
+            g.source_slots_created.setdefault(source_slot(c.after), []).append(i)
+    going = _going(c)
+    if going is not None:
+        g.sources_delete[(going.account, going.region, going.name)] = i
+
+
+def _index_destination(g: _Steps, i: int, c: Change) -> None:
+    if c.after is not None and c.after.arn:
+        g.dest_apply[c.after.arn] = i
+    going = _going(c)
+    if going is not None and going.arn:
+        g.dest_delete[going.arn] = i
+
+
+def _index_policy(g: _Steps, i: int, c: Change) -> None:
+    if c.after is not None and c.resource.arn:
+        g.policy_apply[c.resource.arn] = i
+
+
+def _index_delivery(g: _Steps, i: int, c: Change) -> None:
+    if c.after is not None:
+        g.deliveries_by_source.setdefault(_source_of(c.after), []).append(i)
+
+
+def _index_grant(g: _Steps, i: int, c: Change) -> None:
+    for dest in c.resource.attrs.get("destinations", []):
+        g.grants_by_dest.setdefault(str(dest), []).append(i)
+
+
+_INDEX: dict[Kind, Callable[[_Steps, int, Change], None]] = {
+    Kind.SOURCE: _index_source,
+    Kind.DESTINATION: _index_destination,
+    Kind.POLICY: _index_policy,
+    Kind.DELIVERY: _index_delivery,
+    Kind.GRANT: _index_grant,
+}
+
+
+def _source_of(delivery: Resource) -> Place:
+    return (delivery.account, delivery.region, str(delivery.attrs["deliverySourceName"]))
 
 
 def _edges(changes: list[Change]) -> dict[Step, set[Step]]:
-    deps: dict[Step, set[Step]] = {}
-    for i, c in enumerate(changes):
-        for ph in phases(c):
-            deps[(i, ph)] = set()
-
-    def add(before: Step, after: Step) -> None:
-        if before in deps and after in deps and before != after:
-            deps[after].add(before)
-
-    sources_apply: dict[tuple[str, str, str], int] = {}
-    sources_delete: dict[tuple[str, str, str], int] = {}
-    dest_apply: dict[str, int] = {}
-    dest_delete: dict[str, int] = {}
-    policy_apply: dict[str, int] = {}
-    policy_delete: dict[str, int] = {}
-    source_arn_created: dict[tuple[str, str, str, str], list[int]] = {}
-    deliveries_by_source: dict[tuple[str, str, str], list[int]] = {}
+    g = _index_steps(changes)
     for i, c in enumerate(changes):
         if c.action is Action.REPLACE:
-            add((i, DELETE), (i, APPLY))
-        after, before = c.after, c.before
-        if c.kind is Kind.DELIVERY and after is not None:
-            key = (after.account, after.region, str(after.attrs["deliverySourceName"]))
-            deliveries_by_source.setdefault(key, []).append(i)
-        if c.kind is Kind.SOURCE:
-            if after is not None:
-                sources_apply[(after.account, after.region, after.name)] = i
-                if c.action in (Action.CREATE, Action.REPLACE):
-                    source_arn_created.setdefault(source_slot(after), []).append(i)
-            if before is not None and c.action in (Action.DELETE, Action.REPLACE):
-                sources_delete[(before.account, before.region, before.name)] = i
-        elif c.kind is Kind.DESTINATION:
-            if after is not None and after.arn:
-                dest_apply[after.arn] = i
-            if before is not None and before.arn and c.action in (Action.DELETE, Action.REPLACE):
-                dest_delete[before.arn] = i
-        elif c.kind is Kind.POLICY:
-            r = c.resource
-            if after is not None and r.arn:
-                policy_apply[r.arn] = i
-            if c.action is Action.DELETE and r.arn:
-                policy_delete[r.arn] = i
+            g.add((i, DELETE), (i, APPLY))  # a replace deletes before it creates
+        for edges in _EDGES.get(c.kind, ()):
+            edges(g, i, c)
+    return g.deps
 
-    grants_by_dest: dict[str, list[int]] = {}
-    for i, c in enumerate(changes):
-        if c.kind is Kind.GRANT:  # after the destinations it serves, before their deliveries
-            for dest in c.resource.attrs.get("destinations", []):
-                grants_by_dest.setdefault(str(dest), []).append(i)
-                if dest in dest_apply and c.after is not None:
-                    add((dest_apply[dest], APPLY), (i, APPLY))
-    for i, c in enumerate(changes):
-        if c.kind is Kind.DELIVERY:
-            for side, phase in ((c.after, APPLY), (c.before, DELETE)):
-                if side is None or (phase == DELETE and c.action not in (Action.DELETE, Action.REPLACE)):
-                    continue
-                for j in grants_by_dest.get(str(side.attrs["deliveryDestinationArn"]), []):
-                    if phase == APPLY and changes[j].after is not None:
-                        add((j, APPLY), (i, APPLY))
-                    elif phase == DELETE and changes[j].action is Action.DELETE:
-                        add((i, DELETE), (j, DELETE))
-        if c.kind is Kind.SOURCE and c.before is not None and c.action in (Action.DELETE, Action.REPLACE):
-            for j in source_arn_created.get(source_slot(c.before), []):
-                add((i, DELETE), (j, APPLY))
-        if c.kind is Kind.POLICY and c.resource.arn:
-            if c.resource.arn in dest_apply:
-                add((dest_apply[c.resource.arn], APPLY), (i, APPLY))
-            if c.resource.arn in dest_delete:
-                add((i, DELETE), (dest_delete[c.resource.arn], DELETE))
-        if c.kind is not Kind.DELIVERY:
-            continue
-        if c.after is not None:
-            a = c.after
-            src = (a.account, a.region, str(a.attrs["deliverySourceName"]))
-            dest = str(a.attrs["deliveryDestinationArn"])
-            if src in sources_apply:
-                add((sources_apply[src], APPLY), (i, APPLY))
-            if dest in dest_apply:
-                add((dest_apply[dest], APPLY), (i, APPLY))
-            if dest in policy_apply:
-                add((policy_apply[dest], APPLY), (i, APPLY))
-        if c.before is not None and c.action in (Action.DELETE, Action.REPLACE):
-            b = c.before
-            src = (b.account, b.region, str(b.attrs["deliverySourceName"]))
-            dest = str(b.attrs["deliveryDestinationArn"])
-            if src in sources_delete:
-                add((i, DELETE), (sources_delete[src], DELETE))
-            if dest in dest_delete:
-                add((i, DELETE), (dest_delete[dest], DELETE))
-            for j in deliveries_by_source.get(src, []):
-                add((i, DELETE), (j, APPLY))
-    return deps
+
+def _grant_edges(g: _Steps, i: int, c: Change) -> None:
+    """A grant is written after the destinations it serves."""
+    if c.after is None:
+        return
+    for dest in c.resource.attrs.get("destinations", []):
+        if dest in g.dest_apply:
+            g.add((g.dest_apply[dest], APPLY), (i, APPLY))
+
+
+def _source_slot_edges(g: _Steps, i: int, c: Change) -> None:
+    """A source deleted from a (resource ARN, log type) before one is created on it (one source per slot)."""
+    going = _going(c)
+    if going is not None:
+        for j in g.source_slots_created.get(source_slot(going), []):
+            g.add((i, DELETE), (j, APPLY))
+
+
+def _policy_edges(g: _Steps, i: int, c: Change) -> None:
+    """A policy is put after its destination, and deleted before it."""
+    arn = c.resource.arn
+    if not arn:
+        return
+    if arn in g.dest_apply:
+        g.add((g.dest_apply[arn], APPLY), (i, APPLY))
+    if arn in g.dest_delete:
+        g.add((i, DELETE), (g.dest_delete[arn], DELETE))
+
+
+def _delivery_grant_edges(g: _Steps, i: int, c: Change) -> None:
+    """A delivery is created after its destination's grant; deleted before a grant that is removed."""
+    if c.after is not None:
+        for j in g.grants_by_dest.get(str(c.after.attrs["deliveryDestinationArn"]), []):
+            if g.changes[j].after is not None:
+                g.add((j, APPLY), (i, APPLY))
+    going = _going(c)
+    if going is not None:
+        for j in g.grants_by_dest.get(str(going.attrs["deliveryDestinationArn"]), []):
+            if g.changes[j].action is Action.DELETE:
+                g.add((i, DELETE), (j, DELETE))
+
+
+def _delivery_apply_edges(g: _Steps, i: int, c: Change) -> None:
+    """A delivery is created after its source, its destination and the destination's policy."""
+    if c.after is None:
+        return
+    dest = str(c.after.attrs["deliveryDestinationArn"])
+    for parents in (g.dest_apply, g.policy_apply):
+        if dest in parents:
+            g.add((parents[dest], APPLY), (i, APPLY))
+    src = _source_of(c.after)
+    if src in g.sources_apply:
+        g.add((g.sources_apply[src], APPLY), (i, APPLY))
+
+
+def _delivery_delete_edges(g: _Steps, i: int, c: Change) -> None:
+    """A delivery is deleted before its source and destination, and before deliveries are created on its source
+    (one delivery per source and destination type)."""
+    going = _going(c)
+    if going is None:
+        return
+    src, dest = _source_of(going), str(going.attrs["deliveryDestinationArn"])
+    if src in g.sources_delete:
+        g.add((i, DELETE), (g.sources_delete[src], DELETE))
+    if dest in g.dest_delete:
+        g.add((i, DELETE), (g.dest_delete[dest], DELETE))
+    for j in g.deliveries_by_source.get(src, []):
+        g.add((i, DELETE), (j, APPLY))
+
+
+_EDGES: dict[Kind, tuple[Callable[[_Steps, int, Change], None], ...]] = {
+    Kind.GRANT: (_grant_edges,),
+    Kind.SOURCE: (_source_slot_edges,),
+    Kind.POLICY: (_policy_edges,),
+    Kind.DELIVERY: (_delivery_grant_edges, _delivery_apply_edges, _delivery_delete_edges),
+}
 
 
 def _step_key(changes: list[Change], step: Step) -> tuple[int, int, str]:
@@ -506,12 +579,11 @@ def unmatched_patterns(option: str, patterns: list[str], resources: list[Resourc
     """One line per ``--target``/``--exclude`` pattern that matches no desired or live resource, with the closest
     addresses (a pattern that matches nothing is a typo far more often than an intent)."""
     addresses = sorted({r.address for r in resources})
-    shorts = {r.address: f"{r.kind.value}/{r.name}" for r in resources}
     lines = []
     for pattern in patterns:
-        if any(fnmatch.fnmatchcase(a, pattern) or fnmatch.fnmatchcase(shorts[a], pattern) for a in addresses):
+        if any(address_matches(a, (pattern,)) for a in addresses):
             continue
-        pool = addresses if pattern.count("/") >= 2 else sorted(set(shorts.values()))
+        pool = addresses if pattern.count("/") >= 2 else sorted({short_address(a) for a in addresses})
         near = hints.closest(pattern, pool, n=3, cutoff=0.4)
         tail = f"; closest: {', '.join(near)}" if near else ("; there are no resources" if not pool else "")
         lines.append(f"{option} {pattern!r} matches no resource in the manifests or in AWS{tail}")

@@ -28,6 +28,7 @@ from moto.logs.models import logs_backends
 from moto.logs.responses import LogsResponse
 
 from reconciler import catalog, iam
+from reconciler.models import parse_destination_arn
 
 from . import templates
 
@@ -466,10 +467,10 @@ class DeliveryHandlers:
 
     # deliveries
     def _find_destination(self, arn: str) -> Destination:
-        parts = (arn or "").split(":", 6)
-        if len(parts) != 7 or parts[2] != "logs" or parts[5] != "delivery-destination":
+        parts = parse_destination_arn(arn or "")
+        if parts is None:
             raise validation("deliveryDestinationArn is not a delivery destination ARN.")
-        region, account, name = parts[3], parts[4], parts[6]
+        region, account, name = parts
         backend = logs_backends[account][region]  # the destination's own account (cross-account)
         dest = state_of(backend).destinations.get(name)
         if dest is None:
