@@ -7,6 +7,7 @@ process), so a template that allocates gigabytes or spins fails these tests howe
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -31,35 +32,48 @@ class Measured:
     rss_mb: float
 
 
+# The CLI is forked by this small launcher, not by the test process: a child of a large process starts its peak RSS
+# at its parent's (Linux carries the high-water mark across fork and exec), so the test worker's own size would count.
+LAUNCHER = """\
+import os, sys
+pid = os.fork()
+if pid == 0:
+    os.execv(sys.executable, [sys.executable, "-m", "reconciler", *sys.argv[2:]])
+_, status, usage = os.wait4(pid, 0)
+with open(sys.argv[1], "w") as f:
+    f.write(f"{os.waitstatus_to_exitcode(status)} {usage.ru_utime + usage.ru_stime} {usage.ru_maxrss}")
+"""
+
+
 def run_measured(cwd: Path, *args: str, timeout: float = 60) -> Measured:
-    """The real CLI in a child process; exit code, output, wall and CPU seconds, peak RSS (MB)."""
+    """The real CLI in a child process; exit code, output, wall and CPU seconds, peak RSS (MB) of that process."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+    with (
+        tempfile.TemporaryFile() as out,
+        tempfile.TemporaryFile() as err,
+        tempfile.TemporaryDirectory() as tmp,
+    ):
+        report = Path(tmp) / "usage"
         start = time.monotonic()
         proc = subprocess.Popen(
-            [sys.executable, "-m", "reconciler", *args], cwd=cwd, stdout=out, stderr=err, env=env
+            [sys.executable, "-c", LAUNCHER, str(report), *args],
+            cwd=cwd,
+            stdout=out,
+            stderr=err,
+            env=env,
+            start_new_session=True,
         )
-        deadline = start + timeout
-        while True:
-            pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
-            if pid:
-                break
-            if time.monotonic() > deadline:
-                proc.kill()
-                pid, status, usage = os.wait4(proc.pid, 0)
-                break
-            time.sleep(0.01)
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
         wall = time.monotonic() - start
-        proc.returncode = os.waitstatus_to_exitcode(status)
+        code, cpu, rss_kb = report.read_text().split() if report.exists() else (str(-9), "inf", "0")
         out.seek(0)
         err.seek(0)
         return Measured(
-            proc.returncode,
-            out.read().decode(),
-            err.read().decode(),
-            wall,
-            usage.ru_utime + usage.ru_stime,
-            usage.ru_maxrss / 1024,
+            int(code), out.read().decode(), err.read().decode(), wall, float(cpu), int(rss_kb) / 1024
         )
 
 
