@@ -12,9 +12,10 @@ but the listed principals). Element names and ``Effect`` values must be in IAM's
 
 from __future__ import annotations
 
-import fnmatch
+import json
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 ELEMENTS = ("Sid", "Effect", "Principal", "NotPrincipal", "Action", "NotAction", "Resource", "NotResource",
@@ -32,7 +33,7 @@ _ACCOUNT_ARN = re.compile(r"arn:aws[\w-]*:(?:iam|sts)::(\d{12}):\S+")
 @dataclass(frozen=True)
 class Condition:
     operator: str  # as written, e.g. "StringEquals", "ForAnyValue:StringLike", "StringEqualsIfExists"
-    key: str  # lower case (condition keys are case-insensitive)
+    key: str  # as written (condition keys are case-insensitive: compare ``key.lower()``); "" for a malformed block
     values: tuple[str, ...]
 
 
@@ -50,6 +51,9 @@ class Statement:
     not_resources: tuple[str, ...] | None
     conditions: tuple[Condition, ...] = field(default_factory=tuple)
     sid: str = ""
+    raw: dict[str, Any] = field(
+        default_factory=dict, compare=False, hash=False
+    )  # as written (to quote or rewrite)
 
     @property
     def label(self) -> str:
@@ -76,14 +80,17 @@ def _principals(value: Any) -> tuple[str, ...] | None:
 
 
 def _conditions(value: Any) -> tuple[Condition, ...]:
+    if not value:
+        return ()
+    if not isinstance(value, dict):
+        return (Condition("?", "", ()),)  # not a mapping: applies to no request
     out = []
-    if isinstance(value, dict):
-        for operator, block in value.items():
-            if isinstance(block, dict):
-                for key, vs in block.items():
-                    out.append(Condition(str(operator), str(key).lower(), _strings(vs)))
-            else:
-                out.append(Condition(str(operator), "", _strings(block)))
+    for operator, block in value.items():
+        if isinstance(block, dict):
+            for key, vs in block.items():
+                out.append(Condition(str(operator), str(key), _strings(vs)))
+        else:
+            out.append(Condition(str(operator), "", _strings(block)))
     return tuple(out)
 
 
@@ -91,34 +98,64 @@ def _opt(st: dict[str, Any], name: str) -> tuple[str, ...] | None:
     return _strings(st[name]) if name in st else None
 
 
+def document(policy: Any) -> Any:
+    """A policy document: parsed when given as JSON text (None when the text is not JSON), else as given."""
+    if isinstance(policy, str | bytes):
+        return _parsed(policy)
+    return policy
+
+
+@lru_cache(maxsize=1024)
+def _parsed(text: str | bytes) -> Any:
+    try:
+        return json.loads(text)
+    except ValueError:
+        return None
+
+
 def raw_statements(policy: Any) -> list[Any]:
+    """The ``Statement`` element as a list, whatever its items are."""
+    policy = document(policy)
     if not isinstance(policy, dict):
         return []
     statements = policy.get("Statement", [])
     return statements if isinstance(statements, list) else [statements]
 
 
+def statement_dicts(policy: Any) -> list[dict[str, Any]]:
+    """The statements that are mappings, as written (to quote or rewrite them)."""
+    return [st for st in raw_statements(policy) if isinstance(st, dict)]
+
+
+def statement(st: dict[str, Any], index: int = 0) -> Statement:
+    """One statement as written (exact-case element names; see ``case_problems`` for the others), normalised."""
+    return Statement(
+        index=index,
+        effect=str(st.get("Effect", "")).strip(),
+        principals=_principals(st.get("Principal")) if "Principal" in st else None,
+        not_principals=_principals(st.get("NotPrincipal")) if "NotPrincipal" in st else None,
+        actions=_opt(st, "Action"),
+        not_actions=_opt(st, "NotAction"),
+        resources=_opt(st, "Resource"),
+        not_resources=_opt(st, "NotResource"),
+        conditions=_conditions(st.get("Condition")),
+        sid=str(st.get("Sid", "")),
+        raw=st,
+    )
+
+
 def statements(policy: Any) -> list[Statement]:
-    """The policy's statements as written (exact-case element names; see ``case_problems`` for the others)."""
-    out = []
-    for i, st in enumerate(raw_statements(policy)):
-        if not isinstance(st, dict):
-            continue
-        out.append(
-            Statement(
-                index=i,
-                effect=str(st.get("Effect", "")).strip(),
-                principals=_principals(st.get("Principal")) if "Principal" in st else None,
-                not_principals=_principals(st.get("NotPrincipal")) if "NotPrincipal" in st else None,
-                actions=_opt(st, "Action"),
-                not_actions=_opt(st, "NotAction"),
-                resources=_opt(st, "Resource"),
-                not_resources=_opt(st, "NotResource"),
-                conditions=_conditions(st.get("Condition")),
-                sid=str(st.get("Sid", "")),
-            )
-        )
-    return out
+    """The policy's statements (a document, or its JSON text: parsed once per text), normalised; the one reader
+    for the public-policy guardrail, the widening check, the plan's account check and the emulator."""
+    if isinstance(policy, str | bytes):
+        return list(_text_statements(policy))
+    return [statement(st, i) for i, st in enumerate(raw_statements(policy)) if isinstance(st, dict)]
+
+
+@lru_cache(maxsize=1024)
+def _text_statements(text: str | bytes) -> tuple[Statement, ...]:
+    """Read once per policy text: a plan evaluates the same policy for every delivery into a destination."""
+    return tuple(statements(_parsed(text)))
 
 
 def case_problems(policy: Any) -> list[str]:
@@ -170,7 +207,7 @@ def _specific(principal: str) -> bool:
 def _pins(c: Condition) -> bool:
     return (
         c.operator in PINNING_OPERATORS
-        and c.key in PINNING_KEYS
+        and c.key.lower() in PINNING_KEYS
         and bool(c.values)
         and all(v and "*" not in v and "?" not in v for v in c.values)
     )
@@ -244,11 +281,21 @@ def _applies_to(st: Statement, account: str) -> bool:
     return any(principal_account(p) in (account, "*") for p in principals)
 
 
+@lru_cache(maxsize=4096)
+def _glob(pattern: str, ignore_case: bool) -> re.Pattern[str]:
+    body = "".join(".*" if ch == "*" else "." if ch == "?" else re.escape(ch) for ch in pattern)
+    return re.compile(body, re.DOTALL | (re.IGNORECASE if ignore_case else 0))
+
+
+def glob_match(pattern: str, value: str, ignore_case: bool = False) -> bool:
+    """IAM's wildcards: ``*`` any run of characters, ``?`` one; nothing else is special."""
+    return _glob(pattern, ignore_case).fullmatch(value) is not None
+
+
 def _matches(patterns: tuple[str, ...] | None, not_patterns: tuple[str, ...] | None, value: str,
              fold: bool) -> bool:  # fmt: skip
     def hit(ps: tuple[str, ...]) -> bool:
-        v = value.lower() if fold else value
-        return any(fnmatch.fnmatchcase(v, p.lower() if fold else p) for p in ps)
+        return any(glob_match(p, value, ignore_case=fold) for p in ps)
 
     if patterns is not None:
         return hit(patterns)

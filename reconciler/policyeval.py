@@ -17,12 +17,25 @@ statement does not apply, so a caller can name the nearest miss ("allows aws:Sou
 from __future__ import annotations
 
 import fnmatch
-import json
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import lru_cache
 from typing import Any
+
+from .iam import Condition, Statement, glob_match, statement
+from .iam import statement_dicts as statements
+from .iam import statements as read_statements
+
+__all__ = [
+    "Decision",
+    "Miss",
+    "Request",
+    "arn_like",
+    "evaluate",
+    "explain",
+    "glob_match",
+    "near_misses",
+    "statements",
+]
 
 
 @dataclass(frozen=True)
@@ -61,45 +74,6 @@ def as_list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else [value]
 
 
-def statements(policy: Any) -> list[dict[str, Any]]:
-    """The statements of a policy document (a JSON string or a parsed document); malformed parts are skipped."""
-    if isinstance(policy, str | bytes):
-        return list(_parsed_statements(policy))
-    return _statements_of(policy)
-
-
-@lru_cache(maxsize=1024)
-def _parsed_statements(text: str | bytes) -> tuple[dict[str, Any], ...]:
-    """Parsed once per policy text: a plan evaluates the same policy for every delivery into a destination."""
-    try:
-        return tuple(_statements_of(json.loads(text)))
-    except ValueError:
-        return ()
-
-
-def _statements_of(policy: Any) -> list[dict[str, Any]]:
-    if not isinstance(policy, dict):
-        return []
-    return [st for st in as_list(policy.get("Statement")) if isinstance(st, dict)]
-
-
-@lru_cache(maxsize=4096)
-def _glob(pattern: str, ignore_case: bool) -> re.Pattern[str]:
-    parts = []
-    for ch in pattern:
-        if ch == "*":
-            parts.append(".*")
-        elif ch == "?":
-            parts.append(".")
-        else:
-            parts.append(re.escape(ch))
-    return re.compile("".join(parts), re.DOTALL | (re.IGNORECASE if ignore_case else 0))
-
-
-def glob_match(pattern: str, value: str, ignore_case: bool = False) -> bool:
-    return _glob(pattern, ignore_case).fullmatch(value) is not None
-
-
 def arn_like(pattern: str, value: str) -> bool:
     """IAM's ArnLike: six colon-separated parts, each matched with wildcards."""
     p_parts, v_parts = pattern.split(":", 5), value.split(":", 5)
@@ -108,37 +82,21 @@ def arn_like(pattern: str, value: str) -> bool:
     return all(glob_match(p, v) for p, v in zip(p_parts, v_parts, strict=True))
 
 
-def _principal_matches(principal: Any, req: Request) -> bool:
-    if principal == "*":
-        return True
-    if not isinstance(principal, dict):
+def _principal_matches(principals: tuple[str, ...] | None, req: Request) -> bool:
+    if principals is None:
         return False
-    for kind, values in principal.items():
-        for v in as_list(values):
-            v = str(v)
-            if v == "*":
-                return True
-            if kind == "Service" and v == req.service_principal:
-                return True
-            if (
-                kind == "AWS"
-                and req.account_principal
-                and v
-                in (
-                    req.account_principal,
-                    f"arn:aws:iam::{req.account_principal}:root",
-                )
-            ):
-                return True
+    account = req.account_principal
+    for p in principals:
+        kind, _, value = p.partition(":")
+        if p == "*" or (kind == "Service" and value == req.service_principal):
+            return True
+        if kind == "AWS" and account and value in (account, f"arn:aws:iam::{account}:root"):
+            return True
     return False
 
 
-def _actions_match(patterns: Any, action: str) -> bool:
-    return any(glob_match(str(p), action, ignore_case=True) for p in as_list(patterns))
-
-
-def _resources_match(patterns: Any, resource: str) -> bool:
-    return any(glob_match(str(p), resource) for p in as_list(patterns))
+def _any_match(patterns: tuple[str, ...] | None, value: str, ignore_case: bool = False) -> bool:
+    return any(glob_match(p, value, ignore_case) for p in patterns or ())
 
 
 _POSITIVE: dict[str, Callable[[str, str], bool]] = {
@@ -180,53 +138,61 @@ def _condition_holds(operator: str, key: str, values: list[str], req: Request) -
     return None
 
 
-def explain(st: dict[str, Any], req: Request, unknown: list[str] | None = None) -> Miss | None:
+def explain(st: Statement | dict[str, Any], req: Request, unknown: list[str] | None = None) -> Miss | None:
     """None when the statement applies to the request, else the first element that does not match."""
-    if "NotPrincipal" in st:
-        if _principal_matches(st["NotPrincipal"], req):
+    st = statement(st) if isinstance(st, dict) else st
+    if st.not_principals is not None:
+        if _principal_matches(st.not_principals, req):
             return Miss("principal")
-    elif not _principal_matches(st.get("Principal"), req):
+    elif not _principal_matches(st.principals, req):
         return Miss("principal")
-    if "NotAction" in st:
-        if _actions_match(st["NotAction"], req.action):
+    if st.not_actions is not None:
+        if _any_match(st.not_actions, req.action, ignore_case=True):
             return Miss("action")
-    elif not _actions_match(st.get("Action"), req.action):
+    elif not _any_match(st.actions, req.action, ignore_case=True):
         return Miss("action")
-    if "NotResource" in st:
-        if _resources_match(st["NotResource"], req.resource):
-            return Miss("resource", values=tuple(str(r) for r in as_list(st["NotResource"])))
-    elif "Resource" in st and not _resources_match(st["Resource"], req.resource):
-        return Miss("resource", values=tuple(str(r) for r in as_list(st["Resource"])), actual=req.resource)
-    cond = st.get("Condition") or {}
-    if not isinstance(cond, dict):
-        return Miss("condition", operator="?")
-    for operator, block in cond.items():
-        if not isinstance(block, dict):
-            return Miss("condition", operator=str(operator))
-        for key, raw in block.items():
-            values = [str(v) for v in as_list(raw)]
-            holds = _condition_holds(str(operator), str(key), values, req)
-            if holds is None:
-                if unknown is not None:
-                    unknown.append(str(operator))
-                return Miss("condition", str(key), str(operator), tuple(values))
-            if not holds:
-                return Miss(
-                    "condition", str(key), str(operator), tuple(values), req.context.get(str(key).lower())
-                )
+    miss = _resource_miss(st, req)
+    if miss is not None:
+        return miss
+    for c in st.conditions:
+        miss = _condition_miss(c, req, unknown)
+        if miss is not None:
+            return miss
+    return None
+
+
+def _resource_miss(st: Statement, req: Request) -> Miss | None:
+    if st.not_resources is not None:
+        return (
+            Miss("resource", values=st.not_resources) if _any_match(st.not_resources, req.resource) else None
+        )
+    if st.resources is not None and not _any_match(st.resources, req.resource):
+        return Miss("resource", values=st.resources, actual=req.resource)
+    return None
+
+
+def _condition_miss(c: Condition, req: Request, unknown: list[str] | None) -> Miss | None:
+    if not c.key:
+        return Miss("condition", operator=c.operator)  # not a mapping of keys to values
+    holds = _condition_holds(c.operator, c.key, list(c.values), req)
+    if holds is None:
+        if unknown is not None:
+            unknown.append(c.operator)
+        return Miss("condition", c.key, c.operator, c.values)
+    if not holds:
+        return Miss("condition", c.key, c.operator, c.values, req.context.get(c.key.lower()))
     return None
 
 
 def evaluate(policy: Any, req: Request) -> Decision:
     """IAM's order for one resource policy: explicit Deny, then Allow, else implicit deny."""
     decision = Decision(False)
-    for i, st in enumerate(statements(policy)):
-        effect = st.get("Effect")
+    for i, st in enumerate(read_statements(policy)):
         if explain(st, req, decision.unknown_operators) is not None:
             continue
-        if effect == "Deny":
+        if st.effect == "Deny":
             decision.denied_by.append(i)
-        elif effect == "Allow":
+        elif st.effect == "Allow":
             decision.allowed_by.append(i)
     decision.allowed = bool(decision.allowed_by) and not decision.denied_by
     return decision
@@ -235,12 +201,12 @@ def evaluate(policy: Any, req: Request) -> Decision:
 def near_misses(policy: Any, req: Request) -> list[tuple[dict[str, Any], Miss]]:
     """Allow statements for this principal and action that still do not apply, with why (nearest first)."""
     out = []
-    for st in statements(policy):
-        if st.get("Effect") != "Allow":
+    for st in read_statements(policy):
+        if st.effect != "Allow":
             continue
         miss = explain(st, req)
         if miss is not None and miss.element in ("resource", "condition"):
-            out.append((st, miss))
+            out.append((st.raw, miss))
     out.sort(key=lambda pair: 0 if pair[1].element == "condition" else 1)
     return out
 
