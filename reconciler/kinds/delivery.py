@@ -11,10 +11,25 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, ClassVar, Protocol, Self
+from typing import Annotated, Any, ClassVar, Protocol, Self
+
+from pydantic import Field, field_validator
 
 from reconciler import capabilities, catalog, defaults
-from reconciler.models import DERIVED, Kind, Resource, S3DeliveryConfiguration
+from reconciler.models import (
+    DERIVED,
+    FIELD_DELIMITER_MAX,
+    RECORD_FIELD_MAX_LEN,
+    RECORD_FIELD_MIN_LEN,
+    RECORD_FIELDS_MAX,
+    SUFFIX_PATH_MAX,
+    SUFFIX_PATH_MIN,
+    Kind,
+    Resource,
+    Strict,
+    Tags,
+    check_tags,
+)
 
 from .base import Attrs, Calls, ExportContext, FieldDiff, KindDef, dict_diffs
 
@@ -23,6 +38,26 @@ CONFIG = (
     "fieldDelimiter",
     "s3DeliveryConfiguration",
 )  # what UpdateDeliveryConfiguration takes
+
+
+class S3DeliveryConfiguration(Strict):
+    suffixPath: str | None = Field(default=None, min_length=SUFFIX_PATH_MIN, max_length=SUFFIX_PATH_MAX)
+    enableHiveCompatiblePath: bool | None = None
+
+
+class DeliverySpec(Strict):
+    source: str = Field(description="A DeliverySource name in the manifests (same account and region).")
+    destination: str = Field(
+        description="A DeliveryDestination name in the manifests, or a delivery-destination ARN."
+    )
+    recordFields: (
+        list[Annotated[str, Field(min_length=RECORD_FIELD_MIN_LEN, max_length=RECORD_FIELD_MAX_LEN)]] | None
+    ) = Field(default=None, max_length=RECORD_FIELDS_MAX)
+    fieldDelimiter: str | None = Field(default=None, max_length=FIELD_DELIMITER_MAX)
+    s3DeliveryConfiguration: S3DeliveryConfiguration | None = None
+    tags: Tags = Field(default_factory=dict)
+
+    _t = field_validator("tags")(lambda cls, v: check_tags(v))
 
 
 @dataclass(frozen=True)
