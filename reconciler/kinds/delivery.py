@@ -33,11 +33,10 @@ from reconciler.models import (
 
 from .base import Attrs, Calls, ExportContext, FieldDiff, KindDef, dict_diffs
 
-CONFIG = (
-    "recordFields",
-    "fieldDelimiter",
-    "s3DeliveryConfiguration",
-)  # what UpdateDeliveryConfiguration takes
+# The configuration: compared, updated in place (UpdateDeliveryConfiguration), the server's when omitted
+CONFIG = ("recordFields", "fieldDelimiter", "s3DeliveryConfiguration")
+# The fields AWS's configuration templates give defaults for (defaults.py fills and strips them)
+TEMPLATE_DEFAULTED = ("recordFields", "fieldDelimiter", "s3DeliveryConfiguration")
 
 
 class S3DeliveryConfiguration(Strict):
@@ -152,17 +151,17 @@ class Delivery(KindDef):
     def write_params(cls, r: Resource, creating: bool = False) -> dict[str, Any]:
         """The configuration sent by CreateDelivery (``creating``) or UpdateDeliveryConfiguration."""
         a = DeliveryAttrs.from_mapping(r.attrs)
-        s3: Any
-        if creating:  # fields left to AWS's defaults are not sent on create (AWS fills them)
-            params = defaults.create_config(r.attrs)
-            s3 = params.pop("s3DeliveryConfiguration", None)
-        else:
-            params = {}
-            if a.recordFields is not None:
-                params["recordFields"] = a.recordFields
-            if a.fieldDelimiter is not None:
-                params["fieldDelimiter"] = a.fieldDelimiter
-            s3 = a.s3DeliveryConfiguration
+        # fields left to AWS's defaults are not sent on create (AWS fills them)
+        defaulted = set(a.defaulted) if creating else set()
+        params = {
+            key: getattr(a, key)
+            for key in CONFIG
+            if key != "s3DeliveryConfiguration" and getattr(a, key) is not None and key not in defaulted
+        }
+        s3 = a.s3DeliveryConfiguration
+        if creating and s3 is not None:
+            kept = {k: v for k, v in s3.items() if f"s3DeliveryConfiguration.{k}" not in defaulted}
+            s3 = kept or None
         if s3 is not None and a.deliveryDestinationType in ("S3", None):
             params["s3DeliveryConfiguration"] = s3  # never for a non-S3 destination (TF #46108)
         return params
@@ -186,12 +185,11 @@ class Delivery(KindDef):
             else None
         )
         dest_resource = dest.attrs.get("destinationResourceArn") if dest is not None else None
-        if caps is None:
-            for key in CONFIG:
-                if getattr(a, key) is not None:
-                    spec[key] = getattr(a, key)
-        else:
+        if caps is not None:
             spec.update(defaults.non_default(r.attrs, caps, dest_resource))
+        for key in CONFIG:
+            if (caps is None or key not in TEMPLATE_DEFAULTED) and getattr(a, key) is not None:
+                spec[key] = getattr(a, key)
         return spec
 
 
