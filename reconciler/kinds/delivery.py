@@ -32,6 +32,7 @@ from reconciler.models import (
 )
 
 from .base import Attrs, Calls, ExportContext, FieldDiff, KindDef, dict_diffs
+from .source import SourceAttrs
 
 # The configuration: compared, updated in place (UpdateDeliveryConfiguration), the server's when omitted
 CONFIG = ("recordFields", "fieldDelimiter", "s3DeliveryConfiguration")
@@ -179,9 +180,10 @@ class Delivery(KindDef):
         }
         # only what differs from AWS's defaults for the source's log type (omitted means the default)
         source = live.sources.get((r.account, r.region, str(a.deliverySourceName)))
+        source_attrs = SourceAttrs.from_mapping(source.attrs) if source is not None else None
         caps = (
-            capabilities.caps_for(str(source.attrs["resourceArn"]), str(source.attrs["logType"]))
-            if source is not None
+            capabilities.caps_for(source_attrs.resourceArn, str(source_attrs.logType))
+            if source_attrs is not None
             else None
         )
         dest_resource = dest.attrs.get("destinationResourceArn") if dest is not None else None
@@ -212,7 +214,7 @@ def layout_warning(before: Resource, after: Resource, attr_fields: list[FieldDif
     prefix = added_suffix_prefix(after, before)
     if prefix is None or not attr_fields:
         return None
-    want = after.attrs["s3DeliveryConfiguration"]["suffixPath"]
+    want = (DeliveryAttrs.from_mapping(after.attrs).s3DeliveryConfiguration or {})["suffixPath"]
     return (
         f"s3DeliveryConfiguration.suffixPath: UpdateDeliveryConfiguration sends {want!r} without the prefix "
         f"{prefix!r} AWS added on create, so new log objects land under {want!r} instead of {prefix + want!r}"

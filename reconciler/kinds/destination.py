@@ -27,6 +27,7 @@ from reconciler.models import (
 )
 
 from .base import Attrs, Calls, ExportContext, FieldDiff, KindDef
+from .policy import PolicyAttrs
 
 
 class DestinationSpec(Strict):
@@ -173,8 +174,9 @@ class Destination(KindDef):
                 spec[key] = value
         policy = live.policies.get((r.account, r.region, r.name))
         if policy is not None:
-            spec["policy"] = policy.attrs["policy"]
-            if public_statements(policy.attrs["policy"]):
+            document = PolicyAttrs.from_mapping(policy.attrs).policy
+            spec["policy"] = document
+            if public_statements(document):
                 spec["allowPublicPolicy"] = True  # exported as found; review before adopting
         return spec
 
