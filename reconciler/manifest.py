@@ -340,7 +340,11 @@ def _construct(node: yaml.Node, constructor: yaml.SafeLoader) -> Any:
         return node.value if node.tag == _STR else constructor.construct_document(node)
     if isinstance(node, yaml.SequenceNode) and node.tag == _SEQ:
         return [_construct(item, constructor) for item in node.value]
-    if isinstance(node, yaml.MappingNode) and node.tag == _MAP and not any(k.tag == _MERGE for k, _ in node.value):
+    if (
+        isinstance(node, yaml.MappingNode)
+        and node.tag == _MAP
+        and not any(k.tag == _MERGE for k, _ in node.value)
+    ):
         out: dict[Any, Any] = {}
         for key_node, value_node in node.value:
             key = _construct(key_node, constructor)
@@ -348,7 +352,10 @@ def _construct(node: yaml.Node, constructor: yaml.SafeLoader) -> Any:
                 hash(key)
             except TypeError:
                 raise yaml.constructor.ConstructorError(
-                    "while constructing a mapping", node.start_mark, "found unhashable key", key_node.start_mark
+                    "while constructing a mapping",
+                    node.start_mark,
+                    "found unhashable key",
+                    key_node.start_mark,
                 ) from None
             out[key] = _construct(value_node, constructor)
         return out

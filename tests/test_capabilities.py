@@ -326,8 +326,12 @@ def test_templates_are_read_once_per_region_for_every_account(ws: Workspace, san
                  account=b)]  # fmt: skip
     for kind, log_type in (("access", "ALB_ACCESS_LOGS"), ("health", "ALB_HEALTH_CHECK_LOGS")):
         arn = ALB.replace(A, b)
-        parts.append(doc("DeliverySource", f"alb-{kind}", f"logType: {log_type}\nresourceArn: {arn}", account=b))
-        parts.append(doc("Delivery", f"alb-{kind}-to-s3", f"source: alb-{kind}\ndestination: alb-s3", account=b))
+        parts.append(
+            doc("DeliverySource", f"alb-{kind}", f"logType: {log_type}\nresourceArn: {arn}", account=b)
+        )
+        parts.append(
+            doc("Delivery", f"alb-{kind}-to-s3", f"source: alb-{kind}\ndestination: alb-s3", account=b)
+        )
     ws.write("b.yaml", docs(*parts))
     sandbox.reset_counters()
     plan = ws.cli("plan", "--format", "json")

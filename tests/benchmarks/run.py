@@ -394,7 +394,9 @@ def xl_seed(box: Sandbox, n_accounts: int, n_discovered: int) -> XL:
             "destinationResourceArn": f"arn:aws:logs:{region}:{account}:log-group:central"})  # fmt: skip
         logs.put_delivery_destination_policy(deliveryDestinationName="dst",
                                              deliveryDestinationPolicy=json.dumps(policy(account, region, "dst")))  # fmt: skip
-        logs.create_log_group(logGroupName="central")  # the write path the plan checks: the group and its grant
+        logs.create_log_group(
+            logGroupName="central"
+        )  # the write path the plan checks: the group and its grant
         logs.put_resource_policy(policyName="AWSLogDeliveryWrite20150319", policyDocument=json.dumps({
             "Version": "2012-10-17", "Statement": [{
                 "Effect": "Allow", "Principal": {"Service": "delivery.logs.amazonaws.com"},
@@ -505,7 +507,9 @@ def xl_expected_calls(xl: XL) -> int:
         total += max(1, math.ceil((2 * sources + 1) / 100))  # tag pages
         total += 1  # the destination's policy
         total += max(1, math.ceil(found / 100))  # selector discovery
-        total += 2  # write path: DescribeLogGroups for the destination, DescribeResourcePolicies for the scope
+        total += (
+            2  # write path: DescribeLogGroups for the destination, DescribeResourcePolicies for the scope
+        )
     total += len(XL_REGIONS) * (
         3 + 1 + 1
     )  # the management account: empty listings, a tag page, a discovery page
