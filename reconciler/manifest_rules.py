@@ -100,15 +100,37 @@ def rule(
 # ---- admission (per document, in file order): a refused document is left out of the index --------------------
 
 
+@dataclass(frozen=True)
+class Admission:
+    id: str
+    summary: str
+    check: Callable[[_Parsed, dict[Identity, _Parsed]], Problem | None]
+
+
+ADMISSION: list[Admission] = []
+
+
+def admission(
+    rule_id: str, summary: str
+) -> Callable[[Callable[[_Parsed, dict[Identity, _Parsed]], Problem | None]], Callable[..., Problem | None]]:
+    def register(
+        check: Callable[[_Parsed, dict[Identity, _Parsed]], Problem | None],
+    ) -> Callable[[_Parsed, dict[Identity, _Parsed]], Problem | None]:
+        ADMISSION.append(Admission(rule_id, summary, check))
+        return check
+
+    return register
+
+
+@admission("M001", "metadata.region names a region AWS has")
 def region_known(p: _Parsed, admitted: dict[Identity, _Parsed]) -> Problem | None:
-    """M001: metadata.region names a region AWS has."""
     region = p.model.metadata.region
     why = region_problem(region) if region is not None else None
     return p.problem(("metadata", "region"), why) if why is not None else None
 
 
+@admission("M002", "one document per kind and name in an account and region")
 def name_unique(p: _Parsed, admitted: dict[Identity, _Parsed]) -> Problem | None:
-    """M002: one document per kind and name in an account and region."""
     first = admitted.get(identity(p))
     if first is None:
         return None
@@ -116,9 +138,6 @@ def name_unique(p: _Parsed, admitted: dict[Identity, _Parsed]) -> Problem | None
         ("metadata", "name"),
         f"duplicate name in {p.account}/{p.region} (first defined at {first.doc.file}:{first.doc.line})",
     )
-
-
-ADMISSION = (("M001", region_known), ("M002", name_unique))
 
 
 def identity(p: _Parsed) -> Identity:
@@ -129,7 +148,7 @@ def admit(parsed: list[_Parsed]) -> tuple[dict[Identity, _Parsed], list[Problem]
     admitted: dict[Identity, _Parsed] = {}
     problems: list[Problem] = []
     for p in parsed:
-        problem = next((x for _, check in ADMISSION if (x := check(p, admitted)) is not None), None)
+        problem = next((x for a in ADMISSION if (x := a.check(p, admitted)) is not None), None)
         if problem is not None:
             problems.append(problem)
         else:
