@@ -11,7 +11,6 @@ import hashlib
 import json
 import os
 import re
-import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -178,52 +177,61 @@ def _template_line(tb: TracebackType | None, filename: str) -> int | None:
 
 def render_file(env: templating.BoundedSandbox, path: Path, root: Path) -> tuple[str | None, list[Problem]]:
     name = _display(path)
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        return None, [Problem(name, 1, "", "", f"cannot read: {exc.strerror}")]
-    if len(raw) > MAX_FILE_BYTES:
-        return None, [Problem(name, 1, "", "", f"file is larger than {MAX_FILE_BYTES} bytes; refused")]
-    if b"\x00" in raw:
-        return None, [Problem(name, 1, "", "", "binary file (NUL byte); refused")]
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = raw[: exc.start].count(b"\n") + 1
-        return None, [Problem(name, line, "", "", f"not valid UTF-8 (byte offset {exc.start}); refused")]
+    text, problem = _read_text(path, name)
+    if text is None:
+        return None, [problem] if problem is not None else []
     if "{{" not in text and "{%" not in text and "{#" not in text:
         return text, []
     try:
         template = env.from_string(text)
         rendered = templating.render(env, template, MAX_FILE_BYTES)
-    except templating.TemplateLimit as exc:
-        line = _template_line(sys.exc_info()[2], "<template>") or 1
-        return None, [Problem(name, line, "", "template", str(exc))]
-    except jinja2.TemplateSyntaxError as exc:
-        return None, [Problem(name, exc.lineno or 1, "", "template", exc.message or "syntax error")]
-    except jinja2.TemplateNotFound as exc:
-        line = _template_line(sys.exc_info()[2], "<template>") or 1
-        return None, [
-            Problem(name, line, "", "template", f"include {exc.name!r} not found inside the manifest root")
-        ]
-    except jinja2.exceptions.SecurityError as exc:
-        line = _template_line(sys.exc_info()[2], "<template>") or 1
-        return None, [Problem(name, line, "", "template", f"refused by the sandbox: {exc}")]
-    except jinja2.UndefinedError as exc:
-        line = _template_line(sys.exc_info()[2], "<template>") or 1
-        return None, [Problem(name, line, "", "template", f"undefined variable: {exc.message}")]
-    except RecursionError:
-        return None, [Problem(name, 1, "", "template", "recursion too deep")]
-    except MemoryError:
-        return None, [Problem(name, 1, "", "template", "out of memory while rendering; refused")]
-    except Exception as exc:  # any other template runtime error (bad filter argument, division by zero...)
-        line = _template_line(sys.exc_info()[2], "<template>") or 1
-        return None, [Problem(name, line, "", "template", f"{type(exc).__name__}: {exc}")]
+    except (
+        Exception
+    ) as exc:  # any template error, down to a bad filter argument or a division by zero: one line
+        return None, [_template_problem(name, exc)]
     if len(rendered.encode("utf-8")) > MAX_FILE_BYTES:
         return None, [
             Problem(name, 1, "", "template", f"rendered output is larger than {MAX_FILE_BYTES} bytes")
         ]
     return rendered, []
+
+
+def _read_text(path: Path, name: str) -> tuple[str | None, Problem | None]:
+    """The file's text, or the one problem that refuses it (unreadable, too large, binary, not UTF-8)."""
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        return None, Problem(name, 1, "", "", f"cannot read: {exc.strerror}")
+    if len(raw) > MAX_FILE_BYTES:
+        return None, Problem(name, 1, "", "", f"file is larger than {MAX_FILE_BYTES} bytes; refused")
+    if b"\x00" in raw:
+        return None, Problem(name, 1, "", "", "binary file (NUL byte); refused")
+    try:
+        return raw.decode("utf-8"), None
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        return None, Problem(name, line, "", "", f"not valid UTF-8 (byte offset {exc.start}); refused")
+
+
+_TEMPLATE_ERRORS: tuple[tuple[type[BaseException], Callable[[Any], str]], ...] = (
+    (templating.TemplateLimit, str),
+    (jinja2.TemplateNotFound, lambda e: f"include {e.name!r} not found inside the manifest root"),
+    (jinja2.exceptions.SecurityError, lambda e: f"refused by the sandbox: {e}"),
+    (jinja2.UndefinedError, lambda e: f"undefined variable: {e.message}"),
+)
+
+
+def _template_problem(name: str, exc: Exception) -> Problem:
+    """One line for a template that failed to render, at the template line the traceback points to."""
+    if isinstance(exc, jinja2.TemplateSyntaxError):
+        return Problem(name, exc.lineno or 1, "", "template", exc.message or "syntax error")
+    if isinstance(exc, RecursionError):
+        return Problem(name, 1, "", "template", "recursion too deep")
+    if isinstance(exc, MemoryError):
+        return Problem(name, 1, "", "template", "out of memory while rendering; refused")
+    line = _template_line(exc.__traceback__, "<template>") or 1
+    message = next((say(exc) for kind, say in _TEMPLATE_ERRORS if isinstance(exc, kind)), None)
+    return Problem(name, line, "", "template", f"{type(exc).__name__}: {exc}" if message is None else message)
 
 
 # ---- YAML with lines -----------------------------------------------------------------------------------------
@@ -405,8 +413,24 @@ def _validation_problems(doc: Document, exc: ValidationError, model: type[BaseMo
     out = []
     label = _doc_label(doc.data)
     errors = exc.errors()
+    explained = _explained_missing(errors, model)
+    for err in errors:
+        loc: Path_ = tuple(err["loc"])
+        if err["type"] == "missing" and loc in explained:
+            continue
+        msg = _validation_message(err, model)
+        match = _FIELD_PREFIX.match(msg)
+        if match and loc in ((), ("spec",)):
+            loc = (*loc, *match.group(1).split("."))
+            msg = match.group(2)
+        out.append(Problem(doc.file, doc.line_of(loc), label, ".".join(str(p) for p in loc), msg))
+    return out
+
+
+def _explained_missing(errors: list[Any], model: type[BaseModel]) -> set[Path_]:
+    """Required fields a misspelt one stands for: one mistake, one line (the unknown field's, with its hint)."""
     missing = {tuple(e["loc"]) for e in errors if e["type"] == "missing"}
-    explained: set[Path_] = set()  # a required field a misspelt one stands for: one mistake, one line
+    explained: set[Path_] = set()
     for err in errors:
         loc: Path_ = tuple(err["loc"])
         if err["type"] != "extra_forbidden" or not loc:
@@ -415,30 +439,24 @@ def _validation_problems(doc: Document, exc: ValidationError, model: type[BaseMo
         best = hints.closest(str(loc[-1]), holder.model_fields if holder is not None else [])
         if best and (*loc[:-1], best[0]) in missing:
             explained.add((*loc[:-1], best[0]))
-    for err in errors:
-        loc = tuple(err["loc"])
-        msg = str(err["msg"]).removeprefix("Value error, ")
-        if err["type"] == "extra_forbidden":
-            holder = model_at(model, loc[:-1])
-            msg = "unknown field" + hints.did_you_mean(
-                str(loc[-1]), holder.model_fields if holder is not None else [], quote=False
-            )
-        elif err["type"] == "missing":
-            if loc in explained:
-                continue
-            msg = "required field is missing"
-        elif err["type"] == "literal_error":
-            allowed = re.findall(r"'([^']*)'", str((err.get("ctx") or {}).get("expected", "")))
-            if len(allowed) > 1:
-                msg += hints.did_you_mean(str(err.get("input")), allowed)
-        match = _FIELD_PREFIX.match(msg)
-        if match and loc in ((), ("spec",)):
-            sub = tuple(match.group(1).split("."))
-            loc = (*loc, *sub)
-            msg = match.group(2)
-        line = doc.line_of(loc)
-        out.append(Problem(doc.file, line, label, ".".join(str(p) for p in loc), msg))
-    return out
+    return explained
+
+
+def _validation_message(err: Any, model: type[BaseModel]) -> str:
+    loc = tuple(err["loc"])
+    if err["type"] == "extra_forbidden":
+        holder = model_at(model, loc[:-1])
+        return "unknown field" + hints.did_you_mean(
+            str(loc[-1]), holder.model_fields if holder is not None else [], quote=False
+        )
+    if err["type"] == "missing":
+        return "required field is missing"
+    msg = str(err["msg"]).removeprefix("Value error, ")
+    if err["type"] == "literal_error":
+        allowed = re.findall(r"'([^']*)'", str((err.get("ctx") or {}).get("expected", "")))
+        if len(allowed) > 1:
+            msg += hints.did_you_mean(str(err.get("input")), allowed)
+    return msg
 
 
 @dataclass
