@@ -518,7 +518,7 @@ class Runner:
                 api.call_service("logs", r.account, r.region, "DeleteResourcePolicy", r.address,
                                  policyName=name, resourceArn=group, **revision)  # fmt: skip
         else:
-            doc = merged or json.dumps({"Version": "2012-10-17", "Statement": []})
+            doc = merged or grantsmod.EMPTY_POLICY  # a policy not of ours keeps its name, even empty
             if len(doc) > CWL_POLICY_CHARS_MAX:
                 raise AwsError("merge", r.address, "Refused", f"the log group's resource policy would have "
                                f"{len(doc)} characters, past the {CWL_POLICY_CHARS_MAX}-character limit")  # fmt: skip

@@ -51,6 +51,7 @@ BUCKET_POLICY_MAX = 20 * 1024
 KMS_ACTIONS = ["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:DescribeKey"]
 CWL_ACTIONS = ["logs:CreateLogStream", "logs:PutLogEvents"]
 CWL_POLICY_NAME = SID_PREFIX  # the log-group policy the reconciler creates when the group has none
+EMPTY_POLICY = '{"Version": "2012-10-17", "Statement": []}'
 
 
 def sid_for(destination_arn: str, name: str) -> str:
