@@ -493,8 +493,8 @@ def xl_baseline(box: Sandbox, xl: XL, parallelism: int = 10) -> tuple[float, int
 
 def xl_expected_calls(xl: XL) -> int:
     """The physical minimum of our reads: per scope the three listings' pages, the tag pages, a policy read per
-    destination, the selector's discovery pages and the destination's write path (the log group, the account's
-    resource policies); per region the template of the manifests' deliveries (knowledge bases' APPLICATION_LOGS to
+    destination, the selector's discovery pages and the destination's write path (the log group and its own
+    resource policies, the account's resource policies); per region the template of the manifests' deliveries (knowledge bases' APPLICATION_LOGS to
     CWL; the selector's deliveries are known only after discovery and use the capability table); the management
     account's own scopes are empty."""
     total = len(XL_REGIONS)  # DescribeConfigurationTemplates
@@ -508,7 +508,7 @@ def xl_expected_calls(xl: XL) -> int:
         total += 1  # the destination's policy
         total += max(1, math.ceil(found / 100))  # selector discovery
         total += (
-            2  # write path: DescribeLogGroups for the destination, DescribeResourcePolicies for the scope
+            3  # write path: DescribeLogGroups and the group's DescribeResourcePolicies, the scope's policies
         )
     total += len(XL_REGIONS) * (
         3 + 1 + 1
