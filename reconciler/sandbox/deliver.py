@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from reconciler import writepath
+from reconciler.models import parse_destination_arn
 
 from . import cwl_policies, xray
 from .fidelity import Delivery, Destination, Source, state_of
@@ -241,7 +242,7 @@ def deliver_all() -> dict[str, Any]:
             if src is None or dest is None:
                 denied.append({**where, "findings": ["the source or destination is gone"]})
                 continue
-            dest_parts = dest.arn.split(":")
+            dest_region, dest_account, _ = parse_destination_arn(dest.arn) or ("", "", "")
             t = writepath.Target(
                 address=f"{account}/{region}/Delivery/{d.id}",
                 name=d.id,
@@ -250,8 +251,8 @@ def deliver_all() -> dict[str, Any]:
                 source_name=src.name,
                 source_service=src.resource_arn.split(":")[2],
                 dest_type=dest.type,
-                dest_account=dest_parts[4],
-                dest_region=dest_parts[3],
+                dest_account=dest_account,
+                dest_region=dest_region,
                 resource_arn=dest.resource_arn,
                 suffix_path=(d.s3 or {}).get("suffixPath"),
                 hive=bool((d.s3 or {}).get("enableHiveCompatiblePath")),
