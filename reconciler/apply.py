@@ -15,129 +15,22 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass, field
 from typing import Any
 
 from . import defaults
 from . import diff as diffmod
 from . import grants as grantsmod
-from .aws import Api, LiveState, fingerprint
+from .aws import Api
 from .diff import Action, Change
-from .errors import AwsError, StalePlanError
+from .errors import AwsError
 from .models import HANDLE_TAG, OWNER_TAG, Kind, Resource, canonical_policy
 from .plan import DELETE, Plan, Step
+from .results import DONE, FAILED, NOT_STARTED, SKIPPED, ApplyResult, ChangeResult
 
-DONE, FAILED, SKIPPED, NOT_STARTED = "done", "failed", "skipped", "not started"
 INTERRUPT_GRACE_SECONDS = 5.0  # after an interrupt, calls already in flight may finish within this
 
 
-@dataclass
-class ChangeResult:
-    change: Change
-    status: str = DONE
-    error: str | None = None
-    seconds: float = 0.0
-    verified: bool = False
-
-
-@dataclass
-class ApplyResult:
-    results: list[ChangeResult]
-    seconds: float = 0.0
-    api_calls: dict[str, int] = field(default_factory=dict)
-    interrupted: bool = False
-
-    def count(self, status: str) -> int:
-        return sum(1 for r in self.results if r.status == status)
-
-    @property
-    def ok(self) -> bool:
-        return all(r.status == DONE for r in self.results)
-
-
 Event = Callable[[str, ChangeResult], None]  # ("start" | "done", result)
-
-
-def fingerprints(changes: list[Change], live: list[Resource]) -> dict[str, str]:
-    """Per change address, the fingerprint of the live resource it touches (``absent`` when there is none)."""
-    by_key = {r.key: r for r in live}
-    out = {}
-    for c in changes:
-        r = c.before or c.after
-        assert r is not None
-        out[c.address] = fingerprint(by_key.get(r.key))
-    return out
-
-
-def stale_entries(plan: Plan, live: LiveState) -> list[str]:
-    """What changed in AWS since the plan was made (empty when the plan is still fresh)."""
-    out = []
-    unreadable = {s for s, st in live.scopes.items() if st.error is not None}
-    now_by_address = fingerprints(plan.changes, live.resources)
-    for c in plan.changes:
-        r = c.before or c.after
-        assert r is not None
-        if (r.account, r.region) in unreadable:
-            out.append(f"{c.address}: its scope could not be read")
-            continue
-        expected = plan.fingerprints.get(c.address, "absent")
-        now = now_by_address[c.address]
-        if now != expected:
-            what = "created" if expected == "absent" else ("deleted" if now == "absent" else "changed")
-            out.append(f"{c.address}: {what} since the plan was made")
-    return out
-
-
-def ownership_problems(plan: Plan, live: LiveState) -> list[str]:
-    """What a (possibly hand-edited) saved plan would do to resources that are not this project's, or protected,
-    judged against the fresh read. Each change's ``before`` is replaced by the live resource it names, so a delete or
-    update acts on what is live, never on ids or owners written in the file."""
-    by_key = {r.key: r for r in live.resources}
-    adopt = bool(plan.options.get("adopt"))
-    out = []
-    for c in plan.changes:
-        act = c.action.value
-        for side in (c.before, c.after):
-            current = by_key.get(side.key) if side is not None else None
-            if current is None or current.owner == plan.project:
-                continue
-            if current.owner is None and adopt and c.adopt and c.action is Action.UPDATE:
-                continue  # planned with --adopt: it gets our tag
-            who = (
-                f"owned by project {current.owner!r}"
-                if current.owner
-                else "not owned by this project (no reconciler:project tag)"
-            )
-            out.append(f"{c.address}: the plan would {act} it, but it is {who}")
-            break
-        else:
-            if c.before is None:
-                continue
-            current = by_key.get(c.before.key)
-            if current is None:
-                continue  # gone since the plan: the freshness check reports it
-            if current.protected and c.action in (Action.DELETE, Action.REPLACE):
-                out.append(f"{c.address}: the plan would {act} it, but {protection_text(current)}")
-            c.before = current
-    return out
-
-
-def protection_text(r: Resource) -> str:
-    tag = ", ".join(f"{k}={v}" for k, v in sorted(r.extra_tags.items())) or "protect"
-    return f"it is protected by its live tag {tag}"
-
-
-def check_owned(plan: Plan, live: LiveState) -> None:
-    problems = ownership_problems(plan, live)
-    if problems:
-        raise StalePlanError("the saved plan touches what this project may not; nothing was written:\n  "
-                             + "\n  ".join(problems))  # fmt: skip
-
-
-def check_fresh(plan: Plan, live: LiveState) -> None:
-    stale = stale_entries(plan, live)
-    if stale:
-        raise StalePlanError("the saved plan is stale; nothing was written:\n  " + "\n  ".join(stale))
 
 
 def _lock_keys(change: Change) -> set[str]:

@@ -34,9 +34,9 @@ from . import coverage as coveragemod
 from . import diff as diffmod
 from . import drift as driftmod
 from . import export as exportmod
+from . import freshness, live_templates, render, writepath
 from . import grants as grantsmod
 from . import graph as graphmod
-from . import live_templates, render, writepath
 from . import manifest as manifestmod
 from . import notify as notifymod
 from . import permissions as permissionsmod
@@ -48,6 +48,7 @@ from .aws import Api, Lease, LiveState, ScopeState
 from .errors import AwsError, PlanError, ReconcilerError, StalePlanError, Unreachable, mask_secrets
 from .findings import Finding, Severity
 from .models import json_schemas
+from .results import ApplyResult, ChangeResult
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -421,7 +422,7 @@ def make_plan(
         _write_path_findings(api, project, desired, live, result, facts) if write_path else ([], [])
     )
     changes = result.changes + grant_changes
-    fps = applymod.fingerprints(changes, live.resources)
+    fps = freshness.fingerprints(changes, live.resources)
     plan = planmod.build(
         changes,
         project.name,
@@ -649,7 +650,7 @@ class _Progress:
             self.task = self.bar.add_task("", total=total)
             self.bar.start()
 
-    def __call__(self, event: str, res: applymod.ChangeResult) -> None:
+    def __call__(self, event: str, res: ChangeResult) -> None:
         if event != "done":
             return
         if self.bar is not None:
@@ -718,7 +719,7 @@ def run_apply(
     parallelism: int,
     fmt: str,
     interrupts: _Interrupts | None = None,
-) -> applymod.ApplyResult:
+) -> ApplyResult:
     progress = _Progress(len(plan.changes), sys.stderr.isatty(), c.color(sys.stderr))
     interrupts = interrupts or _Interrupts()
     try:
@@ -769,7 +770,7 @@ def apply_cmd(paths: tuple[Path, ...], auto_approve: bool, parallelism: int, max
     strict = strict_of(project, strict_flag)
     api = make_api(c, project)
     lease = _acquire_lock(project, api)
-    result: applymod.ApplyResult | None = None
+    result: ApplyResult | None = None
     try:
         if _is_plan_file(paths):
             plan = _load_plan_file(paths[0])
@@ -779,8 +780,9 @@ def apply_cmd(paths: tuple[Path, ...], auto_approve: bool, parallelism: int, max
                 )
             _note_manifest_changes(c, project, plan)
             live = api.read_live(plan.scopes)
-            applymod.check_fresh(plan, live)
-            applymod.check_owned(plan, live)
+            unreadable = [s for s, st in live.scopes.items() if st.error is not None]
+            freshness.check_fresh(plan, live.resources, unreadable)
+            freshness.check_owned(plan, live.resources)
         else:
             plan = make_plan(c, paths, project=project, api=api, write_path=write_path, **opts).plan
         if expect_digest is not None:

@@ -8,12 +8,12 @@ from collections import Counter
 from typing import Any
 
 from . import graph as graphmod
-from .apply import DONE, FAILED, NOT_STARTED, SKIPPED, ApplyResult
 from .diff import Action, Change
 from .drift import DriftReport
 from .findings import Finding
 from .models import Kind, Resource, canonical_policy
 from .plan import Plan, calls_for, to_json
+from .results import DONE, FAILED, NOT_STARTED, SKIPPED, ApplyResult
 
 SYMBOL = {
     Action.CREATE: "+",
