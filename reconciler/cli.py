@@ -7,6 +7,7 @@ Exit codes: 0 success (and, with ``--detailed-exitcode``, no changes); 1 error; 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime
 import getpass
 import json
@@ -18,8 +19,7 @@ import threading
 import time
 import traceback
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NoReturn, TypeVar
 
@@ -27,14 +27,13 @@ import click
 import yaml
 from pydantic import ValidationError
 
-from . import accounts as accountsmod
 from . import apply as applymod
 from . import config as configmod
 from . import coverage as coveragemod
 from . import diff as diffmod
 from . import drift as driftmod
 from . import export as exportmod
-from . import freshness, live_templates, render, writepath
+from . import freshness, pipeline, render, writepath
 from . import grants as grantsmod
 from . import graph as graphmod
 from . import manifest as manifestmod
@@ -44,10 +43,11 @@ from . import plan as planmod
 from . import scopes as scopesmod
 from . import selectors as selectorsmod
 from . import verify as verifymod
-from .aws import Api, Lease, LiveState, ScopeState
+from .aws import Api, Lease, ScopeState
 from .errors import AwsError, PlanError, ReconcilerError, StalePlanError, Unreachable, mask_secrets
-from .findings import Finding, Severity
+from .findings import Severity
 from .models import json_schemas
+from .pipeline import PlanOptions
 from .results import ApplyResult, ChangeResult
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -133,6 +133,20 @@ def plan_options(fn: F) -> F:
     return fn
 
 
+def pop_plan_options(paths: tuple[Path, ...], kw: dict[str, Any]) -> PlanOptions:
+    """The values of ``plan_options`` (taken out of the command's keywords), as the pipeline's options."""
+    return PlanOptions(
+        paths=paths,
+        targets=kw.pop("targets"),
+        excludes=kw.pop("excludes"),
+        no_prune=kw.pop("no_prune"),
+        prune=kw.pop("prune"),
+        adopt=kw.pop("adopt"),
+        scopes=kw.pop("scopes"),
+        write_path=not kw.pop("no_write_path"),
+    )
+
+
 def _common(kw: dict[str, Any]) -> Common:
     return Common(
         config=kw.pop("config"),
@@ -175,8 +189,7 @@ def cli() -> None:
 def validate(paths: tuple[Path, ...], **kw: Any) -> None:
     """Validate manifests (no AWS call); print a one-line summary."""
     c = _common(kw)
-    project = c.project()
-    state = manifestmod.load(project, list(paths) or None, check_accounts=project.organization is None)
+    state = pipeline.validate(c.project(), paths).state
     counts: dict[str, int] = {}
     for r in state.resources:
         counts[r.kind.value] = counts.get(r.kind.value, 0) + 1
@@ -194,16 +207,14 @@ def render_cmd(paths: tuple[Path, ...], fmt: str, **kw: Any) -> None:
     """Print the fully rendered, defaulted desired state in a stable order."""
     c = _common(kw)
     project = c.project()
-    state = manifestmod.load(project, list(paths) or None, check_accounts=project.organization is None)
+    validated = pipeline.validate(project, paths)
+    state = validated.state
     if state.selectors:  # the expansion needs the live resources the selectors match
         api = make_api(c, project)
-        project, _ = accountsmod.resolve(project, api)
-        default_account = scopesmod.default_account(project, api.caller_account)
-        if project.account is None or project.organization is not None:
-            state = manifestmod.load(project, list(paths) or None, default_account)
-        scopes = scopesmod.project_scopes(project, default_account)
+        loaded = validated.resolve(api)
+        state, scopes = loaded.state, loaded.scopes()
         found = api.discover_all(selectorsmod.discovery_jobs(state.selectors, scopes))
-        expansion = selectorsmod.expand(state.selectors, found, state.resources, project.default_tags)
+        expansion = selectorsmod.expand(state.selectors, found, state.resources, loaded.project.default_tags)
         if expansion.problems:
             raise PlanError("\n".join(expansion.problems))
         state.resources.extend(expansion.resources)
@@ -286,27 +297,6 @@ def init(directory: Path, project_name: str | None, account: str | None, region:
 # ---- plan ----------------------------------------------------------------------------------------------------
 
 
-@dataclass
-class Planned:
-    plan: planmod.Plan
-    live: LiveState
-    api: Api
-    project: configmod.Project
-    diff: diffmod.DiffResult
-    desired: list[Any] = field(default_factory=list)  # the manifests' resources in readable scopes
-
-
-def _parse_scopes(scopes: tuple[str, ...]) -> set[tuple[str, str]]:
-    """--scope values: each ACCOUNT/REGION, or several separated by commas or spaces (a job's list)."""
-    out_set = set()
-    for s in (one for value in scopes for one in value.replace(",", " ").split()):
-        acct, sep, region = s.partition("/")
-        if not sep or not acct or not region:
-            fail(f"--scope {s!r}: expected ACCOUNT/REGION")
-        out_set.add((acct, region))
-    return out_set
-
-
 def make_api(c: Common, project: configmod.Project) -> Api:
     api = Api(
         project.accounts,
@@ -344,131 +334,6 @@ class _ScopeProgress:
         err(f"read {scope.account}/{scope.region} ({done}/{total}): {what} ({took:.1f} s)")
 
 
-def make_plan(
-    c: Common,
-    paths: tuple[Path, ...],
-    *,
-    targets: tuple[str, ...] = (),
-    excludes: tuple[str, ...] = (),
-    no_prune: bool = False,
-    prune: bool = False,
-    adopt: bool = False,
-    scopes: tuple[str, ...] = (),
-    ignore: list[diffmod.Ignore] | None = None,
-    allow_unreadable: bool = False,
-    strict: bool = True,
-    project: configmod.Project | None = None,
-    api: Api | None = None,
-    write_path: bool = True,
-) -> Planned:
-    project = project or c.project()
-    # validate before any AWS call: a bad manifest never costs a request
-    state = manifestmod.load(
-        project, list(paths) or None, project.account, check_accounts=project.organization is None
-    )
-    api = api or make_api(c, project)
-    project, resolution = accountsmod.resolve(project, api)
-    notes = [resolution.note()] if resolution is not None else []
-    default_account = scopesmod.default_account(project, api.caller_account)
-    if project.account is None:
-        state = manifestmod.load(project, list(paths) or None, default_account)
-    elif project.organization is not None:
-        manifestmod.check_accounts(state, project, default_account)
-    # every declared (account, region), so that prune and drift see a scope whose last resource left the manifests
-    all_scopes = scopesmod.project_scopes(project, default_account, _parse_scopes(scopes))
-    # AWS's own templates for the deliveries the manifests use, and the destinations the manifests name, are read
-    # while the listings page
-    in_scope = set(all_scopes)
-    template_keys = [k for k in live_templates.keys_for(state.resources) if (k[0], k[1]) in in_scope]
-    with ThreadPoolExecutor(2, thread_name_prefix="background-read") as background:
-        templates = background.submit(api.read_templates, template_keys)
-        early = writepath.destination_targets(state.resources) if write_path else []
-        prefetch = background.submit(api.read_write_paths, early)
-        live = api.read_live(all_scopes, selectorsmod.discovery_jobs(state.selectors, all_scopes))
-        answers, template_failures = templates.result()
-        facts = prefetch.result()
-    errors = live.errors()
-    if errors and not allow_unreadable:
-        raise errors[0]
-    no_prune, partial = _partial_paths(project, state, paths, no_prune, prune)
-    notes += partial
-    readable = {s for s, st in live.scopes.items() if st.error is None}
-    expansion = selectorsmod.expand(state.selectors, live.discovered, state.resources, project.default_tags)
-    if expansion.problems:
-        raise PlanError("\n".join(expansion.problems))
-    notes += expansion.notes()
-    desired = [r for r in [*state.resources, *expansion.resources] if (r.account, r.region) in readable]
-    checked = live_templates.apply(desired, answers, template_failures)
-    if checked.problems and strict:
-        raise PlanError("\n".join(checked.problems))
-    notes += checked.notes + checked.problems
-    result = diffmod.diff(
-        desired, live.resources, project.name, prune=not no_prune, adopt=adopt, ignore=ignore
-    )
-    unmatched = planmod.unmatched_patterns("--target", list(targets), [*desired, *live.resources])
-    unmatched += planmod.unmatched_patterns("--exclude", list(excludes), [*desired, *live.resources])
-    if unmatched:
-        raise PlanError("\n".join(unmatched))
-    # an error about an address left out with --exclude does not block the rest of the plan
-    blocking = [
-        e
-        for e in result.errors
-        if not (excludes and planmod.address_matches(e.split(" ", 1)[0], list(excludes)))
-    ]
-    if blocking and strict:
-        raise PlanError("\n".join(blocking))
-    selectorsmod.annotate(result.changes)
-    findings, grant_changes = (
-        _write_path_findings(api, project, desired, live, result, facts) if write_path else ([], [])
-    )
-    changes = result.changes + grant_changes
-    fps = freshness.fingerprints(changes, live.resources)
-    plan = planmod.build(
-        changes,
-        project.name,
-        targets=list(targets),
-        excludes=list(excludes),
-        digest=state.digest,
-        fingerprints=fps,
-        api_calls=dict(api.calls),
-        scopes=sorted(all_scopes),
-        unmanaged=result.unmanaged,
-        options={"prune": not no_prune, "adopt": adopt, "targets": list(targets), "excludes": list(excludes),
-                 "paths": [str(p) for p in paths]},
-        findings=findings,
-        notes=notes,
-    )  # fmt: skip
-    plan.context = graphmod.neighbours(plan.changes, live.resources)
-    return Planned(plan, live, api, project, result, desired)
-
-
-def _write_path_findings(
-    api: Api,
-    project: configmod.Project,
-    desired: list[Any],
-    live: LiveState,
-    result: diffmod.DiffResult,
-    facts: dict[str, writepath.Facts],
-) -> tuple[list[Finding], list[diffmod.Change]]:
-    """Each desired delivery's destination grant: findings, and (grants: managed) the grant changes.
-
-    Destinations known only from live state are read now. Findings are judged on the grants as they will be after
-    this plan's grant changes.
-    """
-    new = {
-        c.address
-        for c in result.changes
-        if c.kind.value == "Delivery" and c.action in (diffmod.Action.CREATE, diffmod.Action.REPLACE)
-    }
-    items = writepath.targets(desired, live.resources, new)
-    managed = grantsmod.managed_destinations(desired, project.grants)
-    extra = grantsmod.extra_reads(desired, live.resources, managed, project.name, project.grants)
-    missing = {r.key: r for r in [*writepath.reads(items), *extra] if r.key not in facts}
-    facts = {**facts, **api.read_write_paths(list(missing.values()))}
-    changes, refusals, after = grantsmod.plan_grants(items, managed, facts, extra)
-    return sorted(writepath.evaluate_targets(items, after) + refusals), changes
-
-
 def strict_of(project: configmod.Project, flag: bool | None) -> bool:
     return bool(flag) if flag is not None else project.strict
 
@@ -480,30 +345,6 @@ def check_strict(plan: planmod.Plan, strict: bool, what: str) -> None:
         fail(
             f"--strict: {len(errors)} error finding(s) ({', '.join(sorted({f.code for f in errors}))}); {what}"
         )
-
-
-def _partial_paths(
-    project: configmod.Project,
-    state: manifestmod.DesiredState,
-    paths: tuple[Path, ...],
-    no_prune: bool,
-    prune: bool,
-) -> tuple[bool, list[str]]:
-    """(no_prune, notes): PATH arguments that leave out some of the project's manifests turn prune off, unless
-    ``--prune``, so a plan of one file never deletes what the others define."""
-    if prune and no_prune:
-        fail("--prune and --no-prune contradict each other; give one")
-    if not paths or no_prune or prune:
-        return no_prune, []
-    every, _ = manifestmod.discover(project.manifest_paths, project.root)
-    all_files = {manifestmod.display_path(f) for f in every}
-    if all_files <= set(state.files):
-        return no_prune, []
-    n, total = len(set(state.files) & all_files), len(all_files)
-    verb = "was" if n == 1 else "were"
-    return True, [
-        f"prune off: only {n} of {total} manifest files {verb} read; --prune to delete what they do not name"
-    ]
 
 
 def emit_plan(c: Common, plan: planmod.Plan, fmt: str) -> None:
@@ -533,11 +374,10 @@ def plan_cmd(
     paths: tuple[Path, ...], fmt: str, out_file: Path | None, detailed_exitcode: bool, **kw: Any
 ) -> None:
     """Read live state, diff it against the manifests and print the ordered plan."""
-    opts = {k: kw.pop(k) for k in ("targets", "excludes", "no_prune", "prune", "adopt", "scopes")}
-    strict_flag, write_path = kw.pop("strict"), not kw.pop("no_write_path")
+    options, strict_flag = pop_plan_options(paths, kw), kw.pop("strict")
     c = _common(kw)
     project = c.project()
-    planned = make_plan(c, paths, project=project, write_path=write_path, **opts)
+    planned = pipeline.make_plan(options, project, make_api(c, project))
     emit_plan(c, planned.plan, fmt)
     if out_file is not None:
         out_file.write_text(planmod.dumps(planned.plan))
@@ -578,9 +418,11 @@ def graph_cmd(
     paths: tuple[Path, ...], fmt: str, changes_only: bool, max_nodes: int | None, **kw: Any
 ) -> None:
     """Draw the estate (sources → destinations per account and region), styled by what the plan would change."""
-    opts = {k: kw.pop(k) for k in ("targets", "excludes", "no_prune", "adopt", "scopes")}
+    # graph draws with the defaults of --prune, --strict and the write-path check
+    options = dataclasses.replace(pop_plan_options(paths, kw), prune=False, strict=False, write_path=True)
     c = _common(kw)
-    planned = make_plan(c, paths, strict=False, **opts)
+    project = c.project()
+    planned = pipeline.make_plan(options, project, make_api(c, project))
     changed = {ch.resource.key for ch in planned.plan.changes} | {
         ch.before.key for ch in planned.plan.changes if ch.before is not None
     }
@@ -763,8 +605,7 @@ def apply_cmd(paths: tuple[Path, ...], auto_approve: bool, parallelism: int, max
               **kw: Any) -> None:  # fmt: skip
     """Plan and apply, or apply a saved plan file exactly (refused when stale)."""
     started = datetime.datetime.now(datetime.UTC)
-    opts = {k: kw.pop(k) for k in ("targets", "excludes", "no_prune", "prune", "adopt", "scopes")}
-    strict_flag, write_path = kw.pop("strict"), not kw.pop("no_write_path")
+    options, strict_flag = pop_plan_options(paths, kw), kw.pop("strict")
     c = _common(kw)
     project = c.project()
     strict = strict_of(project, strict_flag)
@@ -784,7 +625,7 @@ def apply_cmd(paths: tuple[Path, ...], auto_approve: bool, parallelism: int, max
             freshness.check_fresh(plan, live.resources, unreadable)
             freshness.check_owned(plan, live.resources)
         else:
-            plan = make_plan(c, paths, project=project, api=api, write_path=write_path, **opts).plan
+            plan = pipeline.make_plan(options, project, api).plan
         if expect_digest is not None:
             _check_digest(plan, expect_digest, allow_plan_drift)
         _check_max_deletes(plan, max_deletes)
@@ -912,7 +753,8 @@ def _check_max_deletes(plan: planmod.Plan, max_deletes: int | None) -> None:
 
 def run_verify(c: Common, paths: tuple[Path, ...], project: configmod.Project, since: datetime.datetime | None,
                timeout: float, interval: float, fmt: str, scopes: tuple[str, ...] = ()) -> int:  # fmt: skip
-    planned = make_plan(c, paths, project=project, allow_unreadable=True, strict=False, scopes=scopes)
+    options = PlanOptions(paths=paths, scopes=scopes, allow_unreadable=True, strict=False)
+    planned = pipeline.make_plan(options, project, make_api(c, project))
     unreadable = [f"{a}/{r}: {st.error}" for (a, r), st in sorted(planned.live.scopes.items()) if st.error]
     live_keys = {r.key for r in planned.live.resources if r.kind.value == "Delivery"}
     applied = [r for r in planned.desired if r.kind.value != "Delivery" or r.key in live_keys]
@@ -1026,8 +868,9 @@ def drift(paths: tuple[Path, ...], fmt: str, scopes: tuple[str, ...], notify_tar
     project = c.project()
     active, expired = driftmod.active_rules(project.ignore, datetime.date.today())
     try:
-        planned = make_plan(c, paths, scopes=scopes, ignore=active, allow_unreadable=True, strict=False,
-                            project=project, write_path=not no_write_path)  # fmt: skip
+        options = PlanOptions(paths=paths, scopes=scopes, ignore=tuple(active), allow_unreadable=True, strict=False,
+                              write_path=not no_write_path)  # fmt: skip
+        planned = pipeline.make_plan(options, project, make_api(c, project))
     except (
         Unreachable
     ) as exc:  # nothing could be read: drift never says "in sync" about what it could not read
@@ -1087,17 +930,9 @@ def scopes(paths: tuple[Path, ...], fmt: str, max_jobs: int | None, only: tuple[
     """List the (account, region) scopes; --format json gives a GitHub Actions strategy.matrix of jobs."""
     c = _common(kw)
     project = c.project()
-    manifestmod.load(
-        project, list(paths) or None, project.account, check_accounts=project.organization is None
-    )
-    api = make_api(c, project)
-    project, _ = accountsmod.resolve(project, api)  # accounts.fromOrganization: resolved live
-    default_account = scopesmod.default_account(project, api.caller_account)
-    if project.account is None or project.organization is not None:
-        manifestmod.load(
-            project, list(paths) or None, default_account
-        )  # a manifest outside the scopes is an error
-    found = scopesmod.project_scopes(project, default_account, _parse_scopes(only))
+    # a manifest outside the scopes is an error; accounts.fromOrganization is resolved live
+    loaded = pipeline.load(project, paths, make_api(c, project))
+    found = loaded.scopes(pipeline.parse_scopes(only))
     jobs = scopesmod.group_scopes(found, max_jobs or (256 if fmt == "json" else len(found) or 1))
     if fmt == "json":
         out(json.dumps({"include": [scopesmod.matrix_entry(i, job) for i, job in enumerate(jobs, 1)]}) + "\n")
@@ -1129,9 +964,8 @@ def export(scopes: tuple[str, ...], out_dir: Path | None, **kw: Any) -> None:
     c = _common(kw)
     project = c.project()
     api = make_api(c, project)
-    project, _ = accountsmod.resolve(project, api)
-    default_account = scopesmod.default_account(project, api.caller_account)
-    live = api.read_live(scopesmod.project_scopes(project, default_account, _parse_scopes(scopes)))
+    project, default_account, _ = pipeline.resolve(project, api)
+    live = api.read_live(scopesmod.project_scopes(project, default_account, pipeline.parse_scopes(scopes)))
     errors = live.errors()
     if errors:
         raise errors[0]
@@ -1177,18 +1011,13 @@ def coverage(
     """
     c = _common(kw)
     project = c.project()
-    state = manifestmod.load(
-        project, list(paths) or None, project.account, check_accounts=project.organization is None
-    )
+    validated = pipeline.validate(project, paths)
     services = coveragemod.services()
     if service is not None and service not in services:
         fail(f"--service {service!r}: not a service that can be a delivery source ({', '.join(services)})")
     api = make_api(c, project)
-    project, _ = accountsmod.resolve(project, api)
-    default_account = scopesmod.default_account(project, api.caller_account)
-    if project.account is None or project.organization is not None:
-        state = manifestmod.load(project, list(paths) or None, default_account)
-    all_scopes = scopesmod.project_scopes(project, default_account, _parse_scopes(scopes))
+    loaded = validated.resolve(api)
+    state, all_scopes = loaded.state, loaded.scopes(pipeline.parse_scopes(scopes))
     wanted = [service] if service else services
     live = api.read_live(all_scopes, [(("", a, r), wanted, []) for a, r in all_scopes])
     unreadable = {f"{a}/{r}": str(st.error) for (a, r), st in live.scopes.items() if st.error is not None}
