@@ -33,7 +33,7 @@ from . import coverage as coveragemod
 from . import diff as diffmod
 from . import drift as driftmod
 from . import export as exportmod
-from . import freshness, pipeline, render, writepath
+from . import formats, freshness, pipeline, render, writepath
 from . import grants as grantsmod
 from . import graph as graphmod
 from . import manifest as manifestmod
@@ -44,7 +44,7 @@ from . import scopes as scopesmod
 from . import selectors as selectorsmod
 from . import verify as verifymod
 from .aws import Api, Lease, ScopeState
-from .errors import AwsError, PlanError, ReconcilerError, StalePlanError, Unreachable, mask_secrets
+from .errors import PlanError, ReconcilerError, StalePlanError, Unreachable, mask_secrets
 from .findings import Severity
 from .models import json_schemas
 from .pipeline import PlanOptions
@@ -104,6 +104,13 @@ def common_options(fn: F) -> F:
     for opt in reversed(opts):
         fn = opt(fn)
     return fn
+
+
+def format_option(choices: formats.Formats[Any]) -> Callable[[F], F]:
+    """``--format``: its choices and default come from the output-format registry."""
+    return click.option(
+        "--format", "fmt", type=click.Choice(choices.names), default=choices.default, show_default=True
+    )
 
 
 def aws_options(fn: F) -> F:
@@ -200,7 +207,7 @@ def validate(paths: tuple[Path, ...], **kw: Any) -> None:
 
 @cli.command("render")
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
-@click.option("--format", "fmt", type=click.Choice(["yaml", "json"]), default="yaml", show_default=True)
+@format_option(formats.DOCUMENTS)
 @aws_options
 @common_options
 def render_cmd(paths: tuple[Path, ...], fmt: str, **kw: Any) -> None:
@@ -219,10 +226,7 @@ def render_cmd(paths: tuple[Path, ...], fmt: str, **kw: Any) -> None:
             raise PlanError("\n".join(expansion.problems))
         state.resources.extend(expansion.resources)
     docs = manifestmod.render_documents(state)
-    if fmt == "json":
-        out(json.dumps(docs, indent=2, sort_keys=False) + "\n")
-    else:
-        out(yaml.safe_dump_all(docs, sort_keys=False, default_flow_style=False, allow_unicode=True))
+    out(formats.DOCUMENTS.render(fmt, docs))
 
 
 @cli.command()
@@ -348,21 +352,14 @@ def check_strict(plan: planmod.Plan, strict: bool, what: str) -> None:
 
 
 def emit_plan(c: Common, plan: planmod.Plan, fmt: str) -> None:
-    if fmt == "json":
-        out(render.plan_json(plan))
-    elif fmt == "markdown":
-        out(render.plan_markdown(plan))
-    else:
-        out(render.plan_text(plan, c.color()))
+    out(formats.PLAN.render(fmt, plan, c.color()))
     if c.debug:
         err(f"API requests: {sum(plan.api_calls.values())} {json.dumps(plan.api_calls, sort_keys=True)}")
 
 
 @cli.command("plan")
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
-@click.option(
-    "--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text", show_default=True
-)
+@format_option(formats.PLAN)
 @click.option(
     "--out", "out_file", type=click.Path(path_type=Path), default=None, help="Save the plan for `apply FILE`."
 )
@@ -389,24 +386,18 @@ def plan_cmd(
 
 @cli.command()
 @click.argument("plan_file", type=click.Path(path_type=Path, exists=True, dir_okay=False))
-@click.option(
-    "--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text", show_default=True
-)
+@format_option(formats.PLAN)
 @click.option("--no-color", is_flag=True)
 def show(plan_file: Path, fmt: str, no_color: bool) -> None:
     """Render a saved plan (no AWS call): for a pull-request comment from the plan that CI saved."""
     plan = _load_plan_file(plan_file)
     color = not no_color and sys.stdout.isatty()
-    out(
-        {"json": render.plan_json, "markdown": render.plan_markdown}.get(
-            fmt, lambda p: render.plan_text(p, color)
-        )(plan)
-    )
+    out(formats.PLAN.render(fmt, plan, color))
 
 
 @cli.command("graph")
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
-@click.option("--format", "fmt", type=click.Choice(["mermaid", "dot"]), default="mermaid", show_default=True)
+@format_option(formats.GRAPH)
 @click.option("--changes-only", is_flag=True, help="Only what the plan changes and its unchanged neighbours.")
 @click.option(
     "--max-nodes", type=click.IntRange(2), default=None, help="Fold by service beyond this many nodes."
@@ -433,7 +424,7 @@ def graph_cmd(
     g = graphmod.build(planned.plan.changes, context)
     if max_nodes is not None or changes_only:
         g = graphmod.cap(g, max_nodes or graphmod.MAX_NODES)
-    out(graphmod.mermaid(g) if fmt == "mermaid" else graphmod.dot(g))
+    out(formats.GRAPH.render(fmt, g))
     if g.folded:
         err(g.folded)
 
@@ -569,10 +560,7 @@ def run_apply(
             result = applymod.run(plan, api, parallelism=parallelism, on_event=progress, stop=interrupts.stop)
     finally:
         progress.stop()
-    if fmt == "json":
-        out(render.apply_json(result))
-    else:
-        out(render.apply_text(result, c.color()))
+    out(formats.APPLY.render(fmt, result, c.color()))
     return result
 
 
@@ -583,7 +571,7 @@ def run_apply(
 @click.option(
     "--max-deletes", type=click.IntRange(0), default=None, help="Refuse plans with more deletes+replaces."
 )
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@format_option(formats.APPLY)
 @click.option(
     "--expect-digest",
     default=None,
@@ -771,12 +759,7 @@ def run_verify(c: Common, paths: tuple[Path, ...], project: configmod.Project, s
         on_progress=lambda o, t: err(verifymod.progress_line(o, t)),
     )  # fmt: skip
     code = 3 if unreadable else result.exit_code
-    if fmt == "json":
-        doc = verifymod.to_json(result)
-        doc["exit_code"], doc["unreadable_scopes"] = code, unreadable
-        out(json.dumps(doc, indent=2) + "\n")
-    else:
-        out("\n".join(verifymod.summary(result)) + "\n")
+    out(formats.VERIFY.render(fmt, formats.Verified(result, code, unreadable)))
     return code
 
 
@@ -785,7 +768,7 @@ def run_verify(c: Common, paths: tuple[Path, ...], project: configmod.Project, s
 @click.option("--timeout", default="15m", show_default=True, help="How long to wait (90s, 15m, 1h).")
 @click.option("--since", default=None, help="Only records after this time (ISO) or this long ago (30m).")
 @click.option("--interval", default="5s", show_default=True, help="Time between polls.")
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@format_option(formats.VERIFY)
 @click.option(
     "--scope", "scopes", multiple=True, metavar="ACCOUNT/REGION", help="Only these scopes (repeatable)."
 )
@@ -834,9 +817,7 @@ def permissions(paths: tuple[Path, ...], for_: str, **kw: Any) -> None:
 
 @cli.command()
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
-@click.option(
-    "--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text", show_default=True
-)
+@format_option(formats.DRIFT)
 @click.option(
     "--scope", "scopes", multiple=True, metavar="ACCOUNT/REGION", help="Only these scopes (repeatable)."
 )
@@ -882,12 +863,7 @@ def drift(paths: tuple[Path, ...], fmt: str, scopes: tuple[str, ...], notify_tar
     rep = driftmod.report(planned.diff, unreadable, expired, planned.live.resources, project.name)
     rep.findings = list(planned.plan.findings)
     rep.strict = strict_of(project, strict)
-    if fmt == "json":
-        out(render.drift_json(rep))
-    elif fmt == "markdown":
-        out(render.drift_markdown(rep))
-    else:
-        out(render.drift_text(rep, c.color()))
+    out(formats.DRIFT.render(fmt, rep, c.color()))
     if notify_target is not None or state_file is not None:
         _notify_drift(rep, project.name, scopes, notify_target, state_file)
     if rep.exit_code:
@@ -914,7 +890,7 @@ def _notify_drift(rep: driftmod.DriftReport, project: str, scopes: tuple[str, ..
 
 @cli.command()
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@format_option(formats.SCOPES)
 @click.option(
     "--max-jobs",
     type=click.IntRange(1),
@@ -934,12 +910,7 @@ def scopes(paths: tuple[Path, ...], fmt: str, max_jobs: int | None, only: tuple[
     loaded = pipeline.load(project, paths, make_api(c, project))
     found = loaded.scopes(pipeline.parse_scopes(only))
     jobs = scopesmod.group_scopes(found, max_jobs or (256 if fmt == "json" else len(found) or 1))
-    if fmt == "json":
-        out(json.dumps({"include": [scopesmod.matrix_entry(i, job) for i, job in enumerate(jobs, 1)]}) + "\n")
-    elif max_jobs is None:
-        out("".join(f"{a}/{r}\n" for a, r in found))
-    else:
-        out("".join(f"job {i}: {' '.join(f'{a}/{r}' for a, r in job)}\n" for i, job in enumerate(jobs, 1)))
+    out(formats.SCOPES.render(fmt, formats.ScopeJobs(found, jobs, grouped=max_jobs is not None)))
 
 
 @cli.command()
@@ -984,13 +955,7 @@ def export(scopes: tuple[str, ...], out_dir: Path | None, **kw: Any) -> None:
 
 @cli.command()
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["text", "json", "markdown", "csv"]),
-    default="text",
-    show_default=True,
-)
+@format_option(formats.COVERAGE)
 @click.option(
     "--service",
     default=None,
@@ -1025,12 +990,7 @@ def coverage(
     report = coveragemod.compute(
         project.name, all_scopes, found, live.resources, state.selectors, service, unreadable
     )
-    views = {
-        "json": coveragemod.render_json,
-        "markdown": coveragemod.render_markdown,
-        "csv": coveragemod.render_csv,
-    }
-    out(views.get(fmt, coveragemod.render_text)(report))
+    out(formats.COVERAGE.render(fmt, report))
     if report.exit_code:
         sys.exit(report.exit_code)
 
@@ -1110,8 +1070,6 @@ def main(argv: list[str] | None = None) -> None:
             signal.signal(signal.SIGTERM, signal.SIG_DFL)
         err("terminated" if terminated else "interrupted")
         sys.exit(143 if terminated else 130)
-    except AwsError:  # pragma: no cover - AwsError is a ReconcilerError; kept for clarity
-        raise
     except Exception as exc:  # an unexpected bug: still one line, the traceback under --debug
         if debug:
             err(traceback.format_exc())
