@@ -14,10 +14,9 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import Any
 
-from . import defaults
+from . import dag, defaults
 from . import diff as diffmod
 from . import grants as grantsmod
 from .aws import Api
@@ -67,98 +66,47 @@ class Runner:
     def run(self) -> ApplyResult:
         t0 = time.monotonic()
         plan = self.plan
-        waiting = {s: set(d) for s, d in plan.deps.items()}
-        dependents: dict[Step, list[Step]] = {s: [] for s in plan.steps}
-        for s, ds in plan.deps.items():
-            for d in ds:
-                dependents.setdefault(d, []).append(s)
-        position = {s: i for i, s in enumerate(plan.steps)}
-        ready = sorted((s for s in plan.steps if not waiting.get(s)), key=position.__getitem__)
-        skipped: set[Step] = set()
-        busy: set[str] = set()
-        running: dict[Future[None], tuple[Step, set[str]]] = {}
         remaining_steps = Counter(i for i, _ in plan.steps)  # steps per change (one, or two for a replace)
 
-        def finish_change(i: int) -> None:
+        def started(step: Step) -> None:
+            if step[0] not in self.started:
+                self.started[step[0]] = time.monotonic()
+                self.on_event("start", self.results[step[0]])
+
+        def succeeded(step: Step) -> None:
+            i = step[0]
+            if step[1] == DELETE:
+                self.deleted.add(i)
             remaining_steps[i] -= 1
             res = self.results[i]
             if remaining_steps[i] == 0 and res.status != SKIPPED:
                 res.seconds = time.monotonic() - self.started.get(i, time.monotonic())
                 self.on_event("done", res)
 
-        def skip(step: Step, why: str) -> None:
-            stack = [step]
-            while stack:
-                s = stack.pop()
-                if s in skipped:
-                    continue
-                skipped.add(s)
-                res = self.results[s[0]]
-                if res.status == DONE:
-                    res.status, res.error = (
-                        SKIPPED,
-                        why + ("; put back as it was" if s[0] in self.put_back else ""),
-                    )
-                    self.on_event("done", res)
-                stack.extend(dependents.get(s, []))
+        def failed(step: Step, error: BaseException) -> None:
+            res = self.results[step[0]]
+            res.status = FAILED
+            res.error = str(error) if isinstance(error, AwsError) else f"{type(error).__name__}: {error}"
+            restored = self._put_back(step)
+            if restored:
+                res.error += "; " + restored
+            res.seconds = time.monotonic() - self.started.get(step[0], time.monotonic())
+            self.on_event("done", res)
 
-        with ThreadPoolExecutor(max_workers=self.parallelism, thread_name_prefix="apply") as pool:
-            while ready or running:
-                if (
-                    self.stop.is_set()
-                ):  # interrupted: nothing new starts; what is in flight finishes (bounded)
-                    self.api.interrupt(INTERRUPT_GRACE_SECONDS)
-                    ready.clear()
-                    if not running:
-                        break
-                launched = True
-                while launched and len(running) < self.parallelism and not self.stop.is_set():
-                    launched = False
-                    for s in ready:
-                        if s in skipped:
-                            ready.remove(s)
-                            launched = True
-                            break
-                        keys = _lock_keys(plan.changes[s[0]])
-                        if keys & busy:
-                            continue
-                        ready.remove(s)
-                        busy |= keys
-                        if s[0] not in self.started:
-                            self.started[s[0]] = time.monotonic()
-                            self.on_event("start", self.results[s[0]])
-                        running[pool.submit(self._step, s)] = (s, keys)
-                        launched = True
-                        break
-                if not running:
-                    if ready and all(s in skipped for s in ready):
-                        ready.clear()
-                    continue
-                done, _ = wait(list(running), timeout=0.2, return_when=FIRST_COMPLETED)
-                for fut in done:
-                    step, keys = running.pop(fut)
-                    busy -= keys
-                    res = self.results[step[0]]
-                    err = fut.exception()
-                    if err is not None:
-                        res.status = FAILED
-                        res.error = str(err) if isinstance(err, AwsError) else f"{type(err).__name__}: {err}"
-                        restored = self._put_back(step)
-                        if restored:
-                            res.error += "; " + restored
-                        res.seconds = time.monotonic() - self.started.get(step[0], time.monotonic())
-                        self.on_event("done", res)
-                        for dep in dependents.get(step, []):
-                            skip(dep, f"skipped: {plan.changes[step[0]].address} failed")
-                        continue
-                    if step[1] == DELETE:
-                        self.deleted.add(step[0])
-                    finish_change(step[0])
-                    for dep in dependents.get(step, []):
-                        waiting[dep].discard(step)
-                        if not waiting[dep] and dep not in skipped:
-                            ready.append(dep)
-                    ready.sort(key=position.__getitem__)
+        def skipped(step: Step, cause: Step) -> None:
+            res = self.results[step[0]]
+            if res.status == DONE:
+                why = f"skipped: {plan.changes[cause[0]].address} failed"
+                res.status, res.error = (
+                    SKIPPED,
+                    why + ("; put back as it was" if step[0] in self.put_back else ""),
+                )
+                self.on_event("done", res)
+
+        hooks: dag.Hooks[Step] = dag.Hooks(started, succeeded, failed, skipped,
+                                           lambda: self.api.interrupt(INTERRUPT_GRACE_SECONDS))  # fmt: skip
+        dag.walk(plan.steps, plan.deps, self._step, parallelism=self.parallelism,
+                 keys=lambda step: _lock_keys(plan.changes[step[0]]), stop=self.stop, hooks=hooks, thread_name="apply")  # fmt: skip
         interrupted = self.stop.is_set()
         if interrupted:
             for i, res in enumerate(self.results):
