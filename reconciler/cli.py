@@ -599,47 +599,16 @@ def apply_cmd(paths: tuple[Path, ...], auto_approve: bool, parallelism: int, max
     strict = strict_of(project, strict_flag)
     api = make_api(c, project)
     lease = _acquire_lock(project, api)
+    interrupts = _Interrupts()
     result: ApplyResult | None = None
     try:
-        if _is_plan_file(paths):
-            plan = _load_plan_file(paths[0])
-            if plan.project != project.name:
-                raise StalePlanError(
-                    f"{paths[0]}: the plan is for project {plan.project!r}, not {project.name!r}"
-                )
-            _note_manifest_changes(c, project, plan)
-            live = api.read_live(plan.scopes)
-            unreadable = [s for s, st in live.scopes.items() if st.error is not None]
-            freshness.check_fresh(plan, live.resources, unreadable)
-            freshness.check_owned(plan, live.resources)
-        else:
-            plan = pipeline.make_plan(options, project, api).plan
+        plan = _saved_plan(c, project, api, paths[0]) if _is_plan_file(paths) else None
+        plan = plan or pipeline.make_plan(options, project, api).plan
         if expect_digest is not None:
             _check_digest(plan, expect_digest, allow_plan_drift)
         _check_max_deletes(plan, max_deletes)
-        if strict and any(f.severity is Severity.ERROR for f in plan.findings):
-            err(render.plan_text(plan, False))
-            check_strict(plan, strict, "nothing was written")
-        if plan.empty:
-            out("No changes.\n")
-        elif fmt == "text":
-            out(render.plan_text(plan, c.color()))
-        else:
-            err(render.plan_text(plan, False))
-        if plan.empty:
-            pass  # nothing to write (apply --verify still verifies)
-        elif not auto_approve:
-            if not sys.stdin.isatty():
-                fail(
-                    "refusing to write without --auto-approve: no terminal to confirm on; nothing was written"
-                )
-            answer = click.prompt(
-                "Apply these changes? Only 'yes' is accepted", default="", show_default=False
-            )
-            if answer.strip() != "yes":
-                fail("apply cancelled; nothing was written")
-        if not plan.empty:
-            interrupts = _Interrupts()
+        _show_and_confirm(c, plan, strict, fmt, auto_approve)
+        if not plan.empty:  # nothing to write (apply --verify still verifies)
             result = run_apply(c, plan, api, parallelism, fmt, interrupts)
     finally:
         if lease is not None:
@@ -654,6 +623,41 @@ def apply_cmd(paths: tuple[Path, ...], auto_approve: bool, parallelism: int, max
                           verifymod.parse_duration(verify_timeout), 5.0, "text")  # fmt: skip
         if code:
             sys.exit(code)
+
+
+def _saved_plan(c: Common, project: configmod.Project, api: Api, path: Path) -> planmod.Plan:
+    """A saved plan, refused when it is another project's, stale against a fresh read, or touches what this
+    project may not."""
+    plan = _load_plan_file(path)
+    if plan.project != project.name:
+        raise StalePlanError(f"{path}: the plan is for project {plan.project!r}, not {project.name!r}")
+    _note_manifest_changes(c, project, plan)
+    live = api.read_live(plan.scopes)
+    unreadable = [s for s, st in live.scopes.items() if st.error is not None]
+    freshness.check_fresh(plan, live.resources, unreadable)
+    freshness.check_owned(plan, live.resources)
+    return plan
+
+
+def _show_and_confirm(c: Common, plan: planmod.Plan, strict: bool, fmt: str, auto_approve: bool) -> None:
+    """Print the plan (stdout in text, stderr beside JSON), refuse error findings under --strict, and ask."""
+    if strict and any(f.severity is Severity.ERROR for f in plan.findings):
+        err(render.plan_text(plan, False))
+        check_strict(plan, strict, "nothing was written")
+    if plan.empty:
+        out("No changes.\n")
+        return
+    if fmt == "text":
+        out(render.plan_text(plan, c.color()))
+    else:
+        err(render.plan_text(plan, False))
+    if auto_approve:
+        return
+    if not sys.stdin.isatty():
+        fail("refusing to write without --auto-approve: no terminal to confirm on; nothing was written")
+    answer = click.prompt("Apply these changes? Only 'yes' is accepted", default="", show_default=False)
+    if answer.strip() != "yes":
+        fail("apply cancelled; nothing was written")
 
 
 def _lock_of(project: configmod.Project, api: Api) -> Lease | None:
@@ -1056,22 +1060,28 @@ def main(argv: list[str] | None = None) -> None:
         exc.show()
         sys.exit(1 if exc.exit_code == 2 else exc.exit_code)
     except ReconcilerError as exc:
-        if debug:
-            err(traceback.format_exc())
-        for line in str(exc).splitlines() or [type(exc).__name__]:
-            err(f"error: {line}" if not line.startswith("  ") else line)
+        _error_lines(exc, debug)
         sys.exit(1)
     except (KeyboardInterrupt, _Terminated) as exc:
-        terminated = isinstance(exc, _Terminated)
-        if (
-            threading.current_thread() is threading.main_thread()
-        ):  # a second signal while exiting: no traceback
-            signal.signal(signal.SIGINT, signal.SIG_DFL)
-            signal.signal(signal.SIGTERM, signal.SIG_DFL)
-        err("terminated" if terminated else "interrupted")
-        sys.exit(143 if terminated else 130)
+        _interrupted(isinstance(exc, _Terminated))
     except Exception as exc:  # an unexpected bug: still one line, the traceback under --debug
         if debug:
             err(traceback.format_exc())
         err(f"error: internal error: {type(exc).__name__}: {exc} (re-run with --debug for the traceback)")
         sys.exit(1)
+
+
+def _error_lines(exc: ReconcilerError, debug: bool) -> None:
+    """A user-caused error: one line per problem (indented lines kept as they are); the traceback with --debug."""
+    if debug:
+        err(traceback.format_exc())
+    for line in str(exc).splitlines() or [type(exc).__name__]:
+        err(f"error: {line}" if not line.startswith("  ") else line)
+
+
+def _interrupted(terminated: bool) -> NoReturn:
+    if threading.current_thread() is threading.main_thread():  # a second signal while exiting: no traceback
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    err("terminated" if terminated else "interrupted")
+    sys.exit(143 if terminated else 130)
