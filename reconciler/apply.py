@@ -130,6 +130,25 @@ class Runner:
             return ""
         if old.kind not in (Kind.SOURCE, Kind.DESTINATION):
             return ""
+        victims = self._deleted_deliveries_of(old)
+        if not victims:
+            return ""
+        restored, lost = [], []
+        for j, b in victims:
+            try:
+                self._recreate_delivery(b)
+                restored.append(f"Delivery/{b.name}")
+                self.put_back.add(j)
+            except AwsError as exc:
+                lost.append(f"Delivery/{b.name} ({exc.code}: {exc.message})")
+        out = f"put back what this apply deleted for it: {', '.join(restored)}" if restored else ""
+        if lost:
+            out += ("; " if out else "") + f"could not put back: {', '.join(lost)}"
+        return out
+
+    def _deleted_deliveries_of(self, old: Resource) -> list[tuple[int, Resource]]:
+        """(change index, delivery as it was) of each replaced delivery this apply deleted from the source or into
+        the destination ``old``."""
         victims = []
         for j in sorted(self.deleted):
             c = self.plan.changes[j]
@@ -146,20 +165,7 @@ class Runner:
                 hit = b.attrs["deliveryDestinationArn"] == old.arn
             if hit:
                 victims.append((j, b))
-        if not victims:
-            return ""
-        restored, lost = [], []
-        for j, b in victims:
-            try:
-                self._recreate_delivery(b)
-                restored.append(f"Delivery/{b.name}")
-                self.put_back.add(j)
-            except AwsError as exc:
-                lost.append(f"Delivery/{b.name} ({exc.code}: {exc.message})")
-        out = f"put back what this apply deleted for it: {', '.join(restored)}" if restored else ""
-        if lost:
-            out += ("; " if out else "") + f"could not put back: {', '.join(lost)}"
-        return out
+        return victims
 
     def _recreate_delivery(self, b: Resource) -> None:
         source, dest = str(b.attrs["deliverySourceName"]), str(b.attrs["deliveryDestinationArn"])
