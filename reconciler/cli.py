@@ -33,7 +33,7 @@ from . import coverage as coveragemod
 from . import diff as diffmod
 from . import drift as driftmod
 from . import export as exportmod
-from . import formats, freshness, pipeline, render, writepath
+from . import formats, pipeline, render
 from . import grants as grantsmod
 from . import graph as graphmod
 from . import manifest as manifestmod
@@ -44,7 +44,7 @@ from . import scopes as scopesmod
 from . import selectors as selectorsmod
 from . import verify as verifymod
 from .aws import Api, Lease, ScopeState
-from .errors import PlanError, ReconcilerError, StalePlanError, Unreachable, mask_secrets
+from .errors import PlanError, ReconcilerError, Unreachable, mask_secrets
 from .findings import Severity
 from .models import json_schemas
 from .pipeline import PlanOptions
@@ -390,7 +390,7 @@ def plan_cmd(
 @click.option("--no-color", is_flag=True)
 def show(plan_file: Path, fmt: str, no_color: bool) -> None:
     """Render a saved plan (no AWS call): for a pull-request comment from the plan that CI saved."""
-    plan = _load_plan_file(plan_file)
+    plan = pipeline.read_plan_file(plan_file)
     color = not no_color and sys.stdout.isatty()
     out(formats.PLAN.render(fmt, plan, color))
 
@@ -430,42 +430,6 @@ def graph_cmd(
 
 
 # ---- apply ---------------------------------------------------------------------------------------------------
-
-
-def _is_plan_file(paths: tuple[Path, ...]) -> bool:
-    """One PATH whose content is a saved plan (whatever its name; a manifest never is one)."""
-    if len(paths) != 1 or not paths[0].is_file():
-        return False
-    try:
-        with paths[0].open("rb") as f:
-            head = f.read(1)
-            while head in (b" ", b"\n", b"\r", b"\t"):
-                head = f.read(1)
-            if head != b"{":
-                return False
-        return planmod.is_plan_document(paths[0].read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError):
-        return False
-
-
-def _note_manifest_changes(c: Common, project: configmod.Project, plan: planmod.Plan) -> None:
-    """One line on stderr when the manifests are no longer those the saved plan was made from."""
-    paths = [Path(p) for p in plan.options.get("paths", [])]
-    try:
-        now = manifestmod.load(project, paths or None, project.account, check_accounts=False).digest
-    except ReconcilerError:
-        now = "invalid"
-    if plan.digest and now != plan.digest:
-        err("note: the manifests changed since this plan was made; applying the saved plan as it was made "
-            "(plan again to include the changes)")  # fmt: skip
-
-
-def _load_plan_file(path: Path) -> planmod.Plan:
-    try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError) as exc:
-        raise StalePlanError(f"{path}: not a readable plan file: {exc}") from None
-    return planmod.from_json(doc)
 
 
 class _Progress:
@@ -602,7 +566,7 @@ def apply_cmd(paths: tuple[Path, ...], auto_approve: bool, parallelism: int, max
     interrupts = _Interrupts()
     result: ApplyResult | None = None
     try:
-        plan = _saved_plan(c, project, api, paths[0]) if _is_plan_file(paths) else None
+        plan = pipeline.saved_plan(project, api, paths[0], note=err) if pipeline.is_plan_file(paths) else None
         plan = plan or pipeline.make_plan(options, project, api).plan
         if expect_digest is not None:
             _check_digest(plan, expect_digest, allow_plan_drift)
@@ -619,24 +583,10 @@ def apply_cmd(paths: tuple[Path, ...], auto_approve: bool, parallelism: int, max
         sys.exit(1)
     if verify_after:
         since = started - datetime.timedelta(seconds=2)  # S3 times have whole seconds
-        code = run_verify(c, paths if not _is_plan_file(paths) else (), project, since,
+        code = run_verify(c, paths if not pipeline.is_plan_file(paths) else (), project, since,
                           verifymod.parse_duration(verify_timeout), 5.0, "text")  # fmt: skip
         if code:
             sys.exit(code)
-
-
-def _saved_plan(c: Common, project: configmod.Project, api: Api, path: Path) -> planmod.Plan:
-    """A saved plan, refused when it is another project's, stale against a fresh read, or touches what this
-    project may not."""
-    plan = _load_plan_file(path)
-    if plan.project != project.name:
-        raise StalePlanError(f"{path}: the plan is for project {plan.project!r}, not {project.name!r}")
-    _note_manifest_changes(c, project, plan)
-    live = api.read_live(plan.scopes)
-    unreadable = [s for s, st in live.scopes.items() if st.error is not None]
-    freshness.check_fresh(plan, live.resources, unreadable)
-    freshness.check_owned(plan, live.resources)
-    return plan
 
 
 def _show_and_confirm(c: Common, plan: planmod.Plan, strict: bool, fmt: str, auto_approve: bool) -> None:
@@ -747,15 +697,7 @@ def run_verify(c: Common, paths: tuple[Path, ...], project: configmod.Project, s
                timeout: float, interval: float, fmt: str, scopes: tuple[str, ...] = ()) -> int:  # fmt: skip
     options = PlanOptions(paths=paths, scopes=scopes, allow_unreadable=True, strict=False)
     planned = pipeline.make_plan(options, project, make_api(c, project))
-    unreadable = [f"{a}/{r}: {st.error}" for (a, r), st in sorted(planned.live.scopes.items()) if st.error]
-    live_keys = {r.key for r in planned.live.resources if r.kind.value == "Delivery"}
-    applied = [r for r in planned.desired if r.kind.value != "Delivery" or r.key in live_keys]
-    missing = [r.address for r in planned.desired if r.kind.value == "Delivery" and r.key not in live_keys]
-    items = verifymod.observations(writepath.targets(applied, planned.live.resources, set()))
-    for address in missing:
-        obs = verifymod.Observation(f"{address} (not in AWS: apply it first)", "", "", "", "", "", [address])
-        obs.status = verifymod.SILENT
-        items.append(obs)
+    items, unreadable = pipeline.observations(planned)
     for line in unreadable:
         err(f"  unreadable  {line}")
     result = verifymod.run(

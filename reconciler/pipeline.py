@@ -9,7 +9,8 @@ state read, diffed and built into a ``Plan`` (no printing: ``cli.py`` renders an
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import json
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,8 +26,9 @@ from . import manifest as manifestmod
 from . import plan as planmod
 from . import scopes as scopesmod
 from . import selectors as selectorsmod
+from . import verify as verifymod
 from .aws import Api, LiveState
-from .errors import ConfigError, PlanError
+from .errors import ConfigError, PlanError, ReconcilerError, StalePlanError
 from .findings import Finding
 from .models import Resource
 
@@ -268,3 +270,75 @@ def write_path_findings(
     facts = {**facts, **api.read_write_paths(list(missing.values()))}
     changes, refusals, after = grantsmod.plan_grants(items, managed, facts, extra)
     return sorted(writepath.evaluate_targets(items, after) + refusals), changes
+
+
+# ---- saved plans ---------------------------------------------------------------------------------------------
+
+
+def is_plan_file(paths: tuple[Path, ...]) -> bool:
+    """One PATH whose content is a saved plan (whatever its name; a manifest never is one)."""
+    if len(paths) != 1 or not paths[0].is_file():
+        return False
+    try:
+        with paths[0].open("rb") as f:
+            head = f.read(1)
+            while head in (b" ", b"\n", b"\r", b"\t"):
+                head = f.read(1)
+            if head != b"{":
+                return False
+        return planmod.is_plan_document(paths[0].read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError):
+        return False
+
+
+def read_plan_file(path: Path) -> planmod.Plan:
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise StalePlanError(f"{path}: not a readable plan file: {exc}") from None
+    return planmod.from_json(doc)
+
+
+def manifests_changed(project: configmod.Project, plan: planmod.Plan) -> bool:
+    """Are the manifests no longer those the saved plan was made from?"""
+    paths = [Path(p) for p in plan.options.get("paths", [])]
+    try:
+        now = manifestmod.load(project, paths or None, project.account, check_accounts=False).digest
+    except ReconcilerError:
+        now = "invalid"
+    return bool(plan.digest) and now != plan.digest
+
+
+def saved_plan(project: configmod.Project, api: Api, path: Path, note: Callable[[str], None]) -> planmod.Plan:
+    """A saved plan, refused when it is another project's, stale against a fresh read, or touches what this
+    project may not; ``note`` is told when the manifests changed since (the plan is applied as it was made)."""
+    plan = read_plan_file(path)
+    if plan.project != project.name:
+        raise StalePlanError(f"{path}: the plan is for project {plan.project!r}, not {project.name!r}")
+    if manifests_changed(project, plan):
+        note("note: the manifests changed since this plan was made; applying the saved plan as it was made "
+             "(plan again to include the changes)")  # fmt: skip
+    live = api.read_live(plan.scopes)
+    unreadable = [s for s, st in live.scopes.items() if st.error is not None]
+    freshness.check_fresh(plan, live.resources, unreadable)
+    freshness.check_owned(plan, live.resources)
+    return plan
+
+
+# ---- verify --------------------------------------------------------------------------------------------------
+
+
+def observations(planned: Planned) -> tuple[list[verifymod.Observation], list[str]]:
+    """``verify``'s observations of the manifests' deliveries (one not in AWS is silent at once), and the scopes
+    that could not be read."""
+    live = planned.live
+    unreadable = [f"{a}/{r}: {st.error}" for (a, r), st in sorted(live.scopes.items()) if st.error]
+    live_keys = {r.key for r in live.resources if r.kind.value == "Delivery"}
+    applied = [r for r in planned.desired if r.kind.value != "Delivery" or r.key in live_keys]
+    missing = [r.address for r in planned.desired if r.kind.value == "Delivery" and r.key not in live_keys]
+    items = verifymod.observations(writepath.targets(applied, live.resources, set()))
+    for address in missing:
+        obs = verifymod.Observation(f"{address} (not in AWS: apply it first)", "", "", "", "", "", [address])
+        obs.status = verifymod.SILENT
+        items.append(obs)
+    return items, unreadable
