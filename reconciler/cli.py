@@ -33,7 +33,7 @@ from . import coverage as coveragemod
 from . import diff as diffmod
 from . import drift as driftmod
 from . import export as exportmod
-from . import formats, pipeline, render
+from . import formats, pipeline, planfile, render
 from . import grants as grantsmod
 from . import graph as graphmod
 from . import manifest as manifestmod
@@ -390,7 +390,7 @@ def plan_cmd(
 @click.option("--no-color", is_flag=True)
 def show(plan_file: Path, fmt: str, no_color: bool) -> None:
     """Render a saved plan (no AWS call): for a pull-request comment from the plan that CI saved."""
-    plan = pipeline.read_plan_file(plan_file)
+    plan = planfile.read(plan_file)
     color = not no_color and sys.stdout.isatty()
     out(formats.PLAN.render(fmt, plan, color))
 
@@ -566,7 +566,7 @@ def apply_cmd(paths: tuple[Path, ...], auto_approve: bool, parallelism: int, max
     interrupts = _Interrupts()
     result: ApplyResult | None = None
     try:
-        plan = pipeline.saved_plan(project, api, paths[0], note=err) if pipeline.is_plan_file(paths) else None
+        plan = pipeline.saved_plan(project, api, paths[0], note=err) if planfile.is_plan_file(paths) else None
         plan = plan or pipeline.make_plan(options, project, api).plan
         if expect_digest is not None:
             _check_digest(plan, expect_digest, allow_plan_drift)
@@ -583,7 +583,7 @@ def apply_cmd(paths: tuple[Path, ...], auto_approve: bool, parallelism: int, max
         sys.exit(1)
     if verify_after:
         since = started - datetime.timedelta(seconds=2)  # S3 times have whole seconds
-        code = run_verify(c, paths if not pipeline.is_plan_file(paths) else (), project, since,
+        code = run_verify(c, paths if not planfile.is_plan_file(paths) else (), project, since,
                           verifymod.parse_duration(verify_timeout), 5.0, "text")  # fmt: skip
         if code:
             sys.exit(code)

@@ -9,7 +9,6 @@ state read, diffed and built into a ``Plan`` (no printing: ``cli.py`` renders an
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -19,7 +18,7 @@ from typing import Any
 from . import accounts as accountsmod
 from . import config as configmod
 from . import diff as diffmod
-from . import freshness, live_templates, writepath
+from . import freshness, live_templates, planfile, writepath
 from . import grants as grantsmod
 from . import graph as graphmod
 from . import manifest as manifestmod
@@ -275,30 +274,6 @@ def write_path_findings(
 # ---- saved plans ---------------------------------------------------------------------------------------------
 
 
-def is_plan_file(paths: tuple[Path, ...]) -> bool:
-    """One PATH whose content is a saved plan (whatever its name; a manifest never is one)."""
-    if len(paths) != 1 or not paths[0].is_file():
-        return False
-    try:
-        with paths[0].open("rb") as f:
-            head = f.read(1)
-            while head in (b" ", b"\n", b"\r", b"\t"):
-                head = f.read(1)
-            if head != b"{":
-                return False
-        return planmod.is_plan_document(paths[0].read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError):
-        return False
-
-
-def read_plan_file(path: Path) -> planmod.Plan:
-    try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError) as exc:
-        raise StalePlanError(f"{path}: not a readable plan file: {exc}") from None
-    return planmod.from_json(doc)
-
-
 def manifests_changed(project: configmod.Project, plan: planmod.Plan) -> bool:
     """Are the manifests no longer those the saved plan was made from?"""
     paths = [Path(p) for p in plan.options.get("paths", [])]
@@ -312,7 +287,7 @@ def manifests_changed(project: configmod.Project, plan: planmod.Plan) -> bool:
 def saved_plan(project: configmod.Project, api: Api, path: Path, note: Callable[[str], None]) -> planmod.Plan:
     """A saved plan, refused when it is another project's, stale against a fresh read, or touches what this
     project may not; ``note`` is told when the manifests changed since (the plan is applied as it was made)."""
-    plan = read_plan_file(path)
+    plan = planfile.read(path)
     if plan.project != project.name:
         raise StalePlanError(f"{path}: the plan is for project {plan.project!r}, not {project.name!r}")
     if manifests_changed(project, plan):

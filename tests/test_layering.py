@@ -38,12 +38,13 @@ def test_a_saved_plan_is_read_and_shown_in_every_format_without_aws(tmp_path: Pa
     code = (
         "from pathlib import Path\n"
         "import json\n"
-        "from reconciler import plan, render\n"
-        "p = plan.from_json(json.loads(Path('saved.plan').read_text()))\n"
+        "from reconciler import planfile, render\n"
+        "assert planfile.is_plan_file((Path('saved.plan'),))\n"
+        "p = planfile.read(Path('saved.plan'))\n"
         "assert p.steps == [(0, 'apply')], p.steps\n"
         "for text in (render.plan_text(p), render.plan_json(p), render.plan_markdown(p)):\n"
         "    assert 'DeliverySource' in text, text\n"
     )
     loaded = _loaded_after(code, tmp_path)
-    assert "reconciler.render" in loaded and "reconciler.plan" in loaded
+    assert "reconciler.render" in loaded and "reconciler.planfile" in loaded
     assert not [m for m in loaded if m.startswith(AWS_MODULES)]
