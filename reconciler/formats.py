@@ -17,9 +17,9 @@ from . import verify as verifymod
 from .drift import DriftReport
 from .plan import Plan
 from .results import ApplyResult
-from .scopes import Scope, matrix_entry
 
 T = TypeVar("T")
+Scope = tuple[str, str]  # (account, region)
 View = Callable[[T, bool], str]  # (what is shown, colour) -> text
 
 
@@ -66,6 +66,10 @@ def _scopes_text(s: ScopeJobs, color: bool) -> str:
 
 
 def _scopes_json(s: ScopeJobs, color: bool) -> str:
+    from .scopes import (
+        matrix_entry,
+    )  # scopes reads the project file, whose region check is botocore's: only here
+
     return json.dumps({"include": [matrix_entry(i, job) for i, job in enumerate(s.jobs, 1)]}) + "\n"
 
 
