@@ -42,7 +42,7 @@ from .models import (
 )
 from .policyeval import account_of_arn, region_of_arn
 from .verify import Observation
-from .writepath import Facts, Read, firehose_parts, log_group_parts, s3_parts
+from .writepath import Facts, Read, cwl_group_arn, firehose_parts, log_group_parts, s3_parts
 
 T = TypeVar("T")
 
@@ -565,6 +565,15 @@ class Api:
         if not facts.exists:
             return
         facts.cwl_policies = list(self._account_policies(acct, region))
+        group = cwl_group_arn(str(read.resource_arn))
+        own = self.call_service(
+            "logs", acct, region, "DescribeResourcePolicies", f"log group {name}",
+            resourceArn=group, policyScope="RESOURCE",
+        )  # fmt: skip
+        facts.cwl_group_policies = [
+            (str(p.get("policyName")), str(p.get("policyDocument") or ""))
+            for p in own.get("resourcePolicies", [])
+        ]
 
     def _account_policies(self, account: str, region: str) -> list[tuple[str, str]]:
         """The account-level resource policies of a region, read once per plan however many log groups need them."""
