@@ -82,7 +82,7 @@ def run(case: dict[str, Any]) -> dict[str, Any]:
         ignore=ignore,
     )
     plan = planmod.build(
-        result.changes, PROJECT, targets=options.get("targets"), excludes=options.get("excludes")
+        result.changes, PROJECT, targets=options.get("targets", []), excludes=options.get("excludes", [])
     )
     changes = []
     for c in plan.changes:
