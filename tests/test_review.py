@@ -426,6 +426,26 @@ def test_readme_workflow_snippets_are_found_whole() -> None:
     ]
 
 
+def test_the_workflow_check_fails_on_what_actionlint_finds(tmp_path: Path, capsys: Any) -> None:
+    sys.path.insert(0, str(ROOT / "scripts"))
+    import check_workflows
+
+    if shutil.which("actionlint", path=f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')}") is None:
+        pytest.skip("no actionlint wheel for this platform")
+    (tmp_path / ".github" / "workflows").mkdir(parents=True)
+    good = (
+        "on: push\njobs:\n  a:\n    runs-on: ubuntu-latest\n    steps:\n      - run: echo ${{ github.sha }}\n"
+    )
+    (tmp_path / ".github" / "workflows" / "ok.yml").write_text(good)
+    (tmp_path / "README.md").write_text("```yaml\n" + good.replace("github.sha", "github.evnt") + "```\n")
+    assert check_workflows.main(tmp_path) == 1
+    out = capsys.readouterr().out
+    assert 'README.md-line-2.yml:6:23: property "evnt" is not defined' in out
+    (tmp_path / "README.md").write_text("```yaml\n" + good + "```\n")
+    assert check_workflows.main(tmp_path) == 0
+    assert "actionlint" in capsys.readouterr().out
+
+
 def test_unchanged_neighbours_are_faded_and_text_shows_the_policy_diff(ws: Workspace, sandbox: Any) -> None:
     ws.write("main.yaml", base())
     apply_ok(ws)
