@@ -354,33 +354,21 @@ class Runner:
     def _grant_cwl(self, r: Resource, wanted: dict[str, Any]) -> None:
         """The log group's own resource policy (one per log group): read, merge, write with its revision id."""
         api, group = self.api, str(r.arn)
-        current = _group_policy(api, r, group)
-        text = str(current.get("policyDocument") or "") or None if current else None
+        name, text, revision = _group_policy(api, r, group)
         merged = self._merged(r, text, wanted, "log group's resource policy")
-        name = str(current["policyName"]) if current else grantsmod.CWL_POLICY_NAME
-        revision = (
-            {"expectedRevisionId": current["revisionId"]} if current and current.get("revisionId") else {}
-        )
-        if merged is None and name.startswith(grantsmod.SID_PREFIX):
-            if current:
-                api.call_service("logs", r.account, r.region, "DeleteResourcePolicy", r.address,
-                                 policyName=name, resourceArn=group, **revision)  # fmt: skip
-        else:
+        if merged is None and name is not None and name.startswith(grantsmod.SID_PREFIX):
+            api.call_service("logs", r.account, r.region, "DeleteResourcePolicy", r.address,
+                             policyName=name, resourceArn=group, **revision)  # fmt: skip
+        elif merged is not None or name is not None:
             doc = merged or grantsmod.EMPTY_POLICY  # a policy not of ours keeps its name, even empty
             if len(doc) > CWL_POLICY_CHARS_MAX:
                 raise AwsError("merge", r.address, "Refused", f"the log group's resource policy would have "
                                f"{len(doc)} characters, past the {CWL_POLICY_CHARS_MAX}-character limit")  # fmt: skip
-            api.call_service("logs", r.account, r.region, "PutResourcePolicy", r.address, policyName=name,
-                             policyDocument=doc, resourceArn=group, **revision)  # fmt: skip
+            api.call_service("logs", r.account, r.region, "PutResourcePolicy", r.address,
+                             policyName=name or grantsmod.CWL_POLICY_NAME, policyDocument=doc, resourceArn=group,
+                             **revision)  # fmt: skip
         if self.verify:
-            back = _group_policy(api, r, group)
-            have = grantsmod.owned_statements(str(back.get("policyDocument") or "") or None if back else None)
-            if sorted(have) != sorted(wanted) or canonical_policy(list(have.values())) != canonical_policy(
-                [wanted[k] for k in sorted(wanted)]
-            ):
-                raise AwsError(
-                    "verify", r.address, "Mismatch", "the log group's policy read back lacks the grant"
-                )
+            _check_statements(r, _group_policy(api, r, group)[1], wanted, "the log group's policy")
 
     @staticmethod
     def _merged(r: Resource, current: str | None, wanted: dict[str, Any], what: str) -> str | None:
@@ -426,12 +414,26 @@ def run(
     return Runner(plan, api, parallelism, verify, on_event, stop).run()
 
 
-def _group_policy(api: Api, r: Resource, group: str) -> dict[str, Any] | None:
-    """The log group's resource policy the grant edits (as DescribeResourcePolicies answers), or None."""
+def _group_policy(api: Api, r: Resource, group: str) -> tuple[str | None, str | None, dict[str, str]]:
+    """(name, document, the expectedRevisionId argument) of the log group's resource policy the grant edits;
+    (None, None, {}) when the group has none."""
     listed = api.call_service("logs", r.account, r.region, "DescribeResourcePolicies", r.address,
                               resourceArn=group, policyScope="RESOURCE").get("resourcePolicies", [])  # fmt: skip
     i = grantsmod.pick_group_policy([str(p.get("policyName", "")) for p in listed])
-    return dict(listed[i]) if i is not None else None
+    if i is None:
+        return None, None, {}
+    p = listed[i]
+    revision = {"expectedRevisionId": str(p["revisionId"])} if p.get("revisionId") else {}
+    return str(p.get("policyName", "")), str(p.get("policyDocument") or "") or None, revision
+
+
+def _check_statements(r: Resource, text: str | None, wanted: dict[str, Any], what: str) -> None:
+    """Verification: the policy read back holds exactly the statements of ours the change wanted."""
+    have = grantsmod.owned_statements(text)
+    if sorted(have) != sorted(wanted) or canonical_policy(
+        [have[k] for k in sorted(have)]
+    ) != canonical_policy([wanted[k] for k in sorted(wanted)]):
+        raise AwsError("verify", r.address, "Mismatch", f"{what} read back lacks the grant")
 
 
 def _bucket_policy(api: Api, r: Resource, bucket: str) -> str | None:
