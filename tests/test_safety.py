@@ -147,7 +147,7 @@ def test_saved_plan_with_any_name_applies_as_the_hint_says(ws: Workspace, sandbo
     hint = made.err.strip().splitlines()[-1]
     assert hint.endswith("apply it with `reconciler apply tonight.plan`.")
     doc_ = json.loads((ws.root / "tonight.plan").read_text())
-    doc_.pop("steps")  # steps and deps are recomputed from the changes, never taken from the file
+    doc_.pop("steps", None)  # steps and deps are recomputed from the changes, never taken from the file
     doc_["deps"] = []
     (ws.root / "tonight.plan").write_text(json.dumps(doc_))
     applied = ws.cli("apply", "tonight.plan", "--auto-approve")
