@@ -75,3 +75,53 @@ def test_the_type_checker_catches_a_field_left_out(tmp_path: Path) -> None:
     )
     out, _, code = mypy_api.run(["--strict", "--no-incremental", "--cache-dir=/dev/null", str(snippet)])
     assert code == 1 and 'Missing positional argument "s3DeliveryConfiguration"' in out, out
+
+
+def test_the_kinds_read_aws_answers_as_the_reader_does() -> None:
+    """Each kind's ``from_api`` gives the resource the AWS reader's converter gives, key order included."""
+    from reconciler import aws
+
+    tagsets: list[dict[str, str]] = [
+        {},
+        {
+            "reconciler:project": "p",
+            "reconciler:name": "h",
+            "team": "x",
+            "Protect": "true",
+            "reconciler:protect": "no",
+        },
+    ]
+    sources = [
+        {"name": "s", "arn": "arn:s", "resourceArns": ["arn:x"], "logType": "A"},
+        {"name": "s2"},
+        {"name": "s3", "deliverySourceConfiguration": {"a": "b"}},
+    ]
+    destinations = [
+        {"name": "d", "arn": "arn:d", "deliveryDestinationType": "S3",
+         "deliveryDestinationConfiguration": {"destinationResourceArn": "arn:aws:s3:::b"}},
+        {"name": "x", "roleArn": "r", "outputFormat": "json"},
+    ]  # fmt: skip
+    deliveries = [
+        {"id": "i", "arn": "a", "deliverySourceName": "s", "deliveryDestinationArn": DEST,
+         "deliveryDestinationType": "S3", "recordFields": ["a"], "s3DeliveryConfiguration": {"suffixPath": "x"}},
+        {"id": "j", "deliverySourceName": "s", "deliveryDestinationArn": "weird:arn"},
+    ]  # fmt: skip
+    pairs = [
+        *((aws.source_from_api(A, R, i, t), source_kind.from_api(A, R, i, t)) for i in sources for t in tagsets),
+        *((aws.destination_from_api(A, R, i, t), destination_kind.from_api(A, R, i, t))
+          for i in destinations for t in tagsets),
+        *((aws.delivery_from_api(A, R, i, t), delivery_kind.from_api(A, R, i, t)) for i in deliveries for t in tagsets),
+    ]  # fmt: skip
+    for old, new in pairs:
+        assert new.to_json() == old.to_json() and list(new.attrs) == list(old.attrs) and new.key == old.key
+    for out in (
+        {},
+        {"policy": {}},
+        {"policy": {"deliveryDestinationPolicy": '{"a": 1}'}},
+        {"policy": {"deliveryDestinationPolicy": "not json"}},
+    ):
+        old_p = aws.policy_from_api(A, R, "central", DEST, out)
+        new_p = policy_kind.from_api(A, R, "central", DEST, out)
+        assert (old_p is None and new_p is None) or (
+            old_p is not None and new_p is not None and new_p.to_json() == old_p.to_json()
+        )
