@@ -9,7 +9,7 @@
     ├── StalePlanError               a saved plan no longer matches live state or format
     └── LockError                    another apply holds the lock
 
-Third-party exceptions are translated into these at one boundary (``aws.py`` for botocore), with
+Third-party exceptions are translated into these at one boundary (the ``aws`` package for botocore), with
 ``raise ... from exc`` so ``--debug`` still shows the cause.
 """
 

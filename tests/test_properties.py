@@ -71,7 +71,7 @@ def resources(draw: Any, live: bool) -> list[Resource]:
             if r.kind is Kind.DELIVERY:
                 r.attrs.update(recordFields=["a"], fieldDelimiter="")
         for r in out:
-            if r.kind is Kind.POLICY:  # a policy has no tags: it reads as its destination's (aws.py)
+            if r.kind is Kind.POLICY:  # a policy has no tags: it reads as its destination's (aws/reader.py)
                 dest = next(d for d in out if d.kind is Kind.DESTINATION and d.name == r.name)
                 r.owner, r.protected = dest.owner, dest.protected
     return out

@@ -1,11 +1,9 @@
-"""The only module that talks to AWS: clients per (account, region), reading live state, and the write calls.
+"""Live state: the listings, tags, policies and deliveries of each scope; discovery; templates; the write-path
+facts; the organisation's accounts.
 
-Reads: per scope, the three ``Describe*`` listings are paged concurrently; tags (``ListTagsForResource``, unless a
-listing already carries them), destination policies and, where a listing lacks configuration, ``GetDelivery`` run on
-a bounded pool, each page's reads starting as soon as the page arrives. Retries are this module's own (``_call``):
-throttling, HTTP 5xx, dropped connections and the transient ``ConflictException: ... currently being updated``
-(TF #42194), with backoff and jitter, under a per-operation send rate learned from throttling (``RateLimiter``).
-Every botocore error is translated into ``errors.AwsError`` at this boundary. ``Lease`` is the apply lock.
+Per scope, the three ``Describe*`` listings are paged concurrently; tags (``ListTagsForResource``, unless a listing
+already carries them), destination policies and, where a listing lacks configuration, ``GetDelivery`` run on a
+bounded pool, each page's reads starting as soon as the page arrives.
 """
 
 from __future__ import annotations
@@ -14,23 +12,14 @@ import datetime
 import functools
 import hashlib
 import json
-import random
 import threading
-import time
-import uuid
-from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any
 
-import boto3
-import botocore.config
-import botocore.exceptions
-
-from . import hints
-from .errors import AccessDenied, AwsError, ConfigError, LockError, Unreachable
-from .models import (
+from reconciler.errors import AwsError
+from reconciler.models import (
     HANDLE_TAG,
     OWNER_TAG,
     AccountAccess,
@@ -40,39 +29,17 @@ from .models import (
     parse_destination_arn,
     protects,
 )
-from .policyeval import account_of_arn, region_of_arn
-from .verify import Observation
-from .writepath import Facts, Read, cwl_group_arn, firehose_parts, log_group_parts, s3_parts
+from reconciler.policyeval import account_of_arn, region_of_arn
+from reconciler.verify import Observation
+from reconciler.writepath import Facts, Read, cwl_group_arn, firehose_parts, log_group_parts, s3_parts
 
-T = TypeVar("T")
+from .transport import DENIED_CODES, NOT_FOUND, Transport, _snake
 
-DENIED_CODES = {
-    "AccessDeniedException",
-    "AccessDenied",
-    "UnauthorizedOperation",
-    "UnrecognizedClientException",
-}
-NOT_FOUND = "ResourceNotFoundException"
-TRANSIENT_CONFLICT = "currently being updated"
-THROTTLING_CODES = {
-    "Throttling",
-    "ThrottlingException",
-    "ThrottledException",
-    "RequestThrottledException",
-    "TooManyRequestsException",
-    "RequestLimitExceeded",
-    "SlowDown",
-    "ProvisionedThroughputExceededException",
-}
 # Ownership tags for a whole scope in pages: the Resource Groups Tagging API's types for the delivery family (they
 # are tag-policy resource types); a scope where the API refuses them or the caller may not call it falls back to one
 # ListTagsForResource per resource. A resource missing from the pages is read with ListTagsForResource too.
 TAG_PAGE_TYPES = ["logs:delivery-source", "logs:delivery-destination", "logs:delivery"]
 TAG_PAGE_FALLBACK = {"InvalidParameterException", "ValidationException", *DENIED_CODES}
-MAX_ATTEMPTS = 12
-CALL_DEADLINE_SECONDS = 120.0
-BACKOFF_BASE_SECONDS = 0.05
-BACKOFF_CAP_SECONDS = 5.0
 
 
 @dataclass
@@ -119,73 +86,8 @@ def _split_tags(tags: dict[str, str]) -> tuple[dict[str, str], str | None, bool,
     return user, owner, protected, extra, handle
 
 
-@dataclass
-class _Window:
-    rate: float | None = None  # requests per second; None = unlimited
-    next_slot: float = 0.0
-    start: float = 0.0
-    attempts: int = 0
-    throttles: int = 0
-    successes: int = 0
-
-
-class RateLimiter:
-    """Send-rate limits per (account, region, operation), learned from throttling.
-
-    Counted in one-second windows. When more than half of a window's attempts (at least 20) were throttled, the
-    operation is limited to 95% of the rate that succeeded in that window (what the server let through); a window
-    with under 20% throttled raises the limit by 20%, and past ``ceiling`` the operation is unlimited again. Throttling that does
-    not depend on the rate (a steady minority of attempts) leaves the rate alone, so it slows nothing down, while a
-    real rate limit is found within a second or two and then kept full without hammering. (botocore's adaptive mode
-    shares one rate per client and, under steady random throttling, falls to 0.5 requests per second.)
-    """
-
-    def __init__(self, floor: float = 2.0, ceiling: float = 1000.0) -> None:
-        self.floor, self.ceiling = floor, ceiling
-        self._lock = threading.Lock()
-        self._ops: dict[str, _Window] = {}
-
-    def _roll(self, w: _Window, now: float) -> None:
-        elapsed = now - w.start
-        hammering = elapsed >= 0.25 and w.attempts >= 20 and w.throttles > 0.5 * w.attempts
-        if elapsed < 1.0 and not hammering:
-            return
-        if hammering:  # judged early: a burst into a limit shows within a quarter of a second
-            w.rate = max(self.floor, 0.95 * w.successes / elapsed)
-        elif w.rate is not None and w.throttles < 0.2 * max(1, w.attempts):
-            w.rate = None if w.rate * 1.2 > self.ceiling else w.rate * 1.2
-        w.start, w.attempts, w.throttles, w.successes = now, 0, 0, 0
-
-    def wait(self, key: str) -> None:
-        with self._lock:
-            now = time.monotonic()
-            w = self._ops.get(key)
-            if w is None:
-                w = self._ops[key] = _Window(start=now)
-            self._roll(w, now)
-            w.attempts += 1
-            if w.rate is None:
-                return
-            slot = max(now, w.next_slot)
-            w.next_slot = slot + 1.0 / w.rate
-        if slot > now:
-            time.sleep(slot - now)
-
-    def throttled(self, key: str) -> None:
-        with self._lock:
-            self._ops[key].throttles += 1
-
-    def succeeded(self, key: str) -> None:
-        with self._lock:
-            self._ops[key].successes += 1
-
-    def rate(self, key: str) -> float | None:
-        w = self._ops.get(key)
-        return w.rate if w is not None else None
-
-
-class Api:
-    """Clients per (account, region) and the calls the reconciler makes; thread-safe."""
+class Api(Transport):
+    """The reads the reconciler makes, over ``Transport``'s clients and retries; thread-safe."""
 
     def __init__(
         self,
@@ -198,288 +100,19 @@ class Api:
         connect_timeout: float = 5.0,
         unreachable_seconds: float = 30.0,
     ) -> None:
-        self.list_concurrency = list_concurrency
-        self.accounts = accounts
-        self.tag_pages = tag_pages
-        self.default_region = default_region
-        self.endpoint_url = endpoint_url or None
-        self.read_concurrency = read_concurrency
-        self.connect_timeout = connect_timeout
-        self.unreachable_seconds = unreachable_seconds
-        self.expected_account: str | None = (
-            None  # the project's account, named when the caller is unreachable
-        )
-        self.on_scope: Callable[[ScopeState, int, int], None] | None = None  # progress: (scope, done, total)
-        self._down_since: float | None = None  # first connection failure since the last success
-        self._abort_at: float | None = None  # interrupted: no call (or retry) starts after this
-        self._config = botocore.config.Config(
-            retries={"mode": "standard", "total_max_attempts": 1},  # retries are ours: see _call
-            max_pool_connections=max(read_concurrency, 10),
+        super().__init__(
+            accounts,
+            default_region,
+            endpoint_url,
+            pool_connections=max(read_concurrency, 10),
             connect_timeout=connect_timeout,
-            read_timeout=60,
-            user_agent_extra="reconciler",
+            unreachable_seconds=unreachable_seconds,
         )
-        self.limiter = RateLimiter()
-        self._lock = threading.Lock()
-        self._session_lock = threading.RLock()
-        self._sessions: dict[str, tuple[boto3.Session, dict[str, str]]] = {}
-        self._account_locks: dict[str, threading.Lock] = {}
-        self._base: boto3.Session | None = None
-        self._clients: dict[tuple[str, str, str], Any] = {}
-        self._caller: str | None = None
-        self.calls: Counter[str] = Counter()  # HTTP requests per operation, retries included
+        self.list_concurrency = list_concurrency
+        self.tag_pages = tag_pages
+        self.read_concurrency = read_concurrency
+        self.on_scope: Callable[[ScopeState, int, int], None] | None = None  # progress: (scope, done, total)
         self._policy_reads: dict[tuple[str, str], Future[list[tuple[str, str]]]] = {}
-
-    # ---- sessions and clients
-    def _base_session(self) -> boto3.Session:
-        """One session for the default credential chain; clients for assumed roles reuse its loaders."""
-        with self._lock:
-            if self._base is None:
-                try:
-                    self._base = boto3.Session()
-                except botocore.exceptions.ProfileNotFound as exc:
-                    raise ConfigError(
-                        profile_not_found(str(exc.kwargs.get("profile", "")), "AWS_PROFILE")
-                    ) from None
-            return self._base
-
-    def _sts(self) -> Any:
-        """One STS client for every AssumeRole (a client per account cost a client's construction each)."""
-        with self._lock:
-            client = self._clients.get(("", self.default_region, "sts"))
-        if client is None:
-            client = self._raw_client(self._base_session(), "sts", self.default_region)
-            with self._lock:
-                client = self._clients.setdefault(("", self.default_region, "sts"), client)
-        return client
-
-    def caller_account(self) -> str:
-        with self._session_lock:
-            return self._caller_account()
-
-    def _caller_account(self) -> str:
-        if self._caller is None:
-            sts = self._raw_client(self._base_session(), "sts", self.default_region)
-            ident = self._call(
-                sts.get_caller_identity,
-                "GetCallerIdentity",
-                "caller",
-                service="sts",
-                account=self.expected_account or "the default credentials' account",
-            )
-            self._caller = str(ident["Account"])
-        return self._caller
-
-    def _raw_client(
-        self, session: boto3.Session, service: str, region: str, creds: dict[str, str] | None = None
-    ) -> Any:
-        client = session.client(
-            service, region_name=region, endpoint_url=self.endpoint_url, config=self._config, **(creds or {})
-        )
-        client.meta.events.register("before-send", lambda request, **kw: self._count_request(request))
-        return client
-
-    def _count_request(self, request: Any) -> None:
-        target = request.headers.get("X-Amz-Target", b"")
-        if isinstance(target, bytes):
-            target = target.decode()
-        op = target.split(".", 1)[1] if "." in target else "other"
-        if op == "other" and request.body:
-            body = request.body if isinstance(request.body, bytes) else str(request.body).encode()
-            for part in body.split(b"&"):
-                if part.startswith(b"Action="):
-                    op = part[7:].decode()
-        with self._lock:
-            self.calls[op] += 1
-
-    def session_for(self, account: str) -> tuple[boto3.Session, dict[str, str]]:
-        """The session (and explicit credentials, for an assumed role) that reaches an account."""
-        with self._lock:
-            cached = self._sessions.get(account)
-        if cached is not None:
-            return cached
-        with self._lock:
-            account_lock = self._account_locks.setdefault(account, threading.Lock())
-        with account_lock:  # one AssumeRole per account, however many threads ask; accounts in parallel
-            with self._lock:
-                cached = self._sessions.get(account)
-            if cached is not None:
-                return cached
-            return self._new_session(account)
-
-    def _new_session(self, account: str) -> tuple[boto3.Session, dict[str, str]]:
-        access = self.accounts.get(account)
-        creds: dict[str, str] = {}
-        if access is not None and access.profile:
-            try:
-                session = boto3.Session(profile_name=access.profile)
-            except botocore.exceptions.ProfileNotFound:
-                raise ConfigError(
-                    f"accounts.{account}.profile: {profile_not_found(access.profile, 'the project file')}"
-                ) from None
-        elif access is not None and access.roleArn:
-            sts = self._sts()
-            kwargs: dict[str, Any] = {"RoleArn": access.roleArn, "RoleSessionName": "reconciler"}
-            if access.externalId:
-                kwargs["ExternalId"] = access.externalId
-            out = self._call(
-                lambda: sts.assume_role(**kwargs),
-                "AssumeRole",
-                f"{access.roleArn} (account {account})",
-                service="sts",
-                account=account,
-            )["Credentials"]
-            session = self._base_session()
-            creds = {
-                "aws_access_key_id": out["AccessKeyId"],
-                "aws_secret_access_key": out["SecretAccessKey"],
-                "aws_session_token": out["SessionToken"],
-            }
-        else:
-            caller = self.caller_account()
-            if caller != account:
-                raise AccessDenied(
-                    "AssumeRole",
-                    f"account {account}",
-                    "NoAccess",
-                    f"the credentials are for account {caller}; add accounts.{account}.roleArn or profile to the "
-                    "project file",
-                )
-            session = self._base_session()
-        with self._lock:
-            self._sessions.setdefault(account, (session, creds))
-            return self._sessions[account]
-
-    def logs(self, account: str, region: str) -> Any:
-        return self.client("logs", account, region)
-
-    def client(self, service: str, account: str, region: str) -> Any:
-        key = (account, region, service)
-        with self._lock:
-            client = self._clients.get(key)
-        if client is None:
-            session, creds = self.session_for(account)
-            client = self._raw_client(session, service, region, creds)
-            with self._lock:
-                client = self._clients.setdefault(key, client)
-        return client
-
-    # ---- error boundary
-    def _call(
-        self,
-        fn: Callable[[], T],
-        operation: str,
-        resource: str,
-        limit_key: str | None = None,
-        *,
-        service: str | None = None,
-        account: str | None = None,
-    ) -> T:
-        """One API call with this project's retry policy; botocore's own retries are off.
-
-        Retried with full-jitter exponential backoff, within ``CALL_DEADLINE_SECONDS``: throttling, HTTP 5xx,
-        dropped connections and timeouts, and the transient ``ConflictException ... currently being updated``
-        (TF #42194). Each attempt first waits for the send-rate limit of its (account, region, operation), which
-        learns from throttling (``RateLimiter``). Anything else, or the last failure, becomes an ``AwsError``.
-        """
-        deadline = time.monotonic() + CALL_DEADLINE_SECONDS
-        attempt = 0
-        while True:
-            attempt += 1
-            if self._abort_at is not None:
-                deadline = min(deadline, self._abort_at)
-                if time.monotonic() >= self._abort_at:
-                    raise AwsError(operation, resource, "Interrupted", "not sent: the apply was interrupted")
-            if limit_key is not None:
-                self.limiter.wait(limit_key)
-            try:
-                result = fn()
-            except botocore.exceptions.ClientError as exc:
-                err = exc.response.get("Error", {})
-                code = str(err.get("Code", "Unknown"))
-                message = str(err.get("Message", ""))
-                status = int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) or 0)
-                throttled = code in THROTTLING_CODES
-                if limit_key is not None and throttled:
-                    self.limiter.throttled(limit_key)
-                transient = (
-                    throttled
-                    or status >= 500
-                    or (code == "ConflictException" and TRANSIENT_CONFLICT in message)
-                )
-                if transient and attempt < MAX_ATTEMPTS and time.monotonic() < deadline:
-                    self._backoff(attempt, deadline)
-                    continue
-                cls = AccessDenied if code in DENIED_CODES else AwsError
-                raise cls(operation, resource, code, message) from exc
-            except botocore.exceptions.NoCredentialsError as exc:
-                raise AccessDenied(operation, resource, "NoCredentials", "no AWS credentials found") from exc
-            except botocore.exceptions.EndpointConnectionError as exc:  # also ConnectTimeoutError
-                # the endpoint cannot be reached at all: retried while it has been down for less than
-                # ``unreachable_seconds`` in all (shared by every call), then one line naming it
-                if self._still_trying() and attempt < MAX_ATTEMPTS and time.monotonic() < deadline:
-                    self._backoff(attempt, min(deadline, self._down_until()))
-                    continue
-                where = account or (limit_key.split("/", 1)[0] if limit_key else resource)
-                raise Unreachable(
-                    operation,
-                    resource,
-                    endpoint=self.endpoint_url or _endpoint_of(exc),
-                    reason=_connection_reason(exc),
-                    service=service or _service_of(fn) or "logs",
-                    account=where,
-                    configured=self.endpoint_url is not None,
-                ) from exc
-            except (
-                botocore.exceptions.ConnectionClosedError,
-                botocore.exceptions.ReadTimeoutError,
-            ) as exc:
-                if attempt < MAX_ATTEMPTS and time.monotonic() < deadline:
-                    self._backoff(attempt, deadline)
-                    continue
-                raise AwsError(operation, resource, "ConnectionError", str(exc)) from exc
-            except botocore.exceptions.BotoCoreError as exc:
-                raise AwsError(operation, resource, type(exc).__name__, str(exc)) from exc
-            if limit_key is not None:
-                self.limiter.succeeded(limit_key)
-            self._down_since = None
-            return result
-
-    def interrupt(self, grace: float) -> None:
-        """After ``grace`` seconds no call or retry starts (calls already sent still finish)."""
-        if self._abort_at is None:
-            self._abort_at = time.monotonic() + grace
-
-    def _down_until(self) -> float:
-        since = self._down_since
-        return (since if since is not None else time.monotonic()) + self.unreachable_seconds
-
-    def _still_trying(self) -> bool:
-        now = time.monotonic()
-        with self._lock:
-            if self._down_since is None:
-                self._down_since = now
-            return now - self._down_since < self.unreachable_seconds
-
-    @staticmethod
-    def _backoff(attempt: int, deadline: float) -> None:
-        delay = random.uniform(0, min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * 2**attempt))
-        time.sleep(max(0.0, min(delay, deadline - time.monotonic())))
-
-    def call(self, account: str, region: str, operation: str, resource: str, **params: Any) -> Any:
-        client = self.logs(account, region)
-        method = getattr(client, _snake(operation))
-        return self._call(lambda: method(**params), operation, resource, f"{account}/{region}/{operation}")
-
-    def call_service(
-        self, service: str, account: str, region: str, operation: str, resource: str, **params: Any
-    ) -> Any:
-        """A call to another service (S3, KMS, Firehose, X-Ray) through the same retries and rate limits."""
-        client = self.client(service, account, region)
-        method = getattr(client, _snake(operation))
-        return self._call(
-            lambda: method(**params), operation, resource, f"{account}/{region}/{service}/{operation}"
-        )
 
     # ---- the destination write path (writepath.py evaluates what these read)
     def read_write_paths(self, reads: Iterable[Read], concurrency: int | None = None) -> dict[str, Facts]:
@@ -1011,74 +644,6 @@ class Api:
         return None
 
 
-def profile_not_found(profile: str, source: str) -> str:
-    """The one line for a named profile that does not exist, naming where profiles are read from."""
-    import os
-
-    config = os.environ.get("AWS_CONFIG_FILE", "~/.aws/config")
-    creds = os.environ.get("AWS_SHARED_CREDENTIALS_FILE", "~/.aws/credentials")
-    return (
-        f"AWS profile {profile!r} (from {source}) is not defined in {config} or {creds} "
-        "(AWS_CONFIG_FILE / AWS_SHARED_CREDENTIALS_FILE); `aws configure list-profiles` lists the defined ones"
-    )
-
-
-def _endpoint_of(exc: botocore.exceptions.EndpointConnectionError) -> str:
-    url = str(exc.kwargs.get("endpoint_url", "the AWS endpoint"))
-    scheme, sep, rest = url.partition("://")
-    return f"{scheme}{sep}{rest.split('/', 1)[0]}" if sep else url
-
-
-def _connection_reason(exc: Exception) -> str:
-    if isinstance(exc, botocore.exceptions.ConnectTimeoutError):
-        return "connect timed out"
-    text = str(getattr(exc, "kwargs", {}).get("error", exc)).lower()
-    for needle, reason in (
-        ("refused", "connection refused"),
-        ("name or service not known", "host name not resolved"),
-        ("nodename nor servname", "host name not resolved"),
-        ("temporary failure in name resolution", "host name not resolved"),
-        ("network is unreachable", "network unreachable"),
-        ("no route to host", "no route to host"),
-        ("timed out", "connect timed out"),
-    ):
-        if needle in text:
-            return reason
-    return "connection failed"
-
-
-def _service_of(fn: Any) -> str | None:
-    owner = getattr(fn, "__self__", None)
-    model = getattr(getattr(owner, "meta", None), "service_model", None)
-    name = getattr(model, "endpoint_prefix", None)
-    return name if isinstance(name, str) else None
-
-
-@functools.cache
-def known_regions() -> frozenset[str]:
-    """Every region in botocore's partition data (``partitions.json``): what ``validate`` accepts as a region."""
-    import botocore.loaders
-
-    data = botocore.loaders.create_loader().load_data("partitions")
-    return frozenset(
-        region
-        for partition in data["partitions"]
-        for region in partition.get("regions", {})
-        if not region.endswith("-global")
-    )
-
-
-def region_problem(region: str) -> str | None:
-    """Why ``region`` is not an AWS region (a one-line message with the closest names), or None when it is one."""
-    regions = known_regions()
-    if region in regions:
-        return None
-    import botocore
-
-    hint = hints.did_you_mean(region, regions)
-    return f"{region!r} is not an AWS region (botocore {botocore.__version__} partition data){hint}"
-
-
 def _with_policy_owners(resources: list[Resource]) -> list[Resource]:
     """A policy has no tags of its own: it carries its destination's ownership and protection."""
     owners = {r.name: r for r in resources if r.kind is Kind.DESTINATION}
@@ -1088,132 +653,11 @@ def _with_policy_owners(resources: list[Resource]) -> list[Resource]:
     return resources
 
 
-class Lease:
-    """The apply lock: one item in a DynamoDB table (hash key ``LockID``), held with an expiring lease.
-
-    Acquired with a conditional put (absent, or expired); renewed by a heartbeat thread every third of the lease;
-    released with a conditional delete on the holder's id. ``force_release`` is ``reconciler unlock ID``.
-    """
-
-    def __init__(
-        self, api: Api, table: str, account: str, region: str, project: str, lease_seconds: int
-    ) -> None:
-        self.api = api
-        self.table = table
-        self.account = account
-        self.region = region
-        self.key = {"LockID": {"S": f"reconciler/{project}"}}
-        self.project = project
-        self.lease = lease_seconds
-        self.id = uuid.uuid4().hex
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-
-    def _ddb(self) -> Any:
-        return self.api.client("dynamodb", self.account, self.region)
-
-    def _op(self, operation: str, fn: Callable[[], T]) -> T:
-        return self.api._call(
-            fn, operation, f"dynamodb table {self.table}", service="dynamodb", account=self.account
-        )
-
-    def holder(self) -> dict[str, str] | None:
-        item = self._op(
-            "GetItem", lambda: self._ddb().get_item(TableName=self.table, Key=self.key, ConsistentRead=True)
-        )
-        found = item.get("Item")
-        if not found:
-            return None
-        return {k: next(iter(v.values())) for k, v in found.items()}
-
-    def acquire(self, who: str) -> None:
-        now = int(time.time())
-        item = {
-            **self.key,
-            "id": {"S": self.id},
-            "holder": {"S": who},
-            "acquired": {"S": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now))},
-            "expires": {"N": str(now + self.lease)},
-        }
-        try:
-            self._op(
-                "PutItem",
-                lambda: self._ddb().put_item(
-                    TableName=self.table,
-                    Item=item,
-                    ConditionExpression="attribute_not_exists(LockID) OR expires < :now",
-                    ExpressionAttributeValues={":now": {"N": str(now)}},
-                ),
-            )
-        except AwsError as exc:
-            if exc.code != "ConditionalCheckFailedException":
-                raise
-            held = self.holder() or {}
-            until = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(int(held.get("expires", "0"))))
-            raise LockError(
-                f"the apply lock of project {self.project!r} is held by {held.get('holder', '?')} since "
-                f"{held.get('acquired', '?')} (until {until}, lock id {held.get('id', '?')}); "
-                f"if it is stale, release it with `reconciler unlock {held.get('id', '?')}`"
-            ) from None
-        self._thread = threading.Thread(target=self._heartbeat, daemon=True, name="lock-heartbeat")
-        self._thread.start()
-
-    def _heartbeat(self) -> None:
-        while not self._stop.wait(max(1.0, self.lease / 3)):
-            expires = str(int(time.time()) + self.lease)
-            try:
-                self._op(
-                    "UpdateItem",
-                    lambda expires=expires: self._ddb().update_item(  # type: ignore[misc]
-                        TableName=self.table,
-                        Key=self.key,
-                        UpdateExpression="SET expires = :e",
-                        ConditionExpression="id = :id",
-                        ExpressionAttributeValues={":e": {"N": expires}, ":id": {"S": self.id}},
-                    ),
-                )
-            except AwsError:
-                return  # lost or unreachable: the lease runs out on its own
-
-    def release(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-        self.force_release(self.id, quiet=True)
-
-    def force_release(self, lock_id: str, quiet: bool = False) -> None:
-        try:
-            self._op(
-                "DeleteItem",
-                lambda: self._ddb().delete_item(
-                    TableName=self.table,
-                    Key=self.key,
-                    ConditionExpression="id = :id",
-                    ExpressionAttributeValues={":id": {"S": lock_id}},
-                ),
-            )
-        except AwsError as exc:
-            if quiet:
-                return  # the lease runs out on its own
-            if exc.code == "ConditionalCheckFailedException":
-                raise LockError(f"no lock with id {lock_id} is held for project {self.project!r}") from None
-            raise
-
-
 _LISTINGS = {
     "sources": ("DescribeDeliverySources", "deliverySources"),
     "destinations": ("DescribeDeliveryDestinations", "deliveryDestinations"),
     "deliveries": ("DescribeDeliveries", "deliveries"),
 }
-
-
-def _snake(operation: str) -> str:
-    out = []
-    for i, ch in enumerate(operation):
-        if ch.isupper() and i:
-            out.append("_")
-        out.append(ch.lower())
-    return "".join(out)
 
 
 # ---- API shapes -> Resource (normalised) ---------------------------------------------------------------------

@@ -1,0 +1,63 @@
+"""The only package that talks to AWS (boto3/botocore stay inside it; ruff TID251 keeps it so).
+
+``transport`` (sessions and clients per account/region, one call's retries and error translation), ``reader`` (live
+state), ``lock`` (the apply lock). The names other modules use are re-exported here.
+"""
+
+from .lock import Lease
+from .reader import (
+    TAG_PAGE_FALLBACK,
+    TAG_PAGE_TYPES,
+    Api,
+    DiscoveryJob,
+    LiveState,
+    ScopeState,
+    delivery_from_api,
+    destination_from_api,
+    fingerprint,
+    policy_from_api,
+    source_from_api,
+)
+from .transport import (
+    BACKOFF_BASE_SECONDS,
+    BACKOFF_CAP_SECONDS,
+    CALL_DEADLINE_SECONDS,
+    DENIED_CODES,
+    MAX_ATTEMPTS,
+    NOT_FOUND,
+    THROTTLING_CODES,
+    TRANSIENT_CONFLICT,
+    RateLimiter,
+    Transport,
+    known_regions,
+    profile_not_found,
+    region_problem,
+)
+
+__all__ = [
+    "BACKOFF_BASE_SECONDS",
+    "BACKOFF_CAP_SECONDS",
+    "CALL_DEADLINE_SECONDS",
+    "DENIED_CODES",
+    "MAX_ATTEMPTS",
+    "NOT_FOUND",
+    "TAG_PAGE_FALLBACK",
+    "TAG_PAGE_TYPES",
+    "THROTTLING_CODES",
+    "TRANSIENT_CONFLICT",
+    "Api",
+    "DiscoveryJob",
+    "Lease",
+    "LiveState",
+    "RateLimiter",
+    "ScopeState",
+    "Transport",
+    "delivery_from_api",
+    "destination_from_api",
+    "fingerprint",
+    "known_regions",
+    "policy_from_api",
+    "profile_not_found",
+    "region_problem",
+    "source_from_api",
+]
