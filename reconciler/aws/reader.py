@@ -19,15 +19,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from reconciler.errors import AwsError
+from reconciler.kinds.delivery import from_api as delivery_from_api
+from reconciler.kinds.destination import from_api as destination_from_api
+from reconciler.kinds.policy import from_api as policy_from_api
+from reconciler.kinds.source import from_api as source_from_api
 from reconciler.models import (
-    HANDLE_TAG,
-    OWNER_TAG,
     AccountAccess,
     Kind,
     Resource,
-    is_protect_tag,
-    parse_destination_arn,
-    protects,
 )
 from reconciler.policyeval import account_of_arn, region_of_arn
 from reconciler.verify import Observation
@@ -75,15 +74,6 @@ def fingerprint(resource: Resource | None) -> str:
     data = resource.to_json()
     data.pop("origin", None)
     return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()[:16]
-
-
-def _split_tags(tags: dict[str, str]) -> tuple[dict[str, str], str | None, bool, dict[str, str], str | None]:
-    user = dict(tags)
-    owner = user.pop(OWNER_TAG, None)
-    handle = user.pop(HANDLE_TAG, None)
-    extra = {k: user.pop(k) for k in [k for k in user if is_protect_tag(k)]}
-    protected = any(protects(v) for v in extra.values())
-    return user, owner, protected, extra, handle
 
 
 class Api(Transport):
@@ -658,88 +648,3 @@ _LISTINGS = {
     "destinations": ("DescribeDeliveryDestinations", "deliveryDestinations"),
     "deliveries": ("DescribeDeliveries", "deliveries"),
 }
-
-
-# ---- API shapes -> Resource (normalised) ---------------------------------------------------------------------
-
-
-def source_from_api(account: str, region: str, item: dict[str, Any], tags: dict[str, str]) -> Resource:
-    user, owner, protected, extra, _ = _split_tags(tags)
-    arns = item.get("resourceArns") or [""]
-    return Resource(
-        Kind.SOURCE,
-        account,
-        region,
-        item["name"],
-        {
-            "resourceArn": arns[0],
-            "logType": item.get("logType"),
-            "deliverySourceConfiguration": dict(item.get("deliverySourceConfiguration") or {}),
-        },
-        tags=user,
-        arn=item.get("arn"),
-        owner=owner,
-        protected=protected,
-        extra_tags=extra,
-    )
-
-
-def destination_from_api(account: str, region: str, item: dict[str, Any], tags: dict[str, str]) -> Resource:
-    user, owner, protected, extra, _ = _split_tags(tags)
-    config = item.get("deliveryDestinationConfiguration") or {}
-    return Resource(
-        Kind.DESTINATION,
-        account,
-        region,
-        item["name"],
-        {
-            "deliveryDestinationType": item.get("deliveryDestinationType"),
-            "outputFormat": item.get("outputFormat"),
-            "destinationResourceArn": config.get("destinationResourceArn"),
-            "roleArn": item.get("roleArn"),
-        },
-        tags=user,
-        arn=item.get("arn"),
-        owner=owner,
-        protected=protected,
-        extra_tags=extra,
-    )
-
-
-def policy_from_api(account: str, region: str, name: str, arn: str, out: dict[str, Any]) -> Resource | None:
-    text = (out.get("policy") or {}).get("deliveryDestinationPolicy")
-    if not text:
-        return None  # {"policy": {}} after a delete means no policy (LS)
-    try:
-        doc = json.loads(text)
-    except ValueError:
-        doc = {"__unparsed__": text}
-    return Resource(Kind.POLICY, account, region, name, {"policy": doc}, arn=arn)
-
-
-def delivery_from_api(account: str, region: str, item: dict[str, Any], tags: dict[str, str]) -> Resource:
-    user, owner, protected, extra, handle = _split_tags(tags)
-    dest_arn = item.get("deliveryDestinationArn", "")
-    parsed = parse_destination_arn(dest_arn)
-    dest_name = parsed[2] if parsed else dest_arn.rsplit(":", 1)[-1]
-    name = handle or f"{item.get('deliverySourceName')}-to-{dest_name}"[:60]
-    return Resource(
-        Kind.DELIVERY,
-        account,
-        region,
-        name,
-        {
-            "deliverySourceName": item.get("deliverySourceName"),
-            "deliveryDestinationArn": dest_arn,
-            "deliveryDestinationType": item.get("deliveryDestinationType"),
-            "recordFields": list(item.get("recordFields") or []),
-            "fieldDelimiter": item.get("fieldDelimiter", ""),
-            "s3DeliveryConfiguration": item.get("s3DeliveryConfiguration"),
-        },
-        tags=user,
-        arn=item.get("arn"),
-        id=item.get("id"),
-        owner=owner,
-        protected=protected,
-        extra_tags=extra,
-    )
