@@ -1,18 +1,19 @@
 """Reliability and security through the real CLI against the sandbox: applies under injected faults, SIGKILL at
-random points, the DynamoDB apply lock, live changes during a saved plan's re-read, secrets never printed."""
+the Nth write, the DynamoDB apply lock, live changes during a saved plan's re-read, secrets never printed."""
 
 from __future__ import annotations
 
 import json
 import os
-import random
 import signal
 import subprocess
 import sys
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+import killable
 import pytest
 from conftest import PROJECT, Workspace, client
 from test_plan_apply import A, B, apply_ok, base, writes
@@ -72,22 +73,29 @@ def seed_unowned(box: Any) -> dict[str, Any]:
 
 def snapshot(box: Any, owned: bool) -> dict[str, Any]:
     """Live state (with tags) of the resources that carry our tag (owned) or not."""
+    return snapshots(box)[owned]
+
+
+def snapshots(box: Any) -> dict[bool, dict[str, Any]]:
+    """Live state (with tags) of every resource, by whether it carries our tag; tags read 8 at a time."""
     logs = client(box)
-    out: dict[str, Any] = {}
     items = (
         [("src", s) for s in _all(logs, "describe_delivery_sources", "deliverySources")]
         + [("dst", d) for d in _all(logs, "describe_delivery_destinations", "deliveryDestinations")]
         + [("dlv", d) for d in _all(logs, "describe_deliveries", "deliveries")]
     )
-    for kind, item in items:
-        tags = logs.list_tags_for_resource(resourceArn=item["arn"])["tags"]
-        if ("reconciler:project" in tags) != owned:
-            continue
+    with ThreadPoolExecutor(8) as pool:
+        all_tags = list(
+            pool.map(lambda item: logs.list_tags_for_resource(resourceArn=item[1]["arn"])["tags"], items)
+        )
+    out: dict[bool, dict[str, Any]] = {True: {}, False: {}}
+    for (kind, item), tags in zip(items, all_tags, strict=True):
+        part = out["reconciler:project" in tags]
         key = (
             f"{kind}:{item.get('name') or item['deliverySourceName'] + '>' + item['deliveryDestinationArn']}"
         )
-        assert key not in out, f"duplicate {key}"
-        out[key] = {**{k: v for k, v in item.items() if k not in ("id", "arn")}, "tags": tags}
+        assert key not in part, f"duplicate {key}"
+        part[key] = {**{k: v for k, v in item.items() if k not in ("id", "arn")}, "tags": tags}
     return out
 
 
@@ -99,9 +107,9 @@ def check_invariants(box: Any, unowned_before: dict[str, Any], allowed: set[str]
     faults = box._call("faults")
     box.set_faults(Faults())
     try:
-        assert snapshot(box, owned=False) == unowned_before, "something not ours was touched"
-        owned = snapshot(box, owned=True)  # raises on a duplicate delivery
-        stray = set(owned) - allowed
+        live = snapshots(box)  # raises on a duplicate delivery
+        assert live[False] == unowned_before, "something not ours was touched"
+        stray = set(live[True]) - allowed
         assert not stray, f"written outside the plan: {sorted(stray)[:5]}"
     finally:
         box.set_faults(**faults)
@@ -140,31 +148,46 @@ def test_apply_under_faults_converges(ws: Workspace, sandbox: Any) -> None:
     assert set(snapshot(sandbox, owned=True)) == desired_keys()
 
 
+# The write (counted by the sandbox, from the start of each run) at which each of the 20 applies is killed: the
+# first, early ones, the middle, late ones. Every run has at least 140 writes: it gives all 140 sources a new tag.
+KILL_AT = [1, 2, 3, 5, 8, 13, 21, 34, 55, 89, 139, 12, 40, 70, 100, 120, 130, 4, 110, 60]
+
+
+def apply_killed_at_write(ws: Workspace, sandbox: Any, n: int) -> bool:
+    """Run apply in a child process and SIGKILL it when it sends its (n+1)th write: the sandbox holds that write
+    (and every later one) unapplied, so exactly n writes reach moto. False when the apply ended first."""
+    sandbox.hold_writes(after=n)
+    proc = killable.start(ws.root, sandbox.env(), "apply", "--auto-approve", "--parallelism", "16")
+
+    def release_when_done() -> None:
+        proc.join()
+        sandbox.release_writes()  # the held writes are dropped; wakes wait_held if the apply ended first
+
+    watcher = threading.Thread(target=release_when_done)
+    watcher.start()
+    held = sandbox.wait_held(timeout=300)  # an event: the sandbox answers when write n+1 arrives
+    if held:
+        proc.kill()  # SIGKILL
+    watcher.join()
+    assert held == (proc.exitcode == -signal.SIGKILL), proc.exitcode
+    return held
+
+
 @pytest.mark.faults
-def test_sigkill_at_random_points_then_converge(ws: Workspace, sandbox: Any) -> None:
+def test_sigkill_at_the_nth_write_then_converge(ws: Workspace, sandbox: Any) -> None:
     unowned = seed_unowned(sandbox)
-    rnd = random.Random(20)
-    env = {**os.environ, **{k: v for k, v in sandbox.env().items() if v}}
-    sandbox.set_faults(Faults(latency_ms=15))
-    variants = [("json", "v1"), ("plain", "v2")]  # plain: five destinations replaced, with their deliveries
-    kills = 0
-    for i in range(20):
-        fmt, tag = variants[i % 2]
-        big_project(ws, fmt, tag)
-        proc = subprocess.Popen([sys.executable, "-m", "reconciler", "apply", "--auto-approve", "--parallelism", "16"],
-                                cwd=ws.root, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
-        time.sleep(rnd.uniform(0.6, 3.0))
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGKILL)
-            kills += 1
-        proc.wait()
+    assert len(KILL_AT) == 20
+    for i, n in enumerate(KILL_AT):
+        big_project(ws, "json" if i % 2 == 0 else "plain", f"v{i}")  # plain: five destinations replaced
+        before = writes(sandbox)
+        assert apply_killed_at_write(ws, sandbox, n), f"run {i} ended before write {n + 1}"
+        assert writes(sandbox) - before == n  # the held writes never reached moto
         check_invariants(sandbox, unowned, desired_keys())
-    assert kills >= 15  # most runs were cut short
-    sandbox.set_faults(Faults())
     apply_ok(ws)
     owned = snapshot(sandbox, owned=True)
     assert set(owned) == desired_keys()  # no orphans, no duplicates
     assert owned["dst:dest-0"]["outputFormat"] == "plain"
+    assert {v["tags"]["rev"] for k, v in owned.items() if k.startswith("src:")} == {"v19"}
 
 
 LOCK_PROJECT = PROJECT.format(project="tests") + "lock: {dynamodbTable: reconciler-locks, leaseSeconds: 30}\n"

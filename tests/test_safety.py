@@ -163,7 +163,8 @@ def test_saved_plan_with_any_name_applies_as_the_hint_says(ws: Workspace, sandbo
 
 
 def test_a_tampered_plan_cannot_delete_what_is_not_ours(ws: Workspace, sandbox: Any) -> None:
-    from reconciler.aws import fingerprint, source_from_api
+    from reconciler.aws import source_from_api
+    from reconciler.freshness import fingerprint
 
     ws.write("main.yaml", base())
     apply_ok(ws)

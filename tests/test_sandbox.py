@@ -5,6 +5,7 @@ over HTTP (the sandbox server) with the same boto3 calls. Sources are the projec
 from __future__ import annotations
 
 import json
+import threading
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -309,6 +310,32 @@ def raw_client(box: Any) -> Any:
     cfg = botocore.config.Config(retries={"mode": "standard", "total_max_attempts": 1})
     return boto3.client("logs", region_name="us-east-1", endpoint_url=box.url, aws_access_key_id="testing",
                         aws_secret_access_key="testing", config=cfg)  # fmt: skip
+
+
+def test_writes_after_the_nth_are_held_then_dropped_unapplied(sandbox: Any) -> None:
+    logs = raw_client(sandbox)
+    arn = "arn:aws:logs:us-east-1:111111111111:log-group:x"
+    sandbox.hold_writes(after=1)
+    logs.tag_resource(resourceArn=arn, tags={"first": "1"})  # write 1 passes
+    logs.describe_delivery_sources()  # reads are never held
+    failed: list[Exception] = []
+
+    def second() -> None:
+        try:
+            logs.tag_resource(resourceArn=arn, tags={"second": "2"})
+        except Exception as exc:  # the held write is answered by a dropped connection
+            failed.append(exc)
+
+    writer = threading.Thread(target=second)
+    writer.start()
+    assert sandbox.wait_held(timeout=30)  # returns as soon as write 2 arrives
+    assert sandbox.release_writes() == 1
+    writer.join()
+    assert len(failed) == 1
+    assert sandbox.counters()["writes"] == 2
+    assert sandbox.count("TagResource") == 1  # only the first reached moto
+    assert not sandbox.wait_held(timeout=30)  # released: nothing is held any more, it answers at once
+    logs.tag_resource(resourceArn=arn, tags={"third": "3"})
 
 
 def test_counters_are_exact(sandbox: Any) -> None:

@@ -17,7 +17,6 @@ from .reader import (
     DiscoveryJob,
     LiveState,
     ScopeState,
-    fingerprint,
 )
 from .transport import (
     BACKOFF_BASE_SECONDS,
@@ -55,7 +54,6 @@ __all__ = [
     "Transport",
     "delivery_from_api",
     "destination_from_api",
-    "fingerprint",
     "known_regions",
     "policy_from_api",
     "profile_not_found",

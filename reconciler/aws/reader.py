@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import datetime
 import functools
-import hashlib
-import json
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -68,15 +66,6 @@ class LiveState:
 
     def errors(self) -> list[AwsError]:
         return [s.error for s in self.scopes.values() if s.error is not None]
-
-
-def fingerprint(resource: Resource | None) -> str:
-    """A digest of a live resource as read (``absent`` when it does not exist)."""
-    if resource is None:
-        return "absent"
-    data = resource.to_json()
-    data.pop("origin", None)
-    return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
 class Api(Transport):

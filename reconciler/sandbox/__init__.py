@@ -59,12 +59,12 @@ class Sandbox:
         if faults is not None:
             self.set_faults(faults)
 
-    def _call(self, path: str, data: Any = None) -> Any:
+    def _call(self, path: str, data: Any = None, timeout: float = 30) -> Any:
         body = None if data is None else json.dumps(data).encode()
         req = urllib.request.Request(
             self.url + "/_sandbox/" + path, data=body, method="POST" if body else "GET"
         )
-        with urllib.request.urlopen(req, timeout=30) as resp:
+        with urllib.request.urlopen(req, timeout=timeout) as resp:
             return json.loads(resp.read())
 
     def env(self, region: str = "us-east-1") -> dict[str, str]:
@@ -98,6 +98,18 @@ class Sandbox:
     def deliver(self, every: float | None = None) -> dict[str, Any]:
         """One round of sample records now (delivered and denied listed), or every ``every`` seconds (0 stops)."""
         return self._call("deliver", {} if every is None else {"every": every})  # type: ignore[no-any-return]
+
+    def hold_writes(self, after: int) -> None:
+        """Hold every write request after the next ``after`` ones (each waits in the sandbox, unapplied)."""
+        self._call("hold-writes", {"after": after})
+
+    def wait_held(self, timeout: float = 120) -> bool:
+        """Block until a write is held (True), or holding was released or ``timeout`` passed (False)."""
+        return bool(self._call("wait-held", {"timeout": timeout}, timeout=timeout + 30)["held"])
+
+    def release_writes(self) -> int:
+        """Stop holding; the held writes are dropped (connection closed, never applied). Returns how many."""
+        return int(self._call("release-writes", {})["held"])
 
     def options(self, **kwargs: Any) -> dict[str, Any]:
         return self._call("options", kwargs)  # type: ignore[no-any-return]

@@ -7,9 +7,15 @@ A WSGI middleware in front of moto's app:
   requests-per-second limit per operation and account (``ThrottlingException`` beyond it), a rate of HTTP 500
   ``ServiceUnavailableException``, a rate of the transient ``ConflictException`` on writes, dropped connections, and
   targeted rules (fail the Nth call of an operation whose body contains a string);
+- counts write requests (``Put*``, ``Create*``, ``Update*``, ``Delete*``, ``Tag*``, ``Untag*`` of any service) and
+  can hold every write after the Nth: a held request waits in the sandbox, never reaches moto, and is answered by
+  a dropped connection once released, so a test can stop a client at an exact write (``hold-writes``), wait for
+  that moment as an event (``wait-held``), kill the client and release (``release-writes``);
 - serves a small control API under ``/_sandbox/``: ``GET counters``, ``POST reset-counters``, ``GET|POST faults``,
   ``POST reset`` (all state and counters), ``POST options`` (fidelity knobs), ``POST deliver`` (one round of
-  sample records from every delivery whose grant allows it, or ``{"every": N}`` on a timer; see ``deliver.py``).
+  sample records from every delivery whose grant allows it, or ``{"every": N}`` on a timer; see ``deliver.py``),
+  ``POST hold-writes`` (``{"after": N}``: hold the writes after the next N), ``POST wait-held`` (``{"timeout": S}``:
+  answers once a write is held, or holding is released, or after S seconds) and ``POST release-writes``.
 """
 
 from __future__ import annotations
@@ -33,6 +39,7 @@ from . import cwl_policies, deliver, fidelity, xray
 DEFAULT_ACCOUNT = "111111111111"
 MOTO_DEFAULT_ACCOUNT = "123456789012"
 WRITE_PREFIXES = ("Put", "Create", "Update", "Delete", "Tag", "Untag")
+HOLD_LIMIT_SECONDS = 300.0  # a held write is dropped after this even if nobody releases it
 
 
 @dataclass
@@ -133,6 +140,10 @@ class SandboxApp:
         self.faults_injected: Counter[str] = Counter()
         self.faulted: Counter[tuple[str, str]] = Counter()  # (operation, account) -> answered with a fault
         self.apps: dict[str, Any] = {}  # X-Amz-Target service prefix -> moto's Flask app for it
+        self.writes = 0  # write requests received (see WRITE_PREFIXES)
+        self.hold_after: int | None = None  # writes numbered above this are held (None: none is)
+        self.held = 0  # writes held since holding was armed
+        self.changed = threading.Condition(self.lock)  # notified when a write is held or holding is released
         self.set_faults(faults or Faults())
 
     def set_faults(self, faults: Faults) -> None:
@@ -161,13 +172,17 @@ class SandboxApp:
                         for (o, a), n in sorted(self.faulted.items())
                     ],
                     "faults": dict(self.faults_injected),
+                    "writes": self.writes,
                 }
         elif path == "reset-counters" and method == "POST":
             with self.lock:
                 self.counts.clear()
                 self.faults_injected.clear()
                 self.faulted.clear()
+                self.writes = 0
             result = {"ok": True}
+        elif path in ("hold-writes", "wait-held", "release-writes") and method == "POST":
+            result = self._hold_control(path, json.loads(body or b"{}"))
         elif path == "faults" and method == "POST":
             self.set_faults(Faults.from_json(json.loads(body or b"{}")))
             result = {"ok": True}
@@ -179,10 +194,12 @@ class SandboxApp:
             deliver.reset()
             BackendDict.reset()
             xray.reset()
+            self._hold_control("release-writes", {})
             with self.lock:
                 self.counts.clear()
                 self.faults_injected.clear()
                 self.faulted.clear()
+                self.writes = 0
             self.set_faults(Faults())
             result = {"ok": True}
         elif path == "deliver" and method == "POST":
@@ -197,6 +214,48 @@ class SandboxApp:
         data = json.dumps(result).encode()
         start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(data)))])
         return [data]
+
+    def _hold_control(self, path: str, data: dict[str, Any]) -> dict[str, Any]:
+        """``hold-writes``, ``wait-held`` (blocks until a write is held, holding ends, or the timeout) and
+        ``release-writes`` (held writes are dropped, never applied)."""
+        with self.changed:
+            if path == "hold-writes":
+                self.hold_after = self.writes + int(data.get("after", 0))
+                self.held = 0
+            elif path == "wait-held":
+                self.changed.wait_for(
+                    lambda: self.held > 0 or self.hold_after is None, timeout=float(data.get("timeout", 60))
+                )
+            else:
+                self.hold_after = None
+                self.changed.notify_all()
+                released, self.held = self.held, 0
+                return {"writes": self.writes, "held": released, "holding": False}
+            return {"writes": self.writes, "held": self.held, "holding": self.hold_after is not None}
+
+    def _count_write(self, operation: str) -> bool:
+        """Count a write request; True when it is held (it then waits here until released: drop it)."""
+        if not operation.startswith(WRITE_PREFIXES):
+            return False
+        with self.changed:
+            self.writes += 1
+            if self.hold_after is None or self.writes <= self.hold_after:
+                return False
+            self.held += 1
+            self.changed.notify_all()
+            self.changed.wait_for(lambda: self.hold_after is None, timeout=HOLD_LIMIT_SECONDS)
+            return True
+
+    @staticmethod
+    def _hang_up(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        """Close the connection without an answer (waitress exposes the channel through this callback)."""
+        probe = environ.get("waitress.client_disconnected")
+        sock = getattr(getattr(probe, "__self__", None), "socket", None)
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+        start_response("500 Internal Server Error", [("Content-Length", "0")])
+        return [b""]
 
     @staticmethod
     def _body(environ: dict[str, Any]) -> bytes:
@@ -274,6 +333,8 @@ class SandboxApp:
             return self.control(environ, start_response)
         body = self._body(environ)
         service, operation, account = self._identify(environ, body)
+        if self._count_write(operation):
+            return self._hang_up(environ, start_response)
         with self.lock:
             self.counts[(operation, account)] += 1
             delay = self.faults.latency_ms + (
@@ -286,14 +347,7 @@ class SandboxApp:
             with self.lock:
                 self.faults_injected["drop"] += 1
                 self.faulted[(operation, account)] += 1
-            # the server hangs up without answering (waitress exposes the channel through this callback)
-            probe = environ.get("waitress.client_disconnected")
-            sock = getattr(getattr(probe, "__self__", None), "socket", None)
-            if sock is not None:
-                with contextlib.suppress(OSError):
-                    sock.shutdown(socket.SHUT_RDWR)
-            start_response("500 Internal Server Error", [("Content-Length", "0")])
-            return [b""]
+            return self._hang_up(environ, start_response)
         if isinstance(fault, tuple):
             status, code, message = fault
             with self.lock:
