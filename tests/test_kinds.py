@@ -75,3 +75,39 @@ def test_the_type_checker_catches_a_field_left_out(tmp_path: Path) -> None:
     )
     out, _, code = mypy_api.run(["--strict", "--no-incremental", "--cache-dir=/dev/null", str(snippet)])
     assert code == 1 and 'Missing positional argument "s3DeliveryConfiguration"' in out, out
+
+
+def test_the_reader_reads_aws_answers_through_the_kinds() -> None:
+    """The AWS reader's converters are the kinds' ``from_api``: tags split, the handle names a delivery, the
+    attributes in their typed order."""
+    from reconciler import aws
+
+    assert aws.source_from_api is source_kind.from_api and aws.delivery_from_api is delivery_kind.from_api
+    assert (
+        aws.destination_from_api is destination_kind.from_api and aws.policy_from_api is policy_kind.from_api
+    )
+    tags = {
+        "reconciler:project": "p",
+        "reconciler:name": "h",
+        "team": "x",
+        "Protect": "true",
+        "reconciler:protect": "no",
+    }
+    live = [
+        source_kind.from_api(A, R, {"name": "s", "arn": "arn:s", "resourceArns": ["arn:x"], "logType": "A"}, tags),
+        destination_kind.from_api(A, R, {"name": "d", "deliveryDestinationType": "S3",
+                                         "deliveryDestinationConfiguration": {"destinationResourceArn": "arn:b"}}, {}),
+        delivery_kind.from_api(A, R, {"id": "i", "deliverySourceName": "s", "deliveryDestinationArn": DEST}, tags),
+        delivery_kind.from_api(A, R, {"id": "j", "deliverySourceName": "s", "deliveryDestinationArn": DEST}, {}),
+    ]  # fmt: skip
+    for r in live:
+        assert list(KINDS[r.kind].typed(r).as_dict()) == list(r.attrs)
+    src, dest, named, unnamed = live
+    assert (src.owner, src.tags, src.protected) == ("p", {"team": "x"}, True)
+    assert src.extra_tags == {"Protect": "true", "reconciler:protect": "no"}
+    assert dest.attrs["destinationResourceArn"] == "arn:b" and dest.owner is None and dest.arn is None
+    assert (named.name, named.id, unnamed.name) == ("h", "i", "s-to-central")
+    assert named.attrs["recordFields"] == [] and named.attrs["fieldDelimiter"] == ""
+    assert policy_kind.from_api(A, R, "central", DEST, {"policy": {}}) is None
+    odd = policy_kind.from_api(A, R, "central", DEST, {"policy": {"deliveryDestinationPolicy": "not json"}})
+    assert odd is not None and odd.attrs == {"policy": {"__unparsed__": "not json"}}

@@ -4,6 +4,11 @@
 state), ``lock`` (the apply lock). The names other modules use are re-exported here.
 """
 
+from reconciler.kinds.delivery import from_api as delivery_from_api
+from reconciler.kinds.destination import from_api as destination_from_api
+from reconciler.kinds.policy import from_api as policy_from_api
+from reconciler.kinds.source import from_api as source_from_api
+
 from .lock import Lease
 from .reader import (
     TAG_PAGE_FALLBACK,
@@ -12,10 +17,6 @@ from .reader import (
     DiscoveryJob,
     LiveState,
     ScopeState,
-    delivery_from_api,
-    destination_from_api,
-    policy_from_api,
-    source_from_api,
 )
 from .transport import (
     BACKOFF_BASE_SECONDS,

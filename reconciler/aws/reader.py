@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime
 import functools
-import json
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -18,15 +17,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from reconciler.errors import AwsError
+from reconciler.kinds.delivery import from_api as delivery_from_api
+from reconciler.kinds.destination import from_api as destination_from_api
+from reconciler.kinds.policy import from_api as policy_from_api
+from reconciler.kinds.source import from_api as source_from_api
 from reconciler.models import (
-    HANDLE_TAG,
-    OWNER_TAG,
     AccountAccess,
     Kind,
     Resource,
-    is_protect_tag,
-    parse_destination_arn,
-    protects,
 )
 from reconciler.policyeval import account_of_arn, region_of_arn
 from reconciler.verify import Observation
@@ -68,15 +66,6 @@ class LiveState:
 
     def errors(self) -> list[AwsError]:
         return [s.error for s in self.scopes.values() if s.error is not None]
-
-
-def _split_tags(tags: dict[str, str]) -> tuple[dict[str, str], str | None, bool, dict[str, str], str | None]:
-    user = dict(tags)
-    owner = user.pop(OWNER_TAG, None)
-    handle = user.pop(HANDLE_TAG, None)
-    extra = {k: user.pop(k) for k in [k for k in user if is_protect_tag(k)]}
-    protected = any(protects(v) for v in extra.values())
-    return user, owner, protected, extra, handle
 
 
 class Api(Transport):
@@ -672,88 +661,3 @@ _LISTINGS = {
     "destinations": ("DescribeDeliveryDestinations", "deliveryDestinations"),
     "deliveries": ("DescribeDeliveries", "deliveries"),
 }
-
-
-# ---- API shapes -> Resource (normalised) ---------------------------------------------------------------------
-
-
-def source_from_api(account: str, region: str, item: dict[str, Any], tags: dict[str, str]) -> Resource:
-    user, owner, protected, extra, _ = _split_tags(tags)
-    arns = item.get("resourceArns") or [""]
-    return Resource(
-        Kind.SOURCE,
-        account,
-        region,
-        item["name"],
-        {
-            "resourceArn": arns[0],
-            "logType": item.get("logType"),
-            "deliverySourceConfiguration": dict(item.get("deliverySourceConfiguration") or {}),
-        },
-        tags=user,
-        arn=item.get("arn"),
-        owner=owner,
-        protected=protected,
-        extra_tags=extra,
-    )
-
-
-def destination_from_api(account: str, region: str, item: dict[str, Any], tags: dict[str, str]) -> Resource:
-    user, owner, protected, extra, _ = _split_tags(tags)
-    config = item.get("deliveryDestinationConfiguration") or {}
-    return Resource(
-        Kind.DESTINATION,
-        account,
-        region,
-        item["name"],
-        {
-            "deliveryDestinationType": item.get("deliveryDestinationType"),
-            "outputFormat": item.get("outputFormat"),
-            "destinationResourceArn": config.get("destinationResourceArn"),
-            "roleArn": item.get("roleArn"),
-        },
-        tags=user,
-        arn=item.get("arn"),
-        owner=owner,
-        protected=protected,
-        extra_tags=extra,
-    )
-
-
-def policy_from_api(account: str, region: str, name: str, arn: str, out: dict[str, Any]) -> Resource | None:
-    text = (out.get("policy") or {}).get("deliveryDestinationPolicy")
-    if not text:
-        return None  # {"policy": {}} after a delete means no policy (LS)
-    try:
-        doc = json.loads(text)
-    except ValueError:
-        doc = {"__unparsed__": text}
-    return Resource(Kind.POLICY, account, region, name, {"policy": doc}, arn=arn)
-
-
-def delivery_from_api(account: str, region: str, item: dict[str, Any], tags: dict[str, str]) -> Resource:
-    user, owner, protected, extra, handle = _split_tags(tags)
-    dest_arn = item.get("deliveryDestinationArn", "")
-    parsed = parse_destination_arn(dest_arn)
-    dest_name = parsed[2] if parsed else dest_arn.rsplit(":", 1)[-1]
-    name = handle or f"{item.get('deliverySourceName')}-to-{dest_name}"[:60]
-    return Resource(
-        Kind.DELIVERY,
-        account,
-        region,
-        name,
-        {
-            "deliverySourceName": item.get("deliverySourceName"),
-            "deliveryDestinationArn": dest_arn,
-            "deliveryDestinationType": item.get("deliveryDestinationType"),
-            "recordFields": list(item.get("recordFields") or []),
-            "fieldDelimiter": item.get("fieldDelimiter", ""),
-            "s3DeliveryConfiguration": item.get("s3DeliveryConfiguration"),
-        },
-        tags=user,
-        arn=item.get("arn"),
-        id=item.get("id"),
-        owner=owner,
-        protected=protected,
-        extra_tags=extra,
-    )

@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar, Self
 
-from reconciler.models import Kind, Resource
+from reconciler.models import HANDLE_TAG, OWNER_TAG, Kind, Resource, is_protect_tag, protects
 
 
 @dataclass
@@ -148,6 +148,44 @@ class ExportContext:
                 self.dest_by_arn[r.arn] = r
             elif r.kind is Kind.SOURCE:
                 self.sources[(r.account, r.region, r.name)] = r
+
+
+@dataclass(frozen=True)
+class LiveTags:
+    """A live resource's tags, split: the user's, the ownership tag, the delivery handle, the protect tags."""
+
+    user: dict[str, str]
+    owner: str | None
+    handle: str | None
+    protected: bool
+    extra: dict[str, str]  # the protect tags (not the user's to manage)
+
+
+def split_tags(tags: dict[str, str]) -> LiveTags:
+    user = dict(tags)
+    owner = user.pop(OWNER_TAG, None)
+    handle = user.pop(HANDLE_TAG, None)
+    extra = {k: user.pop(k) for k in [k for k in user if is_protect_tag(k)]}
+    return LiveTags(user, owner, handle, any(protects(v) for v in extra.values()), extra)
+
+
+def live_resource(
+    kind: Kind, account: str, region: str, name: str, attrs: Attrs, item: dict[str, Any], tags: LiveTags
+) -> Resource:
+    """A resource as read from AWS (``item`` is the API's description of it)."""
+    return Resource(
+        kind,
+        account,
+        region,
+        name,
+        attrs.as_dict(),
+        tags=tags.user,
+        arn=item.get("arn"),
+        id=item.get("id"),
+        owner=tags.owner,
+        protected=tags.protected,
+        extra_tags=tags.extra,
+    )
 
 
 def dict_diffs(

@@ -29,9 +29,10 @@ from reconciler.models import (
     Strict,
     Tags,
     check_tags,
+    parse_destination_arn,
 )
 
-from .base import Attrs, Calls, ExportContext, FieldDiff, KindDef, dict_diffs
+from .base import Attrs, Calls, ExportContext, FieldDiff, KindDef, dict_diffs, live_resource, split_tags
 from .source import SourceAttrs
 
 # The configuration: compared, updated in place (UpdateDeliveryConfiguration), the server's when omitted
@@ -258,3 +259,21 @@ def resource(
             target.targetResourceArn,
         )
     return Resource(Kind.DELIVERY, account, region, name, attrs, tags=tags, origin=origin)
+
+
+def from_api(account: str, region: str, item: dict[str, Any], tags: dict[str, str]) -> Resource:
+    """A live delivery from ``GetDelivery``/``DescribeDeliveries`` and its tags; named by its handle tag."""
+    live_tags = split_tags(tags)
+    dest_arn = item.get("deliveryDestinationArn", "")
+    parsed = parse_destination_arn(dest_arn)
+    dest_name = parsed[2] if parsed else dest_arn.rsplit(":", 1)[-1]
+    name = live_tags.handle or f"{item.get('deliverySourceName')}-to-{dest_name}"[:60]
+    attrs = DeliveryAttrs(
+        deliverySourceName=item.get("deliverySourceName") or "",
+        deliveryDestinationArn=dest_arn,
+        deliveryDestinationType=item.get("deliveryDestinationType"),
+        recordFields=list(item.get("recordFields") or []),
+        fieldDelimiter=item.get("fieldDelimiter", ""),
+        s3DeliveryConfiguration=item.get("s3DeliveryConfiguration"),
+    )
+    return live_resource(Kind.DELIVERY, account, region, name, attrs, item, live_tags)

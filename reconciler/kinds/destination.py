@@ -26,7 +26,7 @@ from reconciler.models import (
     destination_arn,
 )
 
-from .base import Attrs, Calls, ExportContext, FieldDiff, KindDef
+from .base import Attrs, Calls, ExportContext, FieldDiff, KindDef, live_resource, split_tags
 from .policy import PolicyAttrs
 
 
@@ -210,3 +210,15 @@ def resource(
         arn=destination_arn(account, region, name),
         origin=origin,
     )
+
+
+def from_api(account: str, region: str, item: dict[str, Any], tags: dict[str, str]) -> Resource:
+    """A live destination from ``GetDeliveryDestination``/``DescribeDeliveryDestinations`` and its tags."""
+    config = item.get("deliveryDestinationConfiguration") or {}
+    attrs = DestinationAttrs(
+        deliveryDestinationType=item.get("deliveryDestinationType"),
+        outputFormat=item.get("outputFormat"),
+        destinationResourceArn=config.get("destinationResourceArn"),
+        roleArn=item.get("roleArn"),
+    )
+    return live_resource(Kind.DESTINATION, account, region, item["name"], attrs, item, split_tags(tags))

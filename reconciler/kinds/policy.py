@@ -61,3 +61,15 @@ def resource(account: str, region: str, name: str, policy: dict[str, Any], origi
     return Resource(
         Kind.POLICY, account, region, name, PolicyAttrs(policy=policy).as_dict(), arn=arn, origin=origin
     )
+
+
+def from_api(account: str, region: str, name: str, arn: str, out: dict[str, Any]) -> Resource | None:
+    """A live policy from ``GetDeliveryDestinationPolicy``'s answer (None: the destination has none)."""
+    text = (out.get("policy") or {}).get("deliveryDestinationPolicy")
+    if not text:
+        return None  # {"policy": {}} after a delete means no policy (LS)
+    try:
+        doc = json.loads(text)
+    except ValueError:
+        doc = {"__unparsed__": text}
+    return Resource(Kind.POLICY, account, region, name, PolicyAttrs(policy=doc).as_dict(), arn=arn)

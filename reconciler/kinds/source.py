@@ -26,7 +26,7 @@ from reconciler.models import (
     source_arn,
 )
 
-from .base import Attrs, Calls, ExportContext, FieldDiff, KindDef, dict_diffs
+from .base import Attrs, Calls, ExportContext, FieldDiff, KindDef, dict_diffs, live_resource, split_tags
 
 
 class SourceSpec(Strict):
@@ -142,3 +142,14 @@ def resource(
         arn=source_arn(account, region, name),
         origin=origin,
     )
+
+
+def from_api(account: str, region: str, item: dict[str, Any], tags: dict[str, str]) -> Resource:
+    """A live source from ``GetDeliverySource``/``DescribeDeliverySources`` and its tags."""
+    arns = item.get("resourceArns") or [""]
+    attrs = SourceAttrs(
+        resourceArn=arns[0],
+        logType=item.get("logType"),
+        deliverySourceConfiguration=dict(item.get("deliverySourceConfiguration") or {}),
+    )
+    return live_resource(Kind.SOURCE, account, region, item["name"], attrs, item, split_tags(tags))
