@@ -18,7 +18,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-from reconciler.errors import AwsError
+from reconciler.errors import AccessDenied, AwsError, Invalid, NotFound
 from reconciler.models import (
     HANDLE_TAG,
     OWNER_TAG,
@@ -33,13 +33,13 @@ from reconciler.policyeval import account_of_arn, region_of_arn
 from reconciler.verify import Observation
 from reconciler.writepath import Facts, Read, firehose_parts, log_group_parts, s3_parts
 
-from .transport import DENIED_CODES, NOT_FOUND, Transport, _snake
+from .transport import Transport, _snake
 
 # Ownership tags for a whole scope in pages: the Resource Groups Tagging API's types for the delivery family (they
-# are tag-policy resource types); a scope where the API refuses them or the caller may not call it falls back to one
-# ListTagsForResource per resource. A resource missing from the pages is read with ListTagsForResource too.
+# are tag-policy resource types); a scope where the API refuses them (``Invalid``) or the caller may not call it
+# (``AccessDenied``) falls back to one ListTagsForResource per resource. A resource missing from the pages is read
+# with ListTagsForResource too.
 TAG_PAGE_TYPES = ["logs:delivery-source", "logs:delivery-destination", "logs:delivery"]
-TAG_PAGE_FALLBACK = {"InvalidParameterException", "ValidationException", *DENIED_CODES}
 
 
 @dataclass
@@ -147,12 +147,10 @@ class Api(Transport):
         try:
             out = self.call_service("s3", acct, region, "GetBucketPolicy", f"bucket {bucket}", Bucket=bucket)
             facts.bucket_policy = str(out.get("Policy") or "") or None
-        except AwsError as exc:
-            if exc.code == "NoSuchBucket":
+        except NotFound as exc:
+            if exc.code == "NoSuchBucket":  # else NoSuchBucketPolicy: the bucket has no policy
                 facts.exists = False
                 return
-            if exc.code != "NoSuchBucketPolicy":
-                raise
         try:
             enc = self.call_service(
                 "s3", acct, region, "GetBucketEncryption", f"bucket {bucket}", Bucket=bucket
@@ -161,9 +159,8 @@ class Api(Transport):
             default = (rules[0] if rules else {}).get("ApplyServerSideEncryptionByDefault", {})
             facts.sse_algorithm = default.get("SSEAlgorithm")
             facts.kms_key = default.get("KMSMasterKeyID")
-        except AwsError as exc:
-            if exc.code not in ("ServerSideEncryptionConfigurationNotFoundError", "NoSuchBucket"):
-                raise
+        except NotFound:
+            pass  # no default encryption (or no bucket)
         key = facts.kms_key
         if facts.sse_algorithm not in ("aws:kms", "aws:kms:dsse") or not key or key.endswith("alias/aws/s3"):
             return
@@ -240,11 +237,9 @@ class Api(Transport):
             out = self.call_service(
                 "firehose", acct, region, "DescribeDeliveryStream", f"stream {name}", DeliveryStreamName=name
             )
-        except AwsError as exc:
-            if exc.code == NOT_FOUND:
-                facts.exists = False
-                return
-            raise
+        except NotFound:
+            facts.exists = False
+            return
         facts.stream_type = out.get("DeliveryStreamDescription", {}).get("DeliveryStreamType")
         tags = self.call_service(
             "firehose", acct, region, "ListTagsForDeliveryStream", f"stream {name}", DeliveryStreamName=name
@@ -474,20 +469,16 @@ class Api(Transport):
         """ARN -> tags of the scope's delivery-family resources, from the tagging API's pages (None: not usable)."""
         try:
             return dict(self.discover(account, region, TAG_PAGE_TYPES, []))
-        except AwsError as exc:
-            if exc.code in TAG_PAGE_FALLBACK:
-                return None
-            raise
+        except (Invalid, AccessDenied):
+            return None
 
     def _tags(self, account: str, region: str, item: dict[str, Any]) -> dict[str, str] | None:
         if "tags" in item:
             return dict(item["tags"] or {})
         try:
             out = self.call(account, region, "ListTagsForResource", item["arn"], resourceArn=item["arn"])
-        except AwsError as exc:
-            if exc.code == NOT_FOUND:
-                return None  # deleted between listing and tag read
-            raise
+        except NotFound:
+            return None  # deleted between listing and tag read
         return dict(out.get("tags", {}))
 
     def _source(self, account: str, region: str, item: dict[str, Any]) -> Resource | None:
@@ -507,10 +498,8 @@ class Api(Transport):
             out = self.call(
                 account, region, "GetDeliveryDestinationPolicy", name, deliveryDestinationName=name
             )
-        except AwsError as exc:
-            if exc.code == NOT_FOUND:
-                return None
-            raise
+        except NotFound:
+            return None
         return policy_from_api(account, region, name, arn, out)
 
     def _delivery(self, account: str, region: str, item: dict[str, Any]) -> Resource | None:
@@ -521,10 +510,8 @@ class Api(Transport):
                     **self.call(account, region, "GetDelivery", item["id"], id=item["id"])["delivery"],
                     **known,
                 }
-            except AwsError as exc:
-                if exc.code == NOT_FOUND:
-                    return None
-                raise
+            except NotFound:
+                return None
         tags = self._tags(account, region, item)
         if tags is None:
             return None
@@ -552,10 +539,8 @@ class Api(Transport):
             item = self.call(account, region, "GetDelivery", delivery_id, id=delivery_id)["delivery"]
             tags = self._tags(account, region, item)
             return None if tags is None else delivery_from_api(account, region, item, tags)
-        except AwsError as exc:
-            if exc.code == NOT_FOUND:
-                return None
-            raise
+        except NotFound:
+            return None
 
     # ---- AWS Organizations (accounts.fromOrganization)
     def _org(self) -> Any:
