@@ -9,7 +9,6 @@
 
 from __future__ import annotations
 
-import json
 import threading
 import time
 from collections import Counter
@@ -18,12 +17,12 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import defaults
 from . import diff as diffmod
 from . import grants as grantsmod
 from .aws import Api, LiveState, fingerprint
 from .diff import Action, Change
 from .errors import AwsError, StalePlanError
+from .kinds import KINDS, Delivery
 from .models import HANDLE_TAG, OWNER_TAG, Kind, Resource, canonical_policy
 from .plan import DELETE, Plan, Step
 
@@ -325,7 +324,7 @@ class Runner:
         if self.api.find_delivery(b.account, b.region, source, dest) is not None:
             return  # still there (its delete did not go through after all)
         tags = {**b.tags, **b.extra_tags, OWNER_TAG: self.plan.project, HANDLE_TAG: b.name}
-        config = {k: v for k, v in self._delivery_config(b).items() if v not in ("", [], None)}
+        config = {k: v for k, v in Delivery.write_params(b).items() if v not in ("", [], None)}
         self.api.call(b.account, b.region, "CreateDelivery", b.address, deliverySourceName=source,
                       deliveryDestinationArn=dest, tags=tags, **config)  # fmt: skip
 
@@ -350,24 +349,11 @@ class Runner:
     def _delete(self, change: Change) -> None:
         r = change.before
         assert r is not None
-        api = self.api
+        kind = KINDS[r.kind]
+        if change.action is Action.REPLACE and not kind.calls.replace_deletes:
+            return  # goes with its destination
         try:
-            if r.kind is Kind.SOURCE:
-                api.call(r.account, r.region, "DeleteDeliverySource", r.address, name=r.name)
-            elif r.kind is Kind.DESTINATION:
-                api.call(r.account, r.region, "DeleteDeliveryDestination", r.address, name=r.name)
-            elif r.kind is Kind.POLICY:
-                if change.action is Action.REPLACE:
-                    return  # goes with its destination
-                api.call(
-                    r.account,
-                    r.region,
-                    "DeleteDeliveryDestinationPolicy",
-                    r.address,
-                    deliveryDestinationName=r.name,
-                )
-            else:
-                api.call(r.account, r.region, "DeleteDelivery", r.address, id=r.id)
+            self.api.call(r.account, r.region, kind.calls.delete, r.address, **kind.delete_params(r))
         except AwsError as exc:
             if exc.code != "ResourceNotFoundException":
                 raise  # already gone is what we wanted (a re-run after a crash)
@@ -376,49 +362,19 @@ class Runner:
         d = change.after
         assert d is not None
         creating = change.action in (Action.CREATE, Action.REPLACE)
-        owner = {OWNER_TAG: self.plan.project}
-        api = self.api
-        if d.kind is Kind.SOURCE:
-            if creating or change.attr_fields():
-                params: dict[str, Any] = {
-                    "name": d.name,
-                    "resourceArn": d.attrs["resourceArn"],
-                    "logType": d.attrs["logType"],
-                }
-                if d.attrs.get("deliverySourceConfiguration"):
-                    params["deliverySourceConfiguration"] = d.attrs["deliverySourceConfiguration"]
-                if creating:
-                    params["tags"] = {**d.tags, **owner}
-                self._put_or_tag(d, "PutDeliverySource", params, creating)
-            if not creating:
-                self._tags(change, d.arn)
-        elif d.kind is Kind.DESTINATION:
-            if creating or change.attr_fields():
-                params = {"name": d.name, "deliveryDestinationType": d.attrs["deliveryDestinationType"]}
-                if d.attrs.get("outputFormat"):
-                    params["outputFormat"] = d.attrs["outputFormat"]
-                if d.attrs.get("destinationResourceArn"):
-                    params["deliveryDestinationConfiguration"] = {
-                        "destinationResourceArn": d.attrs["destinationResourceArn"]
-                    }
-                if d.attrs.get("roleArn"):
-                    params["roleArn"] = d.attrs["roleArn"]
-                if creating:
-                    params["tags"] = {**d.tags, **owner}
-                self._put_or_tag(d, "PutDeliveryDestination", params, creating)
-            if not creating:
-                self._tags(change, d.arn)
-        elif d.kind is Kind.POLICY:
-            api.call(
-                d.account,
-                d.region,
-                "PutDeliveryDestinationPolicy",
-                d.address,
-                deliveryDestinationName=d.name,
-                deliveryDestinationPolicy=json.dumps(d.attrs["policy"], sort_keys=True),
-            )
-        else:
+        kind = KINDS[d.kind]
+        if kind is Delivery:
             self._apply_delivery(i, change, d, creating)
+        elif not kind.calls.tagged:  # a policy: one Put, no tags
+            self.api.call(d.account, d.region, kind.calls.create, d.address, **kind.write_params(d))
+        else:
+            if creating or change.attr_fields():
+                params = kind.write_params(d)
+                if creating:
+                    params["tags"] = {**d.tags, OWNER_TAG: self.plan.project}
+                self._put_or_tag(d, kind.calls.create, params, creating)
+            if not creating:
+                self._tags(change, d.arn)
 
     def _put_or_tag(self, d: Resource, operation: str, params: dict[str, Any], creating: bool) -> None:
         """Put*; when creating finds the resource already there (a re-run after a crash), retry without tags."""
@@ -439,7 +395,7 @@ class Runner:
         to_set, to_remove = change.tag_changes()
         if change.adopt:
             to_set = {**to_set, OWNER_TAG: self.plan.project}
-            if r.kind is Kind.DELIVERY:
+            if KINDS[r.kind].handle_tagged:
                 to_set[HANDLE_TAG] = r.name
         if to_set:
             self.api.call(r.account, r.region, "TagResource", r.address, resourceArn=arn, tags=to_set)
@@ -450,30 +406,15 @@ class Runner:
         out = self.api.call(d.account, d.region, "ListTagsForResource", d.address, resourceArn=arn)
         return dict(out.get("tags") or {}).get(OWNER_TAG)
 
-    def _delivery_config(self, d: Resource, creating: bool = False) -> dict[str, Any]:
-        if creating:  # fields left to AWS's defaults are not sent on create (AWS fills them)
-            params = defaults.create_config(d.attrs)
-            s3 = params.pop("s3DeliveryConfiguration", None)
-        else:
-            params = {}
-            if d.attrs.get("recordFields") is not None:
-                params["recordFields"] = d.attrs["recordFields"]
-            if d.attrs.get("fieldDelimiter") is not None:
-                params["fieldDelimiter"] = d.attrs["fieldDelimiter"]
-            s3 = d.attrs.get("s3DeliveryConfiguration")
-        if s3 is not None and d.attrs.get("deliveryDestinationType") in ("S3", None):
-            params["s3DeliveryConfiguration"] = s3  # never for a non-S3 destination (TF #46108)
-        return params
-
     def _apply_delivery(self, i: int, change: Change, d: Resource, creating: bool) -> None:
         api = self.api
         source = str(d.attrs["deliverySourceName"])
         dest = str(d.attrs["deliveryDestinationArn"])
-        config = self._delivery_config(d)
+        config = Delivery.write_params(d)
         if creating:
             existing = api.find_delivery(d.account, d.region, source, dest)
             if existing is None:
-                config = self._delivery_config(d, creating=True)
+                config = Delivery.write_params(d, creating=True)
                 tags = {**d.tags, OWNER_TAG: self.plan.project, HANDLE_TAG: d.name}
                 out = api.call(
                     d.account,

@@ -19,10 +19,12 @@ from __future__ import annotations
 import fnmatch
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
 
-from . import catalog, defaults, iam
-from .models import DERIVED, KIND_RANK, Kind, Resource, canonical_policy
+from . import iam
+from .kinds import KINDS
+from .kinds import FieldDiff as FieldDiff
+from .kinds.base import dict_diffs
+from .models import DERIVED, KIND_RANK, Kind, Resource
 
 
 class Action(StrEnum):
@@ -31,16 +33,6 @@ class Action(StrEnum):
     REPLACE = "replace"
     DELETE = "delete"
     NOOP = "noop"
-
-
-@dataclass
-class FieldDiff:
-    path: str
-    before: Any
-    after: Any
-
-    def to_json(self) -> dict[str, Any]:
-        return {"path": self.path, "before": self.before, "after": self.after}
 
 
 @dataclass
@@ -101,46 +93,7 @@ class Ignore:
         return fnmatch.fnmatchcase(resource.address, self.address) or fnmatch.fnmatchcase(short, self.address)
 
 
-# ---- field comparison ----------------------------------------------------------------------------------------
-
-IMMUTABLE = {
-    Kind.SOURCE: {
-        "resourceArn": "resourceArn cannot change in place",
-        "logType": "logType cannot change in place",
-    },
-    Kind.DESTINATION: {
-        "outputFormat": "outputFormat cannot change in place",
-        "deliveryDestinationType": "deliveryDestinationType cannot change in place",
-    },
-    Kind.POLICY: {},
-    Kind.DELIVERY: {},
-}
-
-COMPARED = {
-    Kind.SOURCE: ("resourceArn", "logType", "deliverySourceConfiguration"),
-    Kind.DESTINATION: ("deliveryDestinationType", "outputFormat", "destinationResourceArn", "roleArn"),
-    Kind.POLICY: ("policy",),
-    Kind.DELIVERY: ("recordFields", "fieldDelimiter", "s3DeliveryConfiguration"),
-}
-
-
-def _dict_diffs(
-    path: str, before: dict[str, Any], after: dict[str, Any], only_after_keys: bool
-) -> list[FieldDiff]:
-    out = []
-    keys = sorted(after) if only_after_keys else sorted(set(before) | set(after))
-    for k in keys:
-        b, a = before.get(k), after.get(k)
-        if b != a:
-            out.append(FieldDiff(f"{path}.{k}", b, a))
-    return out
-
-
-def _policy_diffs(before: Any, after: Any) -> list[FieldDiff]:
-    cb, ca = canonical_policy(before), canonical_policy(after)
-    if cb == ca:
-        return []
-    return [FieldDiff("policy", before, after)]
+# ---- field comparison (each kind's rules are in its module under kinds/) -------------------------------------
 
 
 def create_fields(resource: Resource, deleted: bool = False) -> list[FieldDiff]:
@@ -152,68 +105,20 @@ def create_fields(resource: Resource, deleted: bool = False) -> list[FieldDiff]:
 
 
 def compare(desired: Resource, live: Resource) -> list[FieldDiff]:
-    """Field diffs from live to desired, for the fields the manifest sets."""
-    out: list[FieldDiff] = []
-    if desired.kind is Kind.POLICY:
-        out.extend(_policy_diffs(live.attrs.get("policy"), desired.attrs.get("policy")))
-    else:
-        for name in COMPARED[desired.kind]:
-            want = desired.attrs.get(name)
-            have = live.attrs.get(name)
-            if want is None and (desired.kind is Kind.DELIVERY or name == "outputFormat"):
-                continue  # left to the server (defaults)
-            if name == "s3DeliveryConfiguration" and isinstance(want, dict):
-                have_d = dict(have or {})
-                if _added_suffix_prefix(desired, live) is not None:
-                    have_d["suffixPath"] = want["suffixPath"]  # prefix added by AWS on create (TF #40968)
-                out.extend(_dict_diffs(name, have_d, want, only_after_keys=True))
-            elif name == "deliverySourceConfiguration":
-                out.extend(_dict_diffs(name, dict(have or {}), dict(want or {}), only_after_keys=False))
-            elif want != have:
-                out.append(FieldDiff(name, have, want))
-    out.extend(_dict_diffs("tags", live.tags, desired.tags, only_after_keys=False))
+    """Field diffs from live to desired, for the fields the manifest sets (the kind's), then the tags."""
+    out = KINDS[desired.kind].compare(desired, live)
+    out.extend(dict_diffs("tags", live.tags, desired.tags, only_after_keys=False))
     return out
 
 
-def _added_suffix_prefix(desired: Resource, live: Resource) -> str | None:
-    """The prefix AWS added before the desired suffixPath on create, when the live path has one."""
-    want = desired.attrs.get("s3DeliveryConfiguration") or {}
-    have = live.attrs.get("s3DeliveryConfiguration") or {}
-    if "suffixPath" not in want or "s3DeliveryConfiguration.suffixPath" in (
-        desired.attrs.get("defaulted") or []
-    ):
-        return None
-    known = catalog.suffix_prefix_added_on_create(
-        str(desired.attrs.get("sourceResourceArn", "")), str(desired.attrs.get("sourceLogType", ""))
-    )
-    return defaults.added_prefix(str(have.get("suffixPath", "")), str(want["suffixPath"]), known)
-
-
 def _layout_warning(change: Change) -> str | None:
-    """An update sends the suffixPath without the prefix AWS added on create: objects move (CFN roadmap #2274)."""
-    if change.kind is not Kind.DELIVERY or change.before is None or change.after is None:
+    if change.before is None or change.after is None or change.kind not in KINDS:
         return None
-    prefix = _added_suffix_prefix(change.after, change.before)
-    if prefix is None or not change.attr_fields():
-        return None
-    want = change.after.attrs["s3DeliveryConfiguration"]["suffixPath"]
-    return (
-        f"s3DeliveryConfiguration.suffixPath: UpdateDeliveryConfiguration sends {want!r} without the prefix "
-        f"{prefix!r} AWS added on create, so new log objects land under {want!r} instead of {prefix + want!r}"
-    )
+    return KINDS[change.kind].update_warning(change.before, change.after, change.attr_fields())
 
 
 def _replace_reason(kind: Kind, fields: list[FieldDiff], live: Resource, desired: Resource) -> str | None:
-    for f in fields:
-        reason = IMMUTABLE[kind].get(f.path)
-        if reason:
-            return reason
-    if kind is Kind.DESTINATION:
-        b = live.attrs.get("destinationResourceArn")
-        a = desired.attrs.get("destinationResourceArn")
-        if b != a and catalog.destination_type_for_arn(str(b)) != catalog.destination_type_for_arn(str(a)):
-            return "destinationResourceArn moves to another service"
-    return None
+    return KINDS[kind].replace_reason(fields, live, desired)
 
 
 # ---- the diff ------------------------------------------------------------------------------------------------

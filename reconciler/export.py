@@ -1,65 +1,24 @@
-"""Live resources → manifest documents, so hand-built delivery setups can be adopted (pure; no I/O)."""
+"""Live resources → manifest documents, so hand-built delivery setups can be adopted (pure; no I/O).
+
+Each exported kind writes its own spec (``export_spec`` in its module under ``kinds/``); a policy goes into its
+destination's document.
+"""
 
 from __future__ import annotations
 
-from collections import Counter
 from typing import Any
 
-from . import capabilities, defaults
-from .iam import public_statements
-from .models import API_VERSION, Kind, Resource
+from .kinds import KINDS, ExportContext
+from .models import API_VERSION, Resource
 
 
 def documents(resources: list[Resource]) -> dict[tuple[str, str], list[dict[str, Any]]]:
     """Manifest documents per (account, region), in a stable order."""
-    policies = {(r.account, r.region, r.name): r for r in resources if r.kind is Kind.POLICY}
-    dest_names = Counter(r.name for r in resources if r.kind is Kind.DESTINATION)
-    dest_by_arn = {r.arn: r for r in resources if r.kind is Kind.DESTINATION}
-    sources = {(r.account, r.region, r.name): r for r in resources if r.kind is Kind.SOURCE}
+    live = ExportContext(resources)
+    exported = [r for r in resources if r.kind in KINDS and KINDS[r.kind].export_rank is not None]
     out: dict[tuple[str, str], list[dict[str, Any]]] = {}
-    order = {Kind.SOURCE: 0, Kind.DESTINATION: 1, Kind.DELIVERY: 2}
-    for r in sorted(
-        (r for r in resources if r.kind in order), key=lambda r: (order[r.kind], r.account, r.region, r.name)
-    ):
-        spec: dict[str, Any] = {}
-        if r.kind is Kind.SOURCE:
-            spec = {"logType": r.attrs["logType"], "resourceArn": r.attrs["resourceArn"]}
-            if r.attrs.get("deliverySourceConfiguration"):
-                spec["deliverySourceConfiguration"] = r.attrs["deliverySourceConfiguration"]
-        elif r.kind is Kind.DESTINATION:
-            if r.attrs.get("deliveryDestinationType") == "XRAY":
-                spec["deliveryDestinationType"] = "XRAY"
-            for key in ("outputFormat", "destinationResourceArn", "roleArn"):
-                if r.attrs.get(key):
-                    spec[key] = r.attrs[key]
-            policy = policies.get((r.account, r.region, r.name))
-            if policy is not None:
-                spec["policy"] = policy.attrs["policy"]
-                if public_statements(policy.attrs["policy"]):
-                    spec["allowPublicPolicy"] = True  # exported as found; review before adopting
-        else:
-            dest_arn = str(r.attrs["deliveryDestinationArn"])
-            dest = dest_by_arn.get(dest_arn)
-            same_scope = dest is not None and (dest.account, dest.region) == (r.account, r.region)
-            unique = dest is not None and (same_scope or dest_names[dest.name] == 1)
-            spec = {
-                "source": r.attrs["deliverySourceName"],
-                "destination": dest.name if dest is not None and unique else dest_arn,
-            }
-            # only what differs from AWS's defaults for the source's log type (omitted means the default)
-            source = sources.get((r.account, r.region, str(r.attrs["deliverySourceName"])))
-            caps = (
-                capabilities.caps_for(str(source.attrs["resourceArn"]), str(source.attrs["logType"]))
-                if source is not None
-                else None
-            )
-            dest_resource = dest.attrs.get("destinationResourceArn") if dest is not None else None
-            if caps is None:
-                for key in ("recordFields", "fieldDelimiter", "s3DeliveryConfiguration"):
-                    if r.attrs.get(key) is not None:
-                        spec[key] = r.attrs[key]
-            else:
-                spec.update(defaults.non_default(r.attrs, caps, dest_resource))
+    for r in sorted(exported, key=lambda r: (KINDS[r.kind].export_rank, r.account, r.region, r.name)):
+        spec = KINDS[r.kind].export_spec(r, live)
         if r.tags:
             spec["tags"] = dict(sorted(r.tags.items()))
         doc = {

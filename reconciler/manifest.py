@@ -23,7 +23,7 @@ import jinja2.sandbox
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from . import catalog, defaults, delivery_rules, hints, templating
+from . import catalog, delivery_rules, hints, kinds, templating
 from .aws import region_problem
 from .config import Project
 from .errors import ManifestError, Problem
@@ -39,7 +39,6 @@ from .models import (
     destination_arn,
     model_at,
     parse_destination_arn,
-    source_arn,
 )
 from .scopes import project_accounts
 from .selectors import Selector
@@ -629,19 +628,15 @@ def _cross_checks(
                     p.problem(("metadata", "region"), f"{spec.logType} sources must be in us-east-1")
                 )
             resources.append(
-                Resource(
-                    Kind.SOURCE,
+                kinds.source.resource(
                     acct,
                     region,
                     name,
-                    {
-                        "resourceArn": spec.resourceArn,
-                        "logType": spec.logType,
-                        "deliverySourceConfiguration": dict(spec.deliverySourceConfiguration),
-                    },
-                    tags={**project.default_tags, **spec.tags},
-                    arn=source_arn(acct, region, name),
-                    origin=origin,
+                    spec.resourceArn,
+                    spec.logType,
+                    spec.deliverySourceConfiguration,
+                    {**project.default_tags, **spec.tags},
+                    origin,
                 )
             )
         elif isinstance(p.model, DeliveryDestinationDoc):
@@ -650,32 +645,22 @@ def _cross_checks(
             for path, message in delivery_rules.check_destination(dspec.resolved_type, dspec.outputFormat):
                 problems.append(p.problem(("spec", *path), message))
             dest_by_name.setdefault(name, []).append(p)
-            arn = destination_arn(acct, region, name)
             resources.append(
-                Resource(
-                    Kind.DESTINATION,
+                kinds.destination.resource(
                     acct,
                     region,
                     name,
-                    {
-                        "deliveryDestinationType": dspec.resolved_type,
-                        "outputFormat": dspec.outputFormat,
-                        "destinationResourceArn": dspec.destinationResourceArn,
-                        "roleArn": dspec.roleArn,
-                    },
-                    tags={**project.default_tags, **dspec.tags},
-                    arn=arn,
-                    origin=origin,
+                    dspec.resolved_type,
+                    dspec.outputFormat,
+                    dspec.destinationResourceArn,
+                    dspec.roleArn,
+                    dspec.grants,
+                    {**project.default_tags, **dspec.tags},
+                    origin,
                 )
             )
-            if dspec.grants is not None:
-                resources[-1].attrs["grants"] = dspec.grants  # not compared: grants.py reads it
             if dspec.policy is not None:
-                resources.append(
-                    Resource(
-                        Kind.POLICY, acct, region, name, {"policy": dspec.policy}, arn=arn, origin=origin
-                    )
-                )
+                resources.append(kinds.policy.resource(acct, region, name, dspec.policy, origin))
 
     pairs: dict[tuple[str, str, str, str], _Parsed] = {}
     for (_kind, acct, region, name), p in seen.items():
@@ -791,39 +776,29 @@ def _cross_checks(
             )
             continue
         pairs[pair] = p
-        s3 = spec_d.s3DeliveryConfiguration
         assert isinstance(src.model, DeliverySourceDoc)
         src_arn = catalog.split_arn(src.model.spec.resourceArn)
-        src_service = src_arn[1] if src_arn else None
         dest_doc = dest.model if dest is not None and isinstance(dest.model, DeliveryDestinationDoc) else None
-        attrs: dict[str, Any] = {
-            "deliverySourceName": spec_d.source,
-            "deliveryDestinationArn": dest_arn,
-            "deliveryDestinationType": dest_type,
-            "sourceService": src_service,
-            "sourceResourceArn": src.model.spec.resourceArn,
-            "sourceLogType": src.model.spec.logType,
-            "targetResourceArn": dest_doc.spec.destinationResourceArn if dest_doc is not None else None,
-            "targetOutputFormat": dest_doc.spec.outputFormat if dest_doc is not None else None,
-            "targetAccount": dest.account if dest is not None else None,
-            "recordFields": list(spec_d.recordFields) if spec_d.recordFields is not None else None,
-            "fieldDelimiter": spec_d.fieldDelimiter,
-            "s3DeliveryConfiguration": s3.model_dump(exclude_none=True) if s3 is not None else None,
-        }
-        defaults.fill(
-            attrs,
-            catalog.caps_for(src.model.spec.resourceArn, src.model.spec.logType),
-            attrs["targetResourceArn"],
+        known = kinds.delivery.Target(
+            sourceService=src_arn[1] if src_arn else None,
+            sourceResourceArn=src.model.spec.resourceArn,
+            sourceLogType=src.model.spec.logType,
+            targetResourceArn=dest_doc.spec.destinationResourceArn if dest_doc is not None else None,
+            targetOutputFormat=dest_doc.spec.outputFormat if dest_doc is not None else None,
+            targetAccount=dest.account if dest is not None else None,
         )
         resources.append(
-            Resource(
-                Kind.DELIVERY,
+            kinds.delivery.resource(
                 acct,
                 region,
                 name,
-                attrs,
-                tags={**project.default_tags, **spec_d.tags},
-                origin=f"{p.doc.file}:{p.doc.line}",
+                spec_d.source,
+                dest_arn,
+                dest_type,
+                known,
+                spec_d,
+                {**project.default_tags, **spec_d.tags},
+                f"{p.doc.file}:{p.doc.line}",
             )
         )
     return resources, problems

@@ -28,6 +28,7 @@ from . import hints
 from .diff import Action, Change, FieldDiff, source_slot
 from .errors import StalePlanError
 from .findings import Finding
+from .kinds import KINDS
 from .models import KIND_RANK, Kind, Resource
 
 FORMAT_VERSION = 1
@@ -139,40 +140,27 @@ def digest_difference(reviewed: list[dict[str, Any]], current: list[Change]) -> 
 
 
 def calls_for(change: Change) -> list[str]:
-    """The API calls a change makes, in order."""
+    """The API calls a change makes, in order (the kind's ``calls``)."""
     kind, action = change.kind, change.action
-    if kind is Kind.GRANT:
+    if kind not in KINDS:
         return grant_calls(change)
-    put = {
-        Kind.SOURCE: "PutDeliverySource",
-        Kind.DESTINATION: "PutDeliveryDestination",
-        Kind.POLICY: "PutDeliveryDestinationPolicy",
-        Kind.DELIVERY: "CreateDelivery",
-    }[kind]
-    delete = {
-        Kind.SOURCE: "DeleteDeliverySource",
-        Kind.DESTINATION: "DeleteDeliveryDestination",
-        Kind.POLICY: "DeleteDeliveryDestinationPolicy",
-        Kind.DELIVERY: "DeleteDelivery",
-    }[kind]
-    create = ["DescribeDeliveries", put] if kind is Kind.DELIVERY else [put]
+    calls = KINDS[kind].calls
+    create = [*calls.reads_before_create, calls.create]
     if action is Action.CREATE:
         return create
     if action is Action.DELETE:
-        return [delete]
+        return [calls.delete]
     if action is Action.REPLACE:
         # a policy is replaced only with its destination (diff's cascade), which takes it away: only the Put remains
-        if kind is Kind.POLICY:
-            return [put]
-        return [delete, *create]
+        return [calls.delete, *create] if calls.replace_deletes else [calls.create]
     if action is Action.UPDATE:
         out: list[str] = []
         if change.attr_fields():
-            out.append("UpdateDeliveryConfiguration" if kind is Kind.DELIVERY else put)
+            out.append(calls.update)
         to_set, to_remove = change.tag_changes()
-        if kind is not Kind.POLICY and (to_set or change.adopt):
+        if calls.tagged and (to_set or change.adopt):
             out.append("TagResource")
-        if kind is not Kind.POLICY and to_remove:
+        if calls.tagged and to_remove:
             out.append("UntagResource")
         return out
     return []

@@ -1,0 +1,226 @@
+"""Delivery: a (source, destination) pair (``CreateDelivery``, ``UpdateDeliveryConfiguration``).
+
+Identity is (account, region, source name, destination ARN); AWS gives a delivery no name, so the manifest handle is
+kept in the ``reconciler:name`` tag. ``recordFields``, ``fieldDelimiter`` and ``s3DeliveryConfiguration`` are
+updated in place; a field the manifest leaves out is the server's (filled from the template defaults at plan time,
+see ``defaults.py``). A CloudFront-style suffixPath is compared without the prefix AWS adds on create (TF #40968).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, ClassVar, Protocol, Self
+
+from reconciler import capabilities, catalog, defaults
+from reconciler.models import DERIVED, Kind, Resource, S3DeliveryConfiguration
+
+from .base import Attrs, Calls, ExportContext, FieldDiff, KindDef, dict_diffs
+
+CONFIG = (
+    "recordFields",
+    "fieldDelimiter",
+    "s3DeliveryConfiguration",
+)  # what UpdateDeliveryConfiguration takes
+
+
+@dataclass(frozen=True)
+class Target:
+    """What the manifests know about a desired delivery's source and destination (derived; never the user's)."""
+
+    sourceService: str | None
+    sourceResourceArn: str | None
+    sourceLogType: str | None
+    targetResourceArn: str | None
+    targetOutputFormat: str | None
+    targetAccount: str | None
+
+
+@dataclass(frozen=True)
+class DeliveryAttrs(Attrs):
+    deliverySourceName: str
+    deliveryDestinationArn: str
+    deliveryDestinationType: str | None
+    recordFields: list[str] | None
+    fieldDelimiter: str | None
+    s3DeliveryConfiguration: dict[str, Any] | None
+    target: Target | None = None  # desired only
+    defaulted: tuple[str, ...] = ()  # desired only: fields filled from the template defaults
+
+    def as_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "deliverySourceName": self.deliverySourceName,
+            "deliveryDestinationArn": self.deliveryDestinationArn,
+            "deliveryDestinationType": self.deliveryDestinationType,
+        }
+        if self.target is not None:
+            out.update(dataclasses.asdict(self.target))
+        out.update({name: getattr(self, name) for name in CONFIG})
+        if self.defaulted:
+            out["defaulted"] = list(self.defaulted)
+        return out
+
+    @classmethod
+    def from_mapping(cls, attrs: Mapping[str, Any]) -> Self:
+        target = None
+        if any(k in attrs for k in DERIVED if k != "defaulted"):
+            target = Target(**{f.name: attrs.get(f.name) for f in dataclasses.fields(Target)})
+        return cls(
+            deliverySourceName=attrs.get("deliverySourceName", ""),
+            deliveryDestinationArn=attrs.get("deliveryDestinationArn", ""),
+            deliveryDestinationType=attrs.get("deliveryDestinationType"),
+            recordFields=attrs.get("recordFields"),
+            fieldDelimiter=attrs.get("fieldDelimiter"),
+            s3DeliveryConfiguration=attrs.get("s3DeliveryConfiguration"),
+            target=target,
+            defaulted=tuple(attrs.get("defaulted") or ()),
+        )
+
+
+class Delivery(KindDef):
+    kind = Kind.DELIVERY
+    rank = 4
+    attrs = DeliveryAttrs
+    compared = CONFIG
+    server_defaulted = CONFIG
+    identity_fields: ClassVar[tuple[str, ...]] = ("deliverySourceName", "deliveryDestinationArn")
+    calls = Calls(
+        create="CreateDelivery",
+        update="UpdateDeliveryConfiguration",
+        delete="DeleteDelivery",
+        reads_before_create=("DescribeDeliveries",),
+    )
+    export_rank = 2
+    handle_tagged = True
+
+    @classmethod
+    def delete_params(cls, r: Resource) -> dict[str, Any]:
+        return {"id": r.id}
+
+    @classmethod
+    def compare_field(
+        cls, name: str, want: Any, have: Any, desired: Resource, live: Resource
+    ) -> list[FieldDiff]:
+        if name == "s3DeliveryConfiguration" and isinstance(want, dict):
+            have_d = dict(have or {})
+            if added_suffix_prefix(desired, live) is not None:
+                have_d["suffixPath"] = want["suffixPath"]  # prefix added by AWS on create (TF #40968)
+            return dict_diffs(name, have_d, want, only_after_keys=True)
+        return super().compare_field(name, want, have, desired, live)
+
+    @classmethod
+    def update_warning(cls, live: Resource, desired: Resource, attr_fields: list[FieldDiff]) -> str | None:
+        return layout_warning(live, desired, attr_fields)
+
+    @classmethod
+    def write_params(cls, r: Resource, creating: bool = False) -> dict[str, Any]:
+        """The configuration sent by CreateDelivery (``creating``) or UpdateDeliveryConfiguration."""
+        a = DeliveryAttrs.from_mapping(r.attrs)
+        s3: Any
+        if creating:  # fields left to AWS's defaults are not sent on create (AWS fills them)
+            params = defaults.create_config(r.attrs)
+            s3 = params.pop("s3DeliveryConfiguration", None)
+        else:
+            params = {}
+            if a.recordFields is not None:
+                params["recordFields"] = a.recordFields
+            if a.fieldDelimiter is not None:
+                params["fieldDelimiter"] = a.fieldDelimiter
+            s3 = a.s3DeliveryConfiguration
+        if s3 is not None and a.deliveryDestinationType in ("S3", None):
+            params["s3DeliveryConfiguration"] = s3  # never for a non-S3 destination (TF #46108)
+        return params
+
+    @classmethod
+    def export_spec(cls, r: Resource, live: ExportContext) -> dict[str, Any]:
+        a = DeliveryAttrs.from_mapping(r.attrs)
+        dest_arn = str(a.deliveryDestinationArn)
+        dest = live.dest_by_arn.get(dest_arn)
+        same_scope = dest is not None and (dest.account, dest.region) == (r.account, r.region)
+        unique = dest is not None and (same_scope or live.dest_names[dest.name] == 1)
+        spec: dict[str, Any] = {
+            "source": a.deliverySourceName,
+            "destination": dest.name if dest is not None and unique else dest_arn,
+        }
+        # only what differs from AWS's defaults for the source's log type (omitted means the default)
+        source = live.sources.get((r.account, r.region, str(a.deliverySourceName)))
+        caps = (
+            capabilities.caps_for(str(source.attrs["resourceArn"]), str(source.attrs["logType"]))
+            if source is not None
+            else None
+        )
+        dest_resource = dest.attrs.get("destinationResourceArn") if dest is not None else None
+        if caps is None:
+            for key in CONFIG:
+                if getattr(a, key) is not None:
+                    spec[key] = getattr(a, key)
+        else:
+            spec.update(defaults.non_default(r.attrs, caps, dest_resource))
+        return spec
+
+
+def added_suffix_prefix(desired: Resource, live: Resource) -> str | None:
+    """The prefix AWS added before the desired suffixPath on create, when the live path has one."""
+    want = desired.attrs.get("s3DeliveryConfiguration") or {}
+    have = live.attrs.get("s3DeliveryConfiguration") or {}
+    if "suffixPath" not in want or "s3DeliveryConfiguration.suffixPath" in (
+        desired.attrs.get("defaulted") or []
+    ):
+        return None
+    known = catalog.suffix_prefix_added_on_create(
+        str(desired.attrs.get("sourceResourceArn", "")), str(desired.attrs.get("sourceLogType", ""))
+    )
+    return defaults.added_prefix(str(have.get("suffixPath", "")), str(want["suffixPath"]), known)
+
+
+def layout_warning(before: Resource, after: Resource, attr_fields: list[FieldDiff]) -> str | None:
+    """An update sends the suffixPath without the prefix AWS added on create: objects move (CFN roadmap #2274)."""
+    prefix = added_suffix_prefix(after, before)
+    if prefix is None or not attr_fields:
+        return None
+    want = after.attrs["s3DeliveryConfiguration"]["suffixPath"]
+    return (
+        f"s3DeliveryConfiguration.suffixPath: UpdateDeliveryConfiguration sends {want!r} without the prefix "
+        f"{prefix!r} AWS added on create, so new log objects land under {want!r} instead of {prefix + want!r}"
+    )
+
+
+class _Config(Protocol):
+    """The delivery configuration fields of a manifest spec (a Delivery's or a DeliverySelector's ``delivery``)."""
+
+    recordFields: list[str] | None
+    fieldDelimiter: str | None
+    s3DeliveryConfiguration: S3DeliveryConfiguration | None
+
+
+def resource(
+    account: str,
+    region: str,
+    name: str,
+    source_name: str,
+    destination_arn: str,
+    destination_type: str | None,
+    target: Target | None,
+    spec: _Config,
+    tags: dict[str, str],
+    origin: str,
+) -> Resource:
+    """A desired delivery: the spec's fields, then the template defaults for the ones it leaves out."""
+    s3 = spec.s3DeliveryConfiguration
+    attrs = DeliveryAttrs(
+        deliverySourceName=source_name,
+        deliveryDestinationArn=destination_arn,
+        deliveryDestinationType=destination_type,
+        recordFields=list(spec.recordFields) if spec.recordFields is not None else None,
+        fieldDelimiter=spec.fieldDelimiter,
+        s3DeliveryConfiguration=s3.model_dump(exclude_none=True) if s3 is not None else None,
+        target=target,
+    ).as_dict()
+    if target is not None:
+        defaults.fill(
+            attrs,
+            catalog.caps_for(str(target.sourceResourceArn), str(target.sourceLogType)),
+            target.targetResourceArn,
+        )
+    return Resource(Kind.DELIVERY, account, region, name, attrs, tags=tags, origin=origin)
