@@ -33,7 +33,7 @@ from reconciler.policyeval import account_of_arn, region_of_arn
 from reconciler.verify import Observation
 from reconciler.writepath import Facts, Read, firehose_parts, log_group_parts, s3_parts
 
-from .transport import Transport, _snake
+from .transport import RateLimiter, RetryPolicy, Transport, _snake
 
 # Ownership tags for a whole scope in pages: the Resource Groups Tagging API's types for the delivery family (they
 # are tag-policy resource types); a scope where the API refuses them (``Invalid``) or the caller may not call it
@@ -99,6 +99,8 @@ class Api(Transport):
         list_concurrency: int = 48,
         connect_timeout: float = 5.0,
         unreachable_seconds: float = 30.0,
+        retry: RetryPolicy | None = None,
+        limiter: RateLimiter | None = None,
     ) -> None:
         super().__init__(
             accounts,
@@ -107,6 +109,8 @@ class Api(Transport):
             pool_connections=max(read_concurrency, 10),
             connect_timeout=connect_timeout,
             unreachable_seconds=unreachable_seconds,
+            retry=retry,
+            limiter=limiter,
         )
         self.list_concurrency = list_concurrency
         self.tag_pages = tag_pages
@@ -398,41 +402,16 @@ class Api(Transport):
         """
         scope_list = sorted(set(scopes))
         state = LiveState({s: ScopeState(*s) for s in scope_list})
-        jobs: dict[tuple[str, str], list[Future[Resource | None]]] = {s: [] for s in scope_list}
-        lock = threading.Lock()
-        handlers: dict[str, Callable[[str, str, dict[str, Any]], Resource | None]] = {
-            "sources": self._source,
-            "destinations": self._destination,
-            "deliveries": self._delivery,
-        }
         with (
             ThreadPoolExecutor(
                 max_workers=max(1, min(3 * len(scope_list), self.list_concurrency)), thread_name_prefix="list"
             ) as lister,
-            ThreadPoolExecutor(max_workers=self.read_concurrency, thread_name_prefix="read") as reader,
+            ThreadPoolExecutor(max_workers=self.read_concurrency, thread_name_prefix="read") as pool,
         ):
-            tag_maps = {s: reader.submit(self._tag_map, *s) for s in scope_list} if self.tag_pages else {}
-
-            def listing(scope: tuple[str, str], what: str) -> None:
-                account, region = scope
-                op, key = _LISTINGS[what]
-                for items in self._iter_pages(account, region, op, key):
-                    tag_map = tag_maps[scope].result() if scope in tag_maps else None
-                    if tag_map:
-                        items = [
-                            {**i, "tags": tag_map[i["arn"]]} if i.get("arn") in tag_map else i for i in items
-                        ]
-                    futs = [reader.submit(handlers[what], account, region, item) for item in items]
-                    if what == "destinations":
-                        futs += [
-                            reader.submit(self._policy, account, region, i["name"], i["arn"]) for i in items
-                        ]
-                    with lock:
-                        jobs[scope].extend(futs)
-
-            listings = {(s, w): lister.submit(listing, s, w) for s in scope_list for w in handlers}
+            reads = _ScopeReads(self, pool, scope_list)
+            listings = {(s, w): lister.submit(reads.listing, s, w) for s in scope_list for w in _LISTINGS}
             found = {
-                key: reader.submit(self.discover, key[1], key[2], rtypes, tags)
+                key: pool.submit(self.discover, key[1], key[2], rtypes, tags)
                 for key, rtypes, tags in discover or []
                 if (key[1], key[2]) in state.scopes
             }
@@ -445,22 +424,7 @@ class Api(Transport):
             for done, scope in enumerate(
                 scope_list, 1
             ):  # a scope is complete once its listings and reads are
-                for what in handlers:
-                    try:
-                        listings[(scope, what)].result()
-                    except AwsError as exc:
-                        state.scopes[scope].error = state.scopes[scope].error or exc
-                resources: list[Resource] = []
-                for job in jobs[scope]:
-                    try:
-                        r = job.result()
-                    except AwsError as exc:
-                        state.scopes[scope].error = state.scopes[scope].error or exc
-                        continue
-                    if r is not None:
-                        resources.append(r)
-                if state.scopes[scope].error is None:
-                    state.scopes[scope].resources = _with_policy_owners(resources)
+                reads.finish(state.scopes[scope], [listings[(scope, what)] for what in _LISTINGS])
                 if self.on_scope is not None:
                     self.on_scope(state.scopes[scope], done, len(scope_list))
         return state
@@ -578,22 +542,7 @@ class Api(Transport):
             level = list(dict.fromkeys(parents))
             seen = set(level)
             while level:
-                accounts = {p: pool.submit(self._org_pages, "ListAccountsForParent", "Accounts", p, ParentId=p)
-                            for p in level}  # fmt: skip
-                children = {p: pool.submit(self._org_pages, "ListChildren", "Children", p, ParentId=p,
-                                           ChildType="ORGANIZATIONAL_UNIT") for p in level}  # fmt: skip
-                nxt: list[str] = []
-                for p in level:
-                    for acct in accounts[p].result():
-                        state = acct.get("State") or acct.get("Status")
-                        if state == "ACTIVE":
-                            found.setdefault(str(acct["Id"]), {"Id": str(acct["Id"]), "Name": acct.get("Name", ""),
-                                                               "Parent": p})  # fmt: skip
-                    for child in children[p].result():
-                        if child["Id"] not in seen:
-                            seen.add(child["Id"])
-                            nxt.append(child["Id"])
-                level = nxt
+                level = self._org_level(pool, level, seen, found)
             if tags:
                 ids = sorted(found)
                 account_tags = pool.map(
@@ -603,6 +552,27 @@ class Api(Transport):
                     if any(have.get(k) != v for k, v in tags.items()):
                         del found[i]
         return [found[i] for i in sorted(found)]
+
+    def _org_level(
+        self, pool: ThreadPoolExecutor, level: list[str], seen: set[str], found: dict[str, dict[str, Any]]
+    ) -> list[str]:
+        """The ACTIVE accounts of one level of parents into ``found``; the next level's unseen OUs."""
+        accounts = {p: pool.submit(self._org_pages, "ListAccountsForParent", "Accounts", p, ParentId=p)
+                    for p in level}  # fmt: skip
+        children = {p: pool.submit(self._org_pages, "ListChildren", "Children", p, ParentId=p,
+                                   ChildType="ORGANIZATIONAL_UNIT") for p in level}  # fmt: skip
+        nxt: list[str] = []
+        for p in level:
+            for acct in accounts[p].result():
+                state = acct.get("State") or acct.get("Status")
+                if state == "ACTIVE":
+                    found.setdefault(str(acct["Id"]), {"Id": str(acct["Id"]), "Name": acct.get("Name", ""),
+                                                       "Parent": p})  # fmt: skip
+            for child in children[p].result():
+                if child["Id"] not in seen:
+                    seen.add(child["Id"])
+                    nxt.append(child["Id"])
+        return nxt
 
     def find_delivery(
         self, account: str, region: str, source: str, destination_arn: str
@@ -616,6 +586,59 @@ class Api(Transport):
             ):
                 return item
         return None
+
+
+class _ScopeReads:
+    """The per-resource reads of one ``read_live``: started as each listing page arrives, collected per scope."""
+
+    def __init__(self, api: Api, pool: ThreadPoolExecutor, scopes: list[tuple[str, str]]) -> None:
+        self.api, self.pool = api, pool
+        self.tag_maps = {s: pool.submit(api._tag_map, *s) for s in scopes} if api.tag_pages else {}
+        self.jobs: dict[tuple[str, str], list[Future[Resource | None]]] = {s: [] for s in scopes}
+        self.lock = threading.Lock()
+        self.handlers: dict[str, Callable[[str, str, dict[str, Any]], Resource | None]] = {
+            "sources": api._source,
+            "destinations": api._destination,
+            "deliveries": api._delivery,
+        }
+
+    def listing(self, scope: tuple[str, str], what: str) -> None:
+        account, region = scope
+        op, key = _LISTINGS[what]
+        for items in self.api._iter_pages(account, region, op, key):
+            items = self._with_tags(scope, items)
+            futs = [self.pool.submit(self.handlers[what], account, region, item) for item in items]
+            if what == "destinations":
+                futs += [
+                    self.pool.submit(self.api._policy, account, region, i["name"], i["arn"]) for i in items
+                ]
+            with self.lock:
+                self.jobs[scope].extend(futs)
+
+    def _with_tags(self, scope: tuple[str, str], items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        tag_map = self.tag_maps[scope].result() if scope in self.tag_maps else None
+        if not tag_map:
+            return items
+        return [{**i, "tags": tag_map[i["arn"]]} if i.get("arn") in tag_map else i for i in items]
+
+    def finish(self, scope: ScopeState, listings: list[Future[None]]) -> None:
+        """Wait for the scope's listings and reads; its resources, or the first error."""
+        for listing in listings:
+            try:
+                listing.result()
+            except AwsError as exc:
+                scope.error = scope.error or exc
+        resources: list[Resource] = []
+        for job in self.jobs[(scope.account, scope.region)]:
+            try:
+                r = job.result()
+            except AwsError as exc:
+                scope.error = scope.error or exc
+                continue
+            if r is not None:
+                resources.append(r)
+        if scope.error is None:
+            scope.resources = _with_policy_owners(resources)
 
 
 def _with_policy_owners(resources: list[Resource]) -> list[Resource]:
