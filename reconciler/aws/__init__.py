@@ -1,7 +1,8 @@
 """The only package that talks to AWS (boto3/botocore stay inside it; ruff TID251 keeps it so).
 
-``transport`` (sessions and clients per account/region, one call's retries and error translation), ``reader`` (live
-state), ``lock`` (the apply lock). The names other modules use are re-exported here.
+``transport`` (sessions and clients per account/region; one call under a ``RetryPolicy`` and ``RateLimiter``; the
+``ERROR_TABLE`` from AWS error codes to typed errors), ``reader`` (live state), ``writer`` (the writes ``apply``
+sends), ``lock`` (the apply lock). The names other modules use are re-exported here.
 """
 
 from .lock import Lease
