@@ -467,7 +467,7 @@ class Runner:
         if live is None:
             raise AwsError("verify", d.address, "Missing", "not found when read back after the write")
         fields = diffmod.compare(d, live)
-        if d.kind is not Kind.POLICY and live.owner != self.plan.project:
+        if KINDS[d.kind].owned and live.owner != self.plan.project:
             fields.append(diffmod.FieldDiff(f"tags.{OWNER_TAG}", live.owner, self.plan.project))
         if fields:
             what = ", ".join(f"{f.path}: want {f.after!r}, read {f.before!r}" for f in fields[:3])

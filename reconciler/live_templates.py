@@ -1,6 +1,6 @@
 """AWS's live DescribeConfigurationTemplates answer against the capability table (pure: no I/O).
 
-``plan``, ``apply`` and ``drift`` ask AWS once per (scope, service, log type, destination type) the manifests use
+``plan``, ``apply`` and ``drift`` ask AWS once per (region, service, log type, destination type) the manifests use
 (``aws.Api.read_templates``, concurrently with the listings). Here the answers are turned into capabilities: the live
 answer wins over the table (one plan note suggests ``make capabilities`` when they differ), the desired deliveries'
 omitted fields are refilled with the live defaults, and every delivery is checked against what AWS returned. A key
@@ -35,7 +35,13 @@ def key_of(r: Resource) -> Key | None:
 
 
 def keys_for(resources: list[Resource]) -> list[Key]:
-    return sorted({k for r in resources if (k := key_of(r)) is not None})
+    """One key per (region, service, log type, destination type), asked in the lowest account that needs it: the
+    templates are AWS's description of the service in a region, the same for every account, so an organisation's
+    hundreds of accounts cost one call per region, not one per account."""
+    first: dict[tuple[str, ...], Key] = {}
+    for k in sorted({k for r in resources if (k := key_of(r)) is not None}):
+        first.setdefault(k[1:], k)
+    return sorted(first.values())
 
 
 @dataclass
@@ -99,16 +105,17 @@ def apply(
     """Use the live answers for the desired deliveries (refill defaults, check rules); notes for the plan."""
     out = Outcome()
     differing: list[str] = []
+    regional = {k[1:]: v for k, v in answers.items()}
     for r in desired:
         key = key_of(r)
-        if key is None or not answers.get(key):
+        if key is None or not regional.get(key[1:]):
             continue
         a = r.attrs
         table_caps = capabilities.caps_for(str(a.get("sourceResourceArn", "")), str(a["sourceLogType"]))
         if table_caps is None:
             continue
         dest_type = key[4]
-        caps = live_caps(table_caps, dest_type, answers[key], str(a.get("sourceResourceArn", "")))
+        caps = live_caps(table_caps, dest_type, regional[key[1:]], str(a.get("sourceResourceArn", "")))
         if not _same(caps, table_caps, dest_type):
             differing.append(f"{key[2]} {key[3]} to {dest_type}")
         defaults.fill(a, caps, a.get("targetResourceArn"))

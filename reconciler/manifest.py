@@ -305,14 +305,14 @@ def parse_yaml(text: str, name: str) -> tuple[list[Document], list[Problem]]:
     except RecursionError:
         return [], [Problem(name, 1, "", "", f"nesting deeper than {MAX_DEPTH} levels; refused")]
     problems: list[Problem] = []
+    constructor = yaml.SafeLoader("")
     for index, node in enumerate(nodes):
         if node is None:
             continue
         lines: dict[Path_, int] = {}
         try:
             _walk(node, (), lines, 0, [MAX_NODES])
-            loader = yaml.SafeLoader("")
-            data = loader.construct_document(node)
+            data = _construct(node, constructor)
         except _YamlProblem as exc:
             problems.append(Problem(name, exc.line, _doc_label(_plain(node)), exc.field, exc.message))
             continue
@@ -326,6 +326,39 @@ def parse_yaml(text: str, name: str) -> tuple[list[Document], list[Problem]]:
             continue
         docs.append(Document(name, node.start_mark.line + 1, index, data, lines))
     return docs, problems
+
+
+_STR, _MAP, _SEQ, _MERGE = (f"{_YAML_TAG}{t}" for t in ("str", "map", "seq", "merge"))
+
+
+def _construct(node: yaml.Node, constructor: yaml.SafeLoader) -> Any:
+    """The document's Python value, as ``SafeLoader.construct_document`` builds it, faster for what manifests hold:
+    plain mappings, sequences and strings are built here; every other node (ints, booleans, timestamps, merge keys,
+    sets, unknown tags — which raise as before) goes through the safe constructor."""
+    if isinstance(node, yaml.ScalarNode):
+        return node.value if node.tag == _STR else constructor.construct_document(node)
+    if isinstance(node, yaml.SequenceNode) and node.tag == _SEQ:
+        return [_construct(item, constructor) for item in node.value]
+    if (
+        isinstance(node, yaml.MappingNode)
+        and node.tag == _MAP
+        and not any(k.tag == _MERGE for k, _ in node.value)
+    ):
+        out: dict[Any, Any] = {}
+        for key_node, value_node in node.value:
+            key = _construct(key_node, constructor)
+            try:
+                hash(key)
+            except TypeError:
+                raise yaml.constructor.ConstructorError(
+                    "while constructing a mapping",
+                    node.start_mark,
+                    "found unhashable key",
+                    key_node.start_mark,
+                ) from None
+            out[key] = _construct(value_node, constructor)
+        return out
+    return constructor.construct_document(node)
 
 
 def _plain(node: yaml.Node) -> Any:

@@ -6,17 +6,15 @@ a number here drifts from it.
 
 from __future__ import annotations
 
-import json
+import importlib
 import re
 import typing
 import unicodedata
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
-
-from . import catalog, hints, iam
 
 # ---- limits (botocore logs model) -------------------------------------------------------------------------
 NAME_MIN, NAME_MAX, NAME_PATTERN = 1, 60, r"[\w-]*"
@@ -154,275 +152,6 @@ class Metadata(Strict):
     _r = field_validator("region")(lambda cls, v: _region(v))
 
 
-class SourceSpec(Strict):
-    logType: str = Field(description="A log type the source's service supports, e.g. APPLICATION_LOGS.")
-    resourceArn: str = Field(description="ARN of the AWS resource that emits the logs.")
-    deliverySourceConfiguration: dict[str, str] = Field(default_factory=dict)
-    tags: Tags = Field(default_factory=dict)
-
-    @field_validator("logType")
-    @classmethod
-    def _log_type(cls, v: str) -> str:
-        if not (LOG_TYPE_MIN <= len(v) <= LOG_TYPE_MAX) or not re.fullmatch(r"\w+", v, re.ASCII):
-            raise ValueError(f"must be {LOG_TYPE_MIN}-{LOG_TYPE_MAX} characters of letters, digits and '_'")
-        return v
-
-    @field_validator("resourceArn")
-    @classmethod
-    def _arn(cls, v: str) -> str:
-        if catalog.split_arn(v) is None:
-            raise ValueError(f"{v!r} is not an ARN")
-        return v
-
-    @field_validator("deliverySourceConfiguration")
-    @classmethod
-    def _config(cls, v: dict[str, str]) -> dict[str, str]:
-        for key, value in v.items():
-            for what, text in (("key", key), ("value", value)):
-                if not (SOURCE_CONFIG_VALUE_MIN <= len(text) <= SOURCE_CONFIG_VALUE_MAX):
-                    raise ValueError(
-                        f"{what} {text[:40]!r} must be {SOURCE_CONFIG_VALUE_MIN}-{SOURCE_CONFIG_VALUE_MAX} characters"
-                    )
-        return v
-
-    _t = field_validator("tags")(lambda cls, v: check_tags(v))
-
-    @model_validator(mode="after")
-    def _log_type_for_service(self) -> SourceSpec:
-        allowed = catalog.log_types_for_arn(self.resourceArn)
-        if allowed is None:
-            parsed = catalog.split_arn(self.resourceArn)
-            service = parsed[1] if parsed else "?"
-            raise ValueError(f"resourceArn: service {service!r} cannot be a delivery source")
-        if self.logType not in allowed:
-            raise ValueError(
-                f"logType: {self.logType!r} is not valid for this resource; valid: {', '.join(allowed)}"
-                + hints.did_you_mean(self.logType, allowed)
-            )
-        return self
-
-
-class DestinationSpec(Strict):
-    deliveryDestinationType: Literal["S3", "CWL", "FH", "XRAY"] | None = Field(
-        default=None, description="Derived from destinationResourceArn for S3/CWL/FH; required for XRAY."
-    )
-    outputFormat: Literal["json", "plain", "w3c", "raw", "parquet"] | None = None
-    destinationResourceArn: str | None = None
-    roleArn: str | None = Field(default=None, description="XRAY only: the role CloudWatch Logs assumes.")
-    policy: dict[str, Any] | None = Field(
-        default=None, description="IAM policy document for cross-account delivery."
-    )
-    allowPublicPolicy: bool = Field(
-        default=False, description="Allow a policy that lets any principal deliver."
-    )
-    grants: Literal["managed", "unmanaged"] | None = Field(
-        default=None,
-        description="managed: keep the delivery service's grant in the bucket/key policy or the Firehose tag "
-        "(default: the project file's grants).",
-    )
-    tags: Tags = Field(default_factory=dict)
-
-    _t = field_validator("tags")(lambda cls, v: check_tags(v))
-
-    @field_validator("policy")
-    @classmethod
-    def _policy(cls, v: dict[str, Any] | None) -> dict[str, Any] | None:
-        if v is None:
-            return v
-        try:
-            text = json.dumps(v, sort_keys=True, allow_nan=False)
-        except (TypeError, ValueError) as exc:
-            raise ValueError(f"is not a JSON document: {exc}") from None
-        if not (POLICY_MIN <= len(text) <= POLICY_MAX):
-            raise ValueError(f"must be {POLICY_MIN}-{POLICY_MAX} characters of JSON, got {len(text)}")
-        if "Statement" not in v:
-            raise ValueError("an IAM policy document needs a Statement")
-        return v
-
-    @model_validator(mode="after")
-    def _type_rules(self) -> DestinationSpec:
-        if self.deliveryDestinationType == "XRAY":
-            if self.destinationResourceArn is not None:
-                raise ValueError("destinationResourceArn: must be omitted for an XRAY destination")
-            if self.outputFormat is not None:
-                raise ValueError("outputFormat: must be omitted for an XRAY destination")
-        else:
-            if self.destinationResourceArn is None:
-                raise ValueError("destinationResourceArn: required unless deliveryDestinationType is XRAY")
-            derived = catalog.destination_type_for_arn(self.destinationResourceArn)
-            if derived is None:
-                raise ValueError(
-                    "destinationResourceArn: must be an S3 bucket, CloudWatch Logs log group or Firehose stream ARN"
-                )
-            if self.deliveryDestinationType is not None and self.deliveryDestinationType != derived:
-                raise ValueError(
-                    f"deliveryDestinationType: {self.deliveryDestinationType} does not match the ARN's service ({derived})"
-                )
-            if self.roleArn is not None:
-                raise ValueError("roleArn: only XRAY destinations take a roleArn")
-        if self.policy is not None:
-            case = iam.case_problems(self.policy)
-            if case:
-                raise ValueError(f"policy: {case[0]}")
-            public = iam.public_statements(self.policy)
-            if public and not self.allowPublicPolicy:
-                index, why = public[0]
-                raise ValueError(
-                    f"policy: Statement[{index}] lets anyone deliver: {why}; set allowPublicPolicy: true if intended"
-                )
-        return self
-
-    @property
-    def resolved_type(self) -> str:
-        if self.deliveryDestinationType is not None:
-            return self.deliveryDestinationType
-        assert self.destinationResourceArn is not None
-        derived = catalog.destination_type_for_arn(self.destinationResourceArn)
-        assert derived is not None
-        return derived
-
-
-class S3DeliveryConfiguration(Strict):
-    suffixPath: str | None = Field(default=None, min_length=SUFFIX_PATH_MIN, max_length=SUFFIX_PATH_MAX)
-    enableHiveCompatiblePath: bool | None = None
-
-
-class DeliverySpec(Strict):
-    source: str = Field(description="A DeliverySource name in the manifests (same account and region).")
-    destination: str = Field(
-        description="A DeliveryDestination name in the manifests, or a delivery-destination ARN."
-    )
-    recordFields: (
-        list[Annotated[str, Field(min_length=RECORD_FIELD_MIN_LEN, max_length=RECORD_FIELD_MAX_LEN)]] | None
-    ) = Field(default=None, max_length=RECORD_FIELDS_MAX)
-    fieldDelimiter: str | None = Field(default=None, max_length=FIELD_DELIMITER_MAX)
-    s3DeliveryConfiguration: S3DeliveryConfiguration | None = None
-    tags: Tags = Field(default_factory=dict)
-
-    _t = field_validator("tags")(lambda cls, v: check_tags(v))
-
-
-class _Doc(Strict):
-    apiVersion: Literal["reconciler/v1"]
-    metadata: Metadata
-
-
-class DeliverySourceDoc(_Doc):
-    kind: Literal["DeliverySource"]
-    spec: SourceSpec
-
-
-class DeliveryDestinationDoc(_Doc):
-    kind: Literal["DeliveryDestination"]
-    spec: DestinationSpec
-
-
-class DeliveryDoc(_Doc):
-    kind: Literal["Delivery"]
-    spec: DeliverySpec
-
-
-class SelectorSource(Strict):
-    deliverySourceConfiguration: dict[str, str] = Field(default_factory=dict)
-    tags: Tags = Field(default_factory=dict)
-
-    _t = field_validator("tags")(lambda cls, v: check_tags(v))
-
-
-class SelectorDelivery(Strict):
-    recordFields: (
-        list[Annotated[str, Field(min_length=RECORD_FIELD_MIN_LEN, max_length=RECORD_FIELD_MAX_LEN)]] | None
-    ) = Field(default=None, max_length=RECORD_FIELDS_MAX)
-    fieldDelimiter: str | None = Field(default=None, max_length=FIELD_DELIMITER_MAX)
-    s3DeliveryConfiguration: S3DeliveryConfiguration | None = None
-    tags: Tags = Field(default_factory=dict)
-
-    _t = field_validator("tags")(lambda cls, v: check_tags(v))
-
-
-_RESOURCE_TYPE_RE = re.compile(r"([a-z0-9-]+):([A-Za-z0-9/_-]+)", re.ASCII)
-
-
-def selector_log_types(resource_type: str) -> tuple[str, ...] | None:
-    """Log types the catalogue allows for ``service:type`` (e.g. ``elasticloadbalancing:loadbalancer/app``)."""
-    m = _RESOURCE_TYPE_RE.fullmatch(resource_type)
-    if m is None:
-        return None
-    service, rest = m.groups()
-    for sep in ("/", ":"):
-        found = catalog.log_types_for_arn(f"arn:aws:{service}:us-east-1:000000000000:{rest}{sep}x")
-        if found is not None:
-            return found
-    return None
-
-
-class SelectorSpec(Strict):
-    resourceType: str = Field(
-        description="service:type of the resources to match, as in ARNs (e.g. elasticloadbalancing:loadbalancer/app, "
-        "events:event-bus); a service that can be a delivery source."
-    )
-    logType: str = Field(description="The log type each matched resource delivers.")
-    tags: dict[str, str | list[str]] = Field(
-        default_factory=dict,
-        description="Tag filters, all required: key: value, key: [any, of, these], or key: [] for any value.",
-    )
-    destination: str = Field(
-        description="A DeliveryDestination name in each matched resource's account and region, or a "
-        "delivery-destination ARN."
-    )
-    accounts: list[str] = Field(
-        default_factory=list, description="Only these accounts (default: the project's)."
-    )
-    regions: list[str] = Field(
-        default_factory=list, description="Only these regions (default: the project's)."
-    )
-    source: SelectorSource = Field(default_factory=SelectorSource)
-    delivery: SelectorDelivery = Field(default_factory=SelectorDelivery)
-
-    _a = field_validator("accounts", mode="before")(
-        lambda cls, v: [_account(a) for a in v] if isinstance(v, list) else v
-    )
-
-    @field_validator("regions")
-    @classmethod
-    def _regions(cls, v: list[str]) -> list[str]:
-        return [_region(r) for r in v]
-
-    @model_validator(mode="after")
-    def _type(self) -> SelectorSpec:
-        allowed = selector_log_types(self.resourceType)
-        if allowed is None:
-            raise ValueError(
-                f"resourceType: {self.resourceType!r} is not service:type of a service that can be a delivery source"
-            )
-        if self.logType not in allowed:
-            raise ValueError(
-                f"logType: {self.logType!r} is not valid for {self.resourceType}; valid: {', '.join(allowed)}"
-            )
-        return self
-
-    def tag_filters(self) -> list[dict[str, Any]]:
-        """The Resource Groups Tagging API's TagFilters."""
-        out: list[dict[str, Any]] = []
-        for key, value in sorted(self.tags.items()):
-            values = [value] if isinstance(value, str) else list(value)
-            out.append({"Key": key, "Values": values} if values else {"Key": key})
-        return out
-
-
-class DeliverySelectorDoc(_Doc):
-    kind: Literal["DeliverySelector"]
-    spec: SelectorSpec
-
-
-DOC_MODELS: dict[str, type[_Doc]] = {
-    "DeliverySource": DeliverySourceDoc,
-    "DeliveryDestination": DeliveryDestinationDoc,
-    "Delivery": DeliveryDoc,
-    "DeliverySelector": DeliverySelectorDoc,
-}
-
-
 # ---- the normalised resource that diff compares -------------------------------------------------------------
 
 
@@ -537,6 +266,72 @@ def canonical_policy(policy: Any) -> Any:
     if isinstance(doc, dict) and isinstance(doc.get("Statement"), dict):
         doc["Statement"] = [doc["Statement"]]
     return doc
+
+
+if TYPE_CHECKING:  # the names below, for the type checker (at run time they are looked up on first use)
+    from .documents import (
+        DOC_MODELS as DOC_MODELS,
+    )
+    from .documents import (
+        DeliveryDestinationDoc as DeliveryDestinationDoc,
+    )
+    from .documents import (
+        DeliveryDoc as DeliveryDoc,
+    )
+    from .documents import (
+        DeliverySelectorDoc as DeliverySelectorDoc,
+    )
+    from .documents import (
+        DeliverySourceDoc as DeliverySourceDoc,
+    )
+    from .documents import (
+        SelectorDelivery as SelectorDelivery,
+    )
+    from .documents import (
+        SelectorSource as SelectorSource,
+    )
+    from .documents import (
+        SelectorSpec as SelectorSpec,
+    )
+    from .documents import (
+        json_schemas as json_schemas,
+    )
+    from .documents import (
+        selector_log_types as selector_log_types,
+    )
+    from .kinds.delivery import DeliverySpec as DeliverySpec
+    from .kinds.delivery import S3DeliveryConfiguration as S3DeliveryConfiguration
+    from .kinds.destination import DestinationSpec as DestinationSpec
+    from .kinds.source import SourceSpec as SourceSpec
+
+_MOVED = {
+    "SourceSpec": "reconciler.kinds.source",
+    "DestinationSpec": "reconciler.kinds.destination",
+    "S3DeliveryConfiguration": "reconciler.kinds.delivery",
+    "DeliverySpec": "reconciler.kinds.delivery",
+    **dict.fromkeys(
+        (
+            "DeliverySourceDoc",
+            "DeliveryDestinationDoc",
+            "DeliveryDoc",
+            "SelectorSource",
+            "SelectorDelivery",
+            "SelectorSpec",
+            "DeliverySelectorDoc",
+            "DOC_MODELS",
+            "selector_log_types",
+            "json_schemas",
+        ),
+        "reconciler.documents",
+    ),
+}
+
+
+def __getattr__(name: str) -> Any:
+    """The manifest spec models moved to their kind's module (``kinds/``), the documents to ``documents.py``."""
+    if name in _MOVED:
+        return getattr(importlib.import_module(_MOVED[name]), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 # ---- the project file ----------------------------------------------------------------------------------------
@@ -720,31 +515,6 @@ class ProjectFile(Strict):
         if isinstance(v, dict):
             return {str(_account(k)): val for k, val in v.items()}
         return v
-
-
-def json_schemas() -> dict[str, dict[str, Any]]:
-    """One JSON Schema per manifest kind and one for the project file."""
-    out: dict[str, dict[str, Any]] = {}
-    for kind, model in DOC_MODELS.items():
-        schema = model.model_json_schema()
-        schema["$id"] = f"https://reconciler.dev/schemas/{kind}.json"
-        schema["title"] = kind
-        out[kind] = schema
-    any_doc = {
-        "$schema": "https://json-schema.org/draft/2020-12/schema",
-        "$id": "https://reconciler.dev/schemas/manifest.json",
-        "title": "reconciler manifest document",
-        "oneOf": [{"$ref": f"{kind}.schema.json"} for kind in DOC_MODELS],
-    }
-    out["manifest"] = any_doc
-    project = ProjectFile.model_json_schema()
-    project["title"] = "reconciler.yaml"
-    # accounts.fromOrganization lives under accounts in the file (ProjectFile._org_accounts moves it)
-    org = project["properties"].pop("accountsFromOrganization")
-    org_ref = next(o for o in org.get("anyOf", [org]) if "$ref" in o)
-    project["properties"]["accounts"]["properties"] = {ORG_KEY: org_ref}
-    out["project"] = project
-    return out
 
 
 def model_at(model: type[BaseModel], path: tuple[str | int, ...]) -> type[BaseModel] | None:

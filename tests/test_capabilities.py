@@ -319,6 +319,29 @@ def test_templates_are_read_once_per_key(ws: Workspace, sandbox: Any) -> None:
     assert json.loads(plan.out)["notes"] == []  # the sandbox answers from the table: nothing differs
 
 
+def test_templates_are_read_once_per_region_for_every_account(ws: Workspace, sandbox: Any) -> None:
+    b = "222222222222"
+    alb_project(ws)
+    parts = [doc("DeliveryDestination", "alb-s3", "outputFormat: plain\ndestinationResourceArn: arn:aws:s3:::b-logs",
+                 account=b)]  # fmt: skip
+    for kind, log_type in (("access", "ALB_ACCESS_LOGS"), ("health", "ALB_HEALTH_CHECK_LOGS")):
+        arn = ALB.replace(A, b)
+        parts.append(
+            doc("DeliverySource", f"alb-{kind}", f"logType: {log_type}\nresourceArn: {arn}", account=b)
+        )
+        parts.append(
+            doc("Delivery", f"alb-{kind}-to-s3", f"source: alb-{kind}\ndestination: alb-s3", account=b)
+        )
+    ws.write("b.yaml", docs(*parts))
+    sandbox.reset_counters()
+    plan = ws.cli("plan", "--format", "json")
+    assert plan.code == 0, plan.err
+    # AWS's templates describe the service in a region, the same in every account: 3 keys in us-east-1, asked once
+    assert sandbox.count("DescribeConfigurationTemplates") == 3
+    assert sandbox.count("DescribeConfigurationTemplates", account=b) == 0
+    assert len(json.loads(plan.out)["changes"]) == 12
+
+
 def test_the_live_answer_wins_with_one_note(ws: Workspace, sandbox: Any) -> None:
     live_default = {"recordFields": ["error", "timestamp"]}
     override = {"service": "events", "logType": "ERROR_LOGS", "deliveryDestinationType": "CWL",

@@ -72,6 +72,9 @@ class KindDef:
     replaced_by: ClassVar[dict[str, str]] = {}  # field -> why a change of it needs a replace
     server_defaulted: ClassVar[tuple[str, ...]] = ()  # left to the server when the manifest omits them
     calls: ClassVar[Calls]
+    owned: ClassVar[bool] = (
+        True  # carries the ownership tag (a policy has no tags: it follows its destination)
+    )
     handle_tagged: ClassVar[bool] = False  # AWS gives it no name: the manifest handle goes in a tag
     export_rank: ClassVar[int | None] = None  # exported as a document, in this order (None: not)
 

@@ -11,18 +11,53 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, ClassVar, Protocol, Self
+from typing import Annotated, Any, ClassVar, Protocol, Self
+
+from pydantic import Field, field_validator
 
 from reconciler import capabilities, catalog, defaults
-from reconciler.models import DERIVED, Kind, Resource, S3DeliveryConfiguration
+from reconciler.models import (
+    DERIVED,
+    FIELD_DELIMITER_MAX,
+    RECORD_FIELD_MAX_LEN,
+    RECORD_FIELD_MIN_LEN,
+    RECORD_FIELDS_MAX,
+    SUFFIX_PATH_MAX,
+    SUFFIX_PATH_MIN,
+    Kind,
+    Resource,
+    Strict,
+    Tags,
+    check_tags,
+)
 
 from .base import Attrs, Calls, ExportContext, FieldDiff, KindDef, dict_diffs
+from .source import SourceAttrs
 
-CONFIG = (
-    "recordFields",
-    "fieldDelimiter",
-    "s3DeliveryConfiguration",
-)  # what UpdateDeliveryConfiguration takes
+# The configuration: compared, updated in place (UpdateDeliveryConfiguration), the server's when omitted
+CONFIG = ("recordFields", "fieldDelimiter", "s3DeliveryConfiguration")
+# The fields AWS's configuration templates give defaults for (defaults.py fills and strips them)
+TEMPLATE_DEFAULTED = ("recordFields", "fieldDelimiter", "s3DeliveryConfiguration")
+
+
+class S3DeliveryConfiguration(Strict):
+    suffixPath: str | None = Field(default=None, min_length=SUFFIX_PATH_MIN, max_length=SUFFIX_PATH_MAX)
+    enableHiveCompatiblePath: bool | None = None
+
+
+class DeliverySpec(Strict):
+    source: str = Field(description="A DeliverySource name in the manifests (same account and region).")
+    destination: str = Field(
+        description="A DeliveryDestination name in the manifests, or a delivery-destination ARN."
+    )
+    recordFields: (
+        list[Annotated[str, Field(min_length=RECORD_FIELD_MIN_LEN, max_length=RECORD_FIELD_MAX_LEN)]] | None
+    ) = Field(default=None, max_length=RECORD_FIELDS_MAX)
+    fieldDelimiter: str | None = Field(default=None, max_length=FIELD_DELIMITER_MAX)
+    s3DeliveryConfiguration: S3DeliveryConfiguration | None = None
+    tags: Tags = Field(default_factory=dict)
+
+    _t = field_validator("tags")(lambda cls, v: check_tags(v))
 
 
 @dataclass(frozen=True)
@@ -117,17 +152,17 @@ class Delivery(KindDef):
     def write_params(cls, r: Resource, creating: bool = False) -> dict[str, Any]:
         """The configuration sent by CreateDelivery (``creating``) or UpdateDeliveryConfiguration."""
         a = DeliveryAttrs.from_mapping(r.attrs)
-        s3: Any
-        if creating:  # fields left to AWS's defaults are not sent on create (AWS fills them)
-            params = defaults.create_config(r.attrs)
-            s3 = params.pop("s3DeliveryConfiguration", None)
-        else:
-            params = {}
-            if a.recordFields is not None:
-                params["recordFields"] = a.recordFields
-            if a.fieldDelimiter is not None:
-                params["fieldDelimiter"] = a.fieldDelimiter
-            s3 = a.s3DeliveryConfiguration
+        # fields left to AWS's defaults are not sent on create (AWS fills them)
+        defaulted = set(a.defaulted) if creating else set()
+        params = {
+            key: getattr(a, key)
+            for key in CONFIG
+            if key != "s3DeliveryConfiguration" and getattr(a, key) is not None and key not in defaulted
+        }
+        s3 = a.s3DeliveryConfiguration
+        if creating and s3 is not None:
+            kept = {k: v for k, v in s3.items() if f"s3DeliveryConfiguration.{k}" not in defaulted}
+            s3 = kept or None
         if s3 is not None and a.deliveryDestinationType in ("S3", None):
             params["s3DeliveryConfiguration"] = s3  # never for a non-S3 destination (TF #46108)
         return params
@@ -145,18 +180,18 @@ class Delivery(KindDef):
         }
         # only what differs from AWS's defaults for the source's log type (omitted means the default)
         source = live.sources.get((r.account, r.region, str(a.deliverySourceName)))
+        source_attrs = SourceAttrs.from_mapping(source.attrs) if source is not None else None
         caps = (
-            capabilities.caps_for(str(source.attrs["resourceArn"]), str(source.attrs["logType"]))
-            if source is not None
+            capabilities.caps_for(source_attrs.resourceArn, str(source_attrs.logType))
+            if source_attrs is not None
             else None
         )
         dest_resource = dest.attrs.get("destinationResourceArn") if dest is not None else None
-        if caps is None:
-            for key in CONFIG:
-                if getattr(a, key) is not None:
-                    spec[key] = getattr(a, key)
-        else:
+        if caps is not None:
             spec.update(defaults.non_default(r.attrs, caps, dest_resource))
+        for key in CONFIG:
+            if (caps is None or key not in TEMPLATE_DEFAULTED) and getattr(a, key) is not None:
+                spec[key] = getattr(a, key)
         return spec
 
 
@@ -179,7 +214,7 @@ def layout_warning(before: Resource, after: Resource, attr_fields: list[FieldDif
     prefix = added_suffix_prefix(after, before)
     if prefix is None or not attr_fields:
         return None
-    want = after.attrs["s3DeliveryConfiguration"]["suffixPath"]
+    want = (DeliveryAttrs.from_mapping(after.attrs).s3DeliveryConfiguration or {})["suffixPath"]
     return (
         f"s3DeliveryConfiguration.suffixPath: UpdateDeliveryConfiguration sends {want!r} without the prefix "
         f"{prefix!r} AWS added on create, so new log objects land under {want!r} instead of {prefix + want!r}"

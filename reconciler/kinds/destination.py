@@ -7,14 +7,107 @@ is the server's.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
-from reconciler import catalog
+from pydantic import Field, field_validator, model_validator
+
+from reconciler import catalog, iam
 from reconciler.iam import public_statements
-from reconciler.models import Kind, Resource, destination_arn
+from reconciler.models import (
+    POLICY_MAX,
+    POLICY_MIN,
+    Kind,
+    Resource,
+    Strict,
+    Tags,
+    check_tags,
+    destination_arn,
+)
 
 from .base import Attrs, Calls, ExportContext, FieldDiff, KindDef
+from .policy import PolicyAttrs
+
+
+class DestinationSpec(Strict):
+    deliveryDestinationType: Literal["S3", "CWL", "FH", "XRAY"] | None = Field(
+        default=None, description="Derived from destinationResourceArn for S3/CWL/FH; required for XRAY."
+    )
+    outputFormat: Literal["json", "plain", "w3c", "raw", "parquet"] | None = None
+    destinationResourceArn: str | None = None
+    roleArn: str | None = Field(default=None, description="XRAY only: the role CloudWatch Logs assumes.")
+    policy: dict[str, Any] | None = Field(
+        default=None, description="IAM policy document for cross-account delivery."
+    )
+    allowPublicPolicy: bool = Field(
+        default=False, description="Allow a policy that lets any principal deliver."
+    )
+    grants: Literal["managed", "unmanaged"] | None = Field(
+        default=None,
+        description="managed: keep the delivery service's grant in the bucket/key policy or the Firehose tag "
+        "(default: the project file's grants).",
+    )
+    tags: Tags = Field(default_factory=dict)
+
+    _t = field_validator("tags")(lambda cls, v: check_tags(v))
+
+    @field_validator("policy")
+    @classmethod
+    def _policy(cls, v: dict[str, Any] | None) -> dict[str, Any] | None:
+        if v is None:
+            return v
+        try:
+            text = json.dumps(v, sort_keys=True, allow_nan=False)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"is not a JSON document: {exc}") from None
+        if not (POLICY_MIN <= len(text) <= POLICY_MAX):
+            raise ValueError(f"must be {POLICY_MIN}-{POLICY_MAX} characters of JSON, got {len(text)}")
+        if "Statement" not in v:
+            raise ValueError("an IAM policy document needs a Statement")
+        return v
+
+    @model_validator(mode="after")
+    def _type_rules(self) -> DestinationSpec:
+        if self.deliveryDestinationType == "XRAY":
+            if self.destinationResourceArn is not None:
+                raise ValueError("destinationResourceArn: must be omitted for an XRAY destination")
+            if self.outputFormat is not None:
+                raise ValueError("outputFormat: must be omitted for an XRAY destination")
+        else:
+            if self.destinationResourceArn is None:
+                raise ValueError("destinationResourceArn: required unless deliveryDestinationType is XRAY")
+            derived = catalog.destination_type_for_arn(self.destinationResourceArn)
+            if derived is None:
+                raise ValueError(
+                    "destinationResourceArn: must be an S3 bucket, CloudWatch Logs log group or Firehose stream ARN"
+                )
+            if self.deliveryDestinationType is not None and self.deliveryDestinationType != derived:
+                raise ValueError(
+                    f"deliveryDestinationType: {self.deliveryDestinationType} does not match the ARN's service ({derived})"
+                )
+            if self.roleArn is not None:
+                raise ValueError("roleArn: only XRAY destinations take a roleArn")
+        if self.policy is not None:
+            case = iam.case_problems(self.policy)
+            if case:
+                raise ValueError(f"policy: {case[0]}")
+            public = iam.public_statements(self.policy)
+            if public and not self.allowPublicPolicy:
+                index, why = public[0]
+                raise ValueError(
+                    f"policy: Statement[{index}] lets anyone deliver: {why}; set allowPublicPolicy: true if intended"
+                )
+        return self
+
+    @property
+    def resolved_type(self) -> str:
+        if self.deliveryDestinationType is not None:
+            return self.deliveryDestinationType
+        assert self.destinationResourceArn is not None
+        derived = catalog.destination_type_for_arn(self.destinationResourceArn)
+        assert derived is not None
+        return derived
 
 
 @dataclass(frozen=True)
@@ -81,8 +174,9 @@ class Destination(KindDef):
                 spec[key] = value
         policy = live.policies.get((r.account, r.region, r.name))
         if policy is not None:
-            spec["policy"] = policy.attrs["policy"]
-            if public_statements(policy.attrs["policy"]):
+            document = PolicyAttrs.from_mapping(policy.attrs).policy
+            spec["policy"] = document
+            if public_statements(document):
                 spec["allowPublicPolicy"] = True  # exported as found; review before adopting
         return spec
 

@@ -26,6 +26,7 @@ class Policy(KindDef):
     rank = 2
     attrs = PolicyAttrs
     compared = ("policy",)
+    owned = False
     calls = Calls(
         create="PutDeliveryDestinationPolicy",
         update="PutDeliveryDestinationPolicy",

@@ -6,12 +6,75 @@ A new ``resourceArn`` or ``logType`` needs a replace (AWS rejects a Put that cha
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from reconciler.models import Kind, Resource, source_arn
+from pydantic import Field, field_validator, model_validator
+
+from reconciler import catalog, hints
+from reconciler.models import (
+    LOG_TYPE_MAX,
+    LOG_TYPE_MIN,
+    SOURCE_CONFIG_VALUE_MAX,
+    SOURCE_CONFIG_VALUE_MIN,
+    Kind,
+    Resource,
+    Strict,
+    Tags,
+    check_tags,
+    source_arn,
+)
 
 from .base import Attrs, Calls, ExportContext, FieldDiff, KindDef, dict_diffs
+
+
+class SourceSpec(Strict):
+    logType: str = Field(description="A log type the source's service supports, e.g. APPLICATION_LOGS.")
+    resourceArn: str = Field(description="ARN of the AWS resource that emits the logs.")
+    deliverySourceConfiguration: dict[str, str] = Field(default_factory=dict)
+    tags: Tags = Field(default_factory=dict)
+
+    @field_validator("logType")
+    @classmethod
+    def _log_type(cls, v: str) -> str:
+        if not (LOG_TYPE_MIN <= len(v) <= LOG_TYPE_MAX) or not re.fullmatch(r"\w+", v, re.ASCII):
+            raise ValueError(f"must be {LOG_TYPE_MIN}-{LOG_TYPE_MAX} characters of letters, digits and '_'")
+        return v
+
+    @field_validator("resourceArn")
+    @classmethod
+    def _arn(cls, v: str) -> str:
+        if catalog.split_arn(v) is None:
+            raise ValueError(f"{v!r} is not an ARN")
+        return v
+
+    @field_validator("deliverySourceConfiguration")
+    @classmethod
+    def _config(cls, v: dict[str, str]) -> dict[str, str]:
+        for key, value in v.items():
+            for what, text in (("key", key), ("value", value)):
+                if not (SOURCE_CONFIG_VALUE_MIN <= len(text) <= SOURCE_CONFIG_VALUE_MAX):
+                    raise ValueError(
+                        f"{what} {text[:40]!r} must be {SOURCE_CONFIG_VALUE_MIN}-{SOURCE_CONFIG_VALUE_MAX} characters"
+                    )
+        return v
+
+    _t = field_validator("tags")(lambda cls, v: check_tags(v))
+
+    @model_validator(mode="after")
+    def _log_type_for_service(self) -> SourceSpec:
+        allowed = catalog.log_types_for_arn(self.resourceArn)
+        if allowed is None:
+            parsed = catalog.split_arn(self.resourceArn)
+            service = parsed[1] if parsed else "?"
+            raise ValueError(f"resourceArn: service {service!r} cannot be a delivery source")
+        if self.logType not in allowed:
+            raise ValueError(
+                f"logType: {self.logType!r} is not valid for this resource; valid: {', '.join(allowed)}"
+                + hints.did_you_mean(self.logType, allowed)
+            )
+        return self
 
 
 @dataclass(frozen=True)

@@ -278,14 +278,15 @@ def baseline_plan(box: Sandbox, sc: Scenario, parallelism: int = 10) -> tuple[fl
 
 def expected_calls(sc: Scenario) -> int:
     """Exactly: the pages of each Describe* listing + the tagging API's pages of ownership tags (100 per page) + one
-    policy read per destination + one DescribeConfigurationTemplates per (service, log type, destination type) the
-    scope's deliveries use."""
-    per_scope = 1 if sc.deliveries else 0  # knowledge-base APPLICATION_LOGS to CWL
+    policy read per destination + one DescribeConfigurationTemplates per (region, service, log type, destination
+    type) the deliveries use (the templates are the same in every account of a region)."""
+    templates = len({region for _, region in sc.scopes}) if sc.deliveries else 0  # KB APPLICATION_LOGS to CWL
+    per_scope = 0
     for count in (sc.sources, sc.destinations, sc.deliveries):
         per_scope += max(1, math.ceil(count / 50))
     per_scope += max(1, math.ceil((sc.sources + sc.destinations + sc.deliveries) / 100))  # GetResources
     per_scope += sc.destinations  # GetDeliveryDestinationPolicy
-    return per_scope * len(sc.scopes)
+    return per_scope * len(sc.scopes) + templates
 
 
 # ---- pure CPU ------------------------------------------------------------------------------------------------
@@ -393,6 +394,15 @@ def xl_seed(box: Sandbox, n_accounts: int, n_discovered: int) -> XL:
             "destinationResourceArn": f"arn:aws:logs:{region}:{account}:log-group:central"})  # fmt: skip
         logs.put_delivery_destination_policy(deliveryDestinationName="dst",
                                              deliveryDestinationPolicy=json.dumps(policy(account, region, "dst")))  # fmt: skip
+        logs.create_log_group(
+            logGroupName="central"
+        )  # the write path the plan checks: the group and its grant
+        logs.put_resource_policy(policyName="AWSLogDeliveryWrite20150319", policyDocument=json.dumps({
+            "Version": "2012-10-17", "Statement": [{
+                "Effect": "Allow", "Principal": {"Service": "delivery.logs.amazonaws.com"},
+                "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+                "Resource": f"arn:aws:logs:{region}:{account}:log-group:*:log-stream:*",
+                "Condition": {"StringEquals": {"aws:SourceAccount": account}}}]}))  # fmt: skip
         for i in range(XL_SOURCES):
             name = f"src-{i:02d}"
             logs.put_delivery_source(name=name, resourceArn=kb_arn(account, region, name), logType="APPLICATION_LOGS",
@@ -483,8 +493,11 @@ def xl_baseline(box: Sandbox, xl: XL, parallelism: int = 10) -> tuple[float, int
 
 def xl_expected_calls(xl: XL) -> int:
     """The physical minimum of our reads: per scope the three listings' pages, the tag pages, a policy read per
-    destination and the selector's discovery pages; the management account's own scopes are empty."""
-    total = 0
+    destination, the selector's discovery pages and the destination's write path (the log group, the account's
+    resource policies); per region the template of the manifests' deliveries (knowledge bases' APPLICATION_LOGS to
+    CWL; the selector's deliveries are known only after discovery and use the capability table); the management
+    account's own scopes are empty."""
+    total = len(XL_REGIONS)  # DescribeConfigurationTemplates
     for scope in xl.scopes:
         found = xl.buses[scope]
         sources = XL_SOURCES + found
@@ -494,6 +507,9 @@ def xl_expected_calls(xl: XL) -> int:
         total += max(1, math.ceil((2 * sources + 1) / 100))  # tag pages
         total += 1  # the destination's policy
         total += max(1, math.ceil(found / 100))  # selector discovery
+        total += (
+            2  # write path: DescribeLogGroups for the destination, DescribeResourcePolicies for the scope
+        )
     total += len(XL_REGIONS) * (
         3 + 1 + 1
     )  # the management account: empty listings, a tag page, a discovery page
@@ -566,7 +582,7 @@ def run_xl(box: Sandbox, args: Any, report: Callable[[Target], None], notes: dic
             by_op[o] += n
         notes["XL_calls"] = dict(by_op)
         print(f"  XL plan requests by operation: {dict(sorted(by_op.items()))}", flush=True)
-        report(Target("XL. API calls / physical minimum (pages + tag pages + policy reads + discovery pages)",
+        report(Target("XL. API calls / physical minimum (pages + tag pages + policy reads + discovery + write path)",
                       reads / exp, 1.0, "x", "lower", f"(ours {reads}, minimum {exp})"))  # fmt: skip
         per_request = notes.get("emulator", {}).get("parallel16_ms", 1.0) / 1000.0
         floor = sum(n for n in ok_calls.values()) * per_request
