@@ -146,6 +146,8 @@ def quick_retries(monkeypatch: pytest.MonkeyPatch) -> Any:
     milliseconds apart instead of 12 back-offs of up to 5 s each."""
     from reconciler.aws import RetryPolicy, transport
 
-    policy = RetryPolicy(max_attempts=3, deadline_seconds=5.0, backoff_base_seconds=0.001, backoff_cap_seconds=0.01)
+    policy = RetryPolicy(
+        max_attempts=3, deadline_seconds=5.0, backoff_base_seconds=0.001, backoff_cap_seconds=0.01
+    )
     monkeypatch.setattr(transport, "DEFAULT_RETRY", policy)
     return policy

@@ -16,7 +16,9 @@ from reconciler.sandbox import Faults, Rule
 
 from .conftest import client
 
-QUICK = RetryPolicy(max_attempts=3, deadline_seconds=5.0, backoff_base_seconds=0.001, backoff_cap_seconds=0.01)
+QUICK = RetryPolicy(
+    max_attempts=3, deadline_seconds=5.0, backoff_base_seconds=0.001, backoff_cap_seconds=0.01
+)
 A = "111111111111"
 KB = f"arn:aws:bedrock:us-east-1:{A}:knowledge-base/KB00000001"
 
@@ -29,7 +31,7 @@ KB = f"arn:aws:bedrock:us-east-1:{A}:knowledge-base/KB00000001"
         ("ConflictException", "PutDeliverySource", "Tags can only be provided", errors.Conflict),
         ("ConditionalCheckFailedException", "PutItem", "", errors.Conflict),
         ("ConflictException", "DeleteDeliverySource", "it has deliveries", errors.InUse),
-        ("ConflictException", "DeleteDelivery", "Requested resource is currently being updated", errors.Conflict),
+        ("ConflictException", "DeleteDelivery", "resource is currently being updated", errors.Conflict),
         ("ThrottlingException", "DescribeDeliveries", "", errors.Throttled),
         ("AccessDeniedException", "DescribeDeliveries", "", errors.AccessDenied),
         ("ValidationException", "PutDeliveryDestination", "", errors.Invalid),
@@ -44,7 +46,14 @@ def test_error_codes_become_typed_errors(code: str, operation: str, message: str
 
 
 def test_every_typed_error_has_codes_in_the_table() -> None:
-    typed = {errors.NotFound, errors.Conflict, errors.InUse, errors.Throttled, errors.AccessDenied, errors.Invalid}
+    typed = {
+        errors.NotFound,
+        errors.Conflict,
+        errors.InUse,
+        errors.Throttled,
+        errors.AccessDenied,
+        errors.Invalid,
+    }
     assert set(ERROR_TABLE.values()) == typed
 
 
@@ -72,7 +81,8 @@ def test_typed_errors_from_real_calls(sandbox: Any) -> None:
 
 def test_put_with_tags_on_an_existing_resource_sends_them_with_tag_resource(sandbox: Any) -> None:
     logs = client(sandbox)
-    arn = logs.put_delivery_source(name="s", logType="APPLICATION_LOGS", resourceArn=KB)["deliverySource"]["arn"]
+    source = logs.put_delivery_source(name="s", logType="APPLICATION_LOGS", resourceArn=KB)["deliverySource"]
+    arn = source["arn"]
     r = Resource(Kind.SOURCE, A, "us-east-1", "s", {}, arn=arn)
     params = {"name": "s", "logType": "APPLICATION_LOGS", "resourceArn": KB}
     writer.put(api_for(sandbox, retry=QUICK), r, "PutDeliverySource", params, {"reconciler:project": "p"})
