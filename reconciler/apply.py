@@ -25,6 +25,7 @@ from .errors import AwsError, StalePlanError
 from .kinds import KINDS, Delivery
 from .models import HANDLE_TAG, OWNER_TAG, Kind, Resource, canonical_policy
 from .plan import DELETE, Plan, Step
+from .writepath import CWL_POLICY_CHARS_MAX
 
 DONE, FAILED, SKIPPED, NOT_STARTED = "done", "failed", "skipped", "not started"
 INTERRUPT_GRACE_SECONDS = 5.0  # after an interrupt, calls already in flight may finish within this
@@ -431,6 +432,9 @@ class Runner:
             writer.tag_delivery_stream(self.api, r, name, tags)
             return
         wanted = dict(change.after.attrs["statements"]) if change.after is not None else {}
+        if grant == "cwl-policy":
+            self._grant_cwl(r, wanted)
+            return
         if grant == "kms-policy":
             key = str(r.arn)
             merged = self._merged(r, writer.key_policy(self.api, r, key), wanted, "key policy")
@@ -451,6 +455,35 @@ class Runner:
                 [wanted[k] for k in sorted(wanted)]
             ):
                 raise AwsError("verify", r.address, "Mismatch", "the bucket policy read back lacks the grant")
+
+    def _grant_cwl(self, r: Resource, wanted: dict[str, Any]) -> None:
+        """The log group's own resource policy (one per log group): read, merge, write with its revision id."""
+        api, group = self.api, str(r.arn)
+        current = _group_policy(api, r, group)
+        text = str(current.get("policyDocument") or "") or None if current else None
+        merged = self._merged(r, text, wanted, "log group's resource policy")
+        name = str(current["policyName"]) if current else grantsmod.CWL_POLICY_NAME
+        revision = (
+            {"expectedRevisionId": current["revisionId"]} if current and current.get("revisionId") else {}
+        )
+        if merged is None and name.startswith(grantsmod.SID_PREFIX):
+            if current:
+                writer.delete_resource_policy(api, r, group, name, revision)
+        else:
+            doc = merged or grantsmod.EMPTY_POLICY  # a policy not of ours keeps its name, even empty
+            if len(doc) > CWL_POLICY_CHARS_MAX:
+                raise AwsError("merge", r.address, "Refused", f"the log group's resource policy would have "
+                               f"{len(doc)} characters, past the {CWL_POLICY_CHARS_MAX}-character limit")  # fmt: skip
+            writer.put_resource_policy(api, r, group, name, doc, revision)
+        if self.verify:
+            back = _group_policy(api, r, group)
+            have = grantsmod.owned_statements(str(back.get("policyDocument") or "") or None if back else None)
+            if sorted(have) != sorted(wanted) or canonical_policy(list(have.values())) != canonical_policy(
+                [wanted[k] for k in sorted(wanted)]
+            ):
+                raise AwsError(
+                    "verify", r.address, "Mismatch", "the log group's policy read back lacks the grant"
+                )
 
     @staticmethod
     def _merged(r: Resource, current: str | None, wanted: dict[str, Any], what: str) -> str | None:
@@ -494,3 +527,10 @@ def run(
 ) -> ApplyResult:
     """Apply the plan; when ``stop`` is set, no new change starts and the report lists what did not."""
     return Runner(plan, api, parallelism, verify, on_event, stop).run()
+
+
+def _group_policy(api: Api, r: Resource, group: str) -> dict[str, Any] | None:
+    """The log group's resource policy the grant edits (as DescribeResourcePolicies answers), or None."""
+    listed = writer.group_policies(api, r, group)
+    i = grantsmod.pick_group_policy([str(p.get("policyName", "")) for p in listed])
+    return dict(listed[i]) if i is not None else None

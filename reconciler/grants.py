@@ -12,6 +12,12 @@ into it and before their deliveries:
   prefix only). A bucket policy with ``NotPrincipal`` or ``NotAction`` is refused (AWS refuses to edit those too).
 - SSE-KMS with a customer-managed key: the same kind of statement in the key policy (``kms:Encrypt``,
   ``kms:Decrypt``, ``kms:ReEncrypt*``, ``kms:GenerateDataKey*``, ``kms:DescribeKey``).
+- CloudWatch Logs: the same kind of statement (``logs:CreateLogStream``, ``logs:PutLogEvents`` on the log group's
+  streams, ``aws:SourceArn`` ``arn:aws:logs:REGION:ACCOUNT:*``) in the log group's own resource policy
+  (``PutResourcePolicy`` with ``resourceArn``). AWS allows one such policy per log group, so the statement is merged
+  into the one there (its name kept), else a policy named ``ReconcilerLogDelivery`` is created; the policy is deleted
+  only when it carries that name prefix and nothing else remains. Log-group policies do not count toward the
+  account's 10 account-level policies; a merged policy past 5,120 characters is not written (``cwl-policy-limit``).
 - Firehose: the tag ``LogDeliveryEnabled=true`` (never removed: other tools may rely on it).
 """
 
@@ -27,11 +33,25 @@ from .diff import Action, Change, FieldDiff
 from .findings import Finding, Severity
 from .models import Kind, Resource, canonical_policy
 from .policyeval import as_list, statements
-from .writepath import SERVICE, Facts, Read, Target, firehose_parts, s3_parts, static_prefix
+from .writepath import (
+    CWL_POLICY_CHARS_MAX,
+    SERVICE,
+    Facts,
+    Read,
+    Target,
+    cwl_group_arn,
+    firehose_parts,
+    log_group_parts,
+    s3_parts,
+    static_prefix,
+)
 
 SID_PREFIX = "ReconcilerLogDelivery"
 BUCKET_POLICY_MAX = 20 * 1024
 KMS_ACTIONS = ["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:DescribeKey"]
+CWL_ACTIONS = ["logs:CreateLogStream", "logs:PutLogEvents"]
+CWL_POLICY_NAME = SID_PREFIX  # the log-group policy the reconciler creates when the group has none
+EMPTY_POLICY = '{"Version": "2012-10-17", "Statement": []}'
 
 
 def sid_for(destination_arn: str, name: str) -> str:
@@ -43,8 +63,8 @@ def sid_for(destination_arn: str, name: str) -> str:
 class Grant:
     """What one destination resource should hold: statements by Sid (policies) or tags (Firehose)."""
 
-    kind: str  # s3 | kms | firehose
-    target: str  # bucket ARN, key ARN, stream ARN
+    kind: str  # s3 | kms | cwl | firehose
+    target: str  # bucket ARN, key ARN, log group ARN (no trailing :*), stream ARN
     account: str
     region: str
     destinations: set[str] = field(default_factory=set)  # delivery-destination ARNs that need it
@@ -100,36 +120,70 @@ def kms_statement(sid: str, items: list[Target]) -> dict[str, Any]:
     }
 
 
+def cwl_statement(sid: str, group_arn: str, items: list[Target]) -> dict[str, Any]:
+    accounts = sorted({t.source_account for t in items})
+    arns = sorted({f"arn:aws:logs:{t.source_region}:{t.source_account}:*" for t in items})
+    return {
+        "Sid": sid,
+        "Effect": "Allow",
+        "Principal": {"Service": SERVICE},
+        "Action": CWL_ACTIONS,
+        "Resource": f"{group_arn}:log-stream:*",
+        "Condition": {"StringEquals": {"aws:SourceAccount": accounts}, "ArnLike": {"aws:SourceArn": arns}},
+    }
+
+
+def _desired_s3(out: dict[str, Grant], sid: str, group: list[Target], facts: dict[str, Facts]) -> None:
+    t0 = group[0]
+    bucket, _ = s3_parts(str(t0.resource_arn))
+    target = f"arn:aws:s3:::{bucket}"
+    g = out.setdefault(target, Grant("s3", target, t0.dest_account, t0.dest_region))
+    g.destinations.add(t0.destination_arn)
+    g.statements[sid] = s3_statement(sid, bucket, group)
+    f = facts.get(t0.key)
+    if f is None or f.sse_algorithm not in ("aws:kms", "aws:kms:dsse") or f.kms_key_manager != "CUSTOMER":
+        return
+    key = f.kms_key or ""
+    if key.startswith("arn:"):
+        parts = key.split(":")
+        k = out.setdefault(key, Grant("kms", key, parts[4], parts[3]))
+        k.destinations.add(t0.destination_arn)
+        k.statements[sid] = kms_statement(sid, group)
+
+
+def _desired_cwl(out: dict[str, Grant], sid: str, group: list[Target]) -> None:
+    t0 = group[0]
+    target = cwl_group_arn(str(t0.resource_arn))
+    region, account, _ = log_group_parts(target)
+    g = out.setdefault(target, Grant("cwl", target, account, region))
+    g.destinations.add(t0.destination_arn)
+    g.statements[sid] = cwl_statement(sid, target, group)
+
+
+def _desired_fh(out: dict[str, Grant], group: list[Target]) -> None:
+    t0 = group[0]
+    region, account, _ = firehose_parts(str(t0.resource_arn))
+    target = str(t0.resource_arn)
+    g = out.setdefault(target, Grant("firehose", target, account, region))
+    g.destinations.add(t0.destination_arn)
+    g.tags = {"LogDeliveryEnabled": "true"}
+
+
 def desired(items: list[Target], managed: dict[str, str], facts: dict[str, Facts]) -> dict[str, Grant]:
     """Per destination resource, the grant its managed destinations need. ``managed``: destination ARN -> name."""
     by_dest: dict[str, list[Target]] = {}
     for t in items:
-        dest_arn = t.destination_arn
-        if dest_arn in managed:
-            by_dest.setdefault(dest_arn, []).append(t)
+        if t.destination_arn in managed:
+            by_dest.setdefault(t.destination_arn, []).append(t)
     out: dict[str, Grant] = {}
     for dest_arn, group in sorted(by_dest.items()):
-        t0 = group[0]
         sid = sid_for(dest_arn, managed[dest_arn])
-        if t0.dest_type == "S3":
-            bucket, _ = s3_parts(str(t0.resource_arn))
-            target = f"arn:aws:s3:::{bucket}"
-            g = out.setdefault(target, Grant("s3", target, t0.dest_account, t0.dest_region))
-            g.destinations.add(dest_arn)
-            g.statements[sid] = s3_statement(sid, bucket, group)
-            f = facts.get(t0.key)
-            key = f.kms_key if f is not None and f.sse_algorithm in ("aws:kms", "aws:kms:dsse") else None
-            if key and f is not None and f.kms_key_manager == "CUSTOMER" and key.startswith("arn:"):
-                parts = key.split(":")
-                k = out.setdefault(key, Grant("kms", key, parts[4], parts[3]))
-                k.destinations.add(dest_arn)
-                k.statements[sid] = kms_statement(sid, group)
-        elif t0.dest_type == "FH":
-            region, account, _ = firehose_parts(str(t0.resource_arn))
-            target = str(t0.resource_arn)
-            g = out.setdefault(target, Grant("firehose", target, account, region))
-            g.destinations.add(dest_arn)
-            g.tags = {"LogDeliveryEnabled": "true"}
+        if group[0].dest_type == "S3":
+            _desired_s3(out, sid, group, facts)
+        elif group[0].dest_type == "CWL":
+            _desired_cwl(out, sid, group)
+        elif group[0].dest_type == "FH":
+            _desired_fh(out, group)
     return out
 
 
@@ -196,6 +250,9 @@ def refused_finding(address: str, name: str, what: str, why: str) -> Finding:
 # ---- plan: grant changes, and the facts as they will be once applied ----------------------------------------
 
 
+GRANT_TYPES = ("S3", "CWL", "FH")
+
+
 def managed_destinations(desired: list[Resource], project_grants: str) -> dict[str, str]:
     """Delivery-destination ARN -> name, for destinations whose grant the reconciler manages."""
     out = {}
@@ -203,32 +260,223 @@ def managed_destinations(desired: list[Resource], project_grants: str) -> dict[s
         if r.kind is not Kind.DESTINATION or not r.arn:
             continue
         mode = r.attrs.get("grants") or project_grants
-        if mode == "managed" and r.attrs.get("deliveryDestinationType") in ("S3", "FH"):
+        if mode == "managed" and r.attrs.get("deliveryDestinationType") in GRANT_TYPES:
             out[r.arn] = r.name
     return out
+
+
+def _prune_read(r: Resource) -> Read | None:
+    """The read of a policy-holding destination resource (S3 bucket, log group), for pruning our statements."""
+    arn = r.attrs.get("destinationResourceArn")
+    kind = r.attrs.get("deliveryDestinationType")
+    if not arn or kind not in ("S3", "CWL"):
+        return None
+    if kind == "CWL":
+        region, account, _ = log_group_parts(str(arn))
+        return Read(str(arn), "CWL", account, region, str(arn))
+    return Read(str(arn), "S3", r.account, r.region, str(arn))
 
 
 def extra_reads(
     desired: list[Resource], live: list[Resource], managed: dict[str, str], project: str, project_grants: str
 ) -> list[Read]:
     """Destination resources to read beyond the deliveries' own: managed ones without deliveries (to prune their
-    statements), and this project's live S3 destinations that left the manifests (to prune theirs)."""
-    out = []
+    statements), and this project's live S3/CWL destinations that left the manifests (to prune theirs)."""
     desired_arns = {r.arn for r in desired if r.kind is Kind.DESTINATION}
+    pruning = bool(managed) or project_grants == "managed"
+    out = []
     for r in [*desired, *live]:
         if r.kind is not Kind.DESTINATION or not r.arn:
             continue
         gone = r.arn not in desired_arns and r.owner == project
-        if r.arn not in managed and not (gone and (managed or project_grants == "managed")):
-            continue
-        arn = r.attrs.get("destinationResourceArn")
-        if r.attrs.get("deliveryDestinationType") == "S3" and arn:
-            out.append(Read(str(arn), "S3", r.account, r.region, str(arn)))
+        read = _prune_read(r) if r.arn in managed or (gone and pruning) else None
+        if read is not None:
+            out.append(read)
     return out
 
 
 def _resource(g: Grant, name: str, attrs: dict[str, Any]) -> Resource:
     return Resource(Kind.GRANT, g.account, g.region, name, attrs, arn=g.target)
+
+
+def _owner_of_key(key: str) -> str:
+    """The grant target a fact belongs to: the bucket of an S3 destination, the log group of a CWL one."""
+    if key.startswith("arn:aws:s3:::"):
+        return f"arn:aws:s3:::{s3_parts(key)[0]}"
+    if key.startswith("arn:") and ":log-group:" in key:
+        return cwl_group_arn(key)
+    return key
+
+
+def _keys_by_target(facts: dict[str, Facts]) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for key in facts:
+        out.setdefault(_owner_of_key(key), []).append(key)
+    return out
+
+
+def _readable(f: Facts | None) -> bool:
+    return f is not None and f.exists and not f.unreadable
+
+
+@dataclass
+class _Policy:
+    """The policy a grant edits, as read: its text, how to name it in messages, and the facts that hold it."""
+
+    text: str | None
+    what: str
+    name: str
+    keys: list[str]
+    policy_name: str | None = None  # CWL: the log group's resource policy's name
+
+
+def pick_group_policy(names: list[str]) -> int | None:
+    """Which of a log group's resource policies the grant edits: ours (by name prefix), else the one AWS allows."""
+    own = [i for i, n in enumerate(names) if n.startswith(SID_PREFIX)]
+    return own[0] if own else (0 if names else None)
+
+
+def _group_policy(f: Facts) -> tuple[str, str | None]:
+    """(name, document) of the log group's resource policy the grant edits (a new one: CWL_POLICY_NAME, none)."""
+    i = pick_group_policy([n for n, _ in f.cwl_group_policies])
+    if i is None:
+        return CWL_POLICY_NAME, None
+    name, doc = f.cwl_group_policies[i]
+    return name, doc or None
+
+
+def _policy_of(g: Grant, facts: dict[str, Facts], keys: dict[str, list[str]]) -> _Policy | None:
+    if g.kind == "kms":
+        f = next((x for x in facts.values() if x.kms_key == g.target and x.kms_key_policy is not None), None)
+        if f is None:
+            return None
+        held = [k for k, x in facts.items() if x.kms_key == g.target]
+        return _Policy(f.kms_key_policy, f"key policy of {g.target}", g.target.rsplit("/", 1)[-1], held)
+    held = keys.get(g.target, [])
+    f = facts.get(held[0]) if held else None
+    if f is None or not _readable(f):
+        return None
+    if g.kind == "s3":
+        bucket = s3_parts(g.target)[0]
+        return _Policy(f.bucket_policy, f"bucket policy of {bucket}", bucket, held)
+    group = log_group_parts(g.target)[2]
+    policy_name, text = _group_policy(f)
+    return _Policy(text, f"resource policy of log group {group}", group, held, policy_name)
+
+
+def _same(current: dict[str, dict[str, Any]], wanted: dict[str, dict[str, Any]]) -> bool:
+    return sorted(current) == sorted(wanted) and canonical_policy(list(current.values())) == canonical_policy(
+        list(wanted.values())
+    )
+
+
+def _too_big(g: Grant, address: str, p: _Policy, merged: str | None) -> Finding | None:
+    """A merged policy past its limit is not written; the plan says which limit."""
+    if merged is None:
+        return None
+    if g.kind == "s3" and len(merged) > BUCKET_POLICY_MAX:
+        return refused_finding(address, p.name, p.what, f"the merged policy passes {BUCKET_POLICY_MAX} bytes")
+    if g.kind == "cwl" and len(merged) > CWL_POLICY_CHARS_MAX:
+        return Finding(
+            address,
+            "cwl-policy-limit",
+            Severity.ERROR,
+            f"{p.name}: the {p.what} ({p.policy_name}) would have {len(merged)} characters with the delivery "
+            f"statement, past the {CWL_POLICY_CHARS_MAX}-character limit of a CloudWatch Logs resource policy; "
+            "not written",
+            "trim the log group's resource policy, or deliver into a log group under /aws/vendedlogs/ and grant "
+            "the delivery service there once",
+        )
+    return None
+
+
+def _policy_change(g: Grant, p: _Policy, current: dict[str, dict[str, Any]]) -> Change:
+    attrs: dict[str, Any] = {"grant": f"{g.kind}-policy", "destinations": sorted(g.destinations)}
+    if p.policy_name is not None:
+        attrs["policyName"] = p.policy_name
+    old = _resource(g, p.name, {**attrs, "statements": current}) if current else None
+    new = _resource(g, p.name, {**attrs, "statements": g.statements}) if g.statements else None
+    if old is None:
+        return Change(Action.CREATE, old, new, f"grant: the {p.what} lacks the delivery statement", [])
+    if new is None:
+        return Change(
+            Action.DELETE, old, new, f"grant: no managed delivery writes into {p.name} any more", []
+        )
+    fields = [
+        FieldDiff(f"statements.{sid}", current.get(sid), g.statements.get(sid))
+        for sid in sorted(set(current) | set(g.statements))
+        if canonical_policy(current.get(sid)) != canonical_policy(g.statements.get(sid))
+    ]
+    return Change(
+        Action.UPDATE, old, new, f"grant: the {p.what} differs from the deliveries it serves", fields
+    )
+
+
+def _set_policy(after: dict[str, Facts], g: Grant, p: _Policy, merged: str | None) -> None:
+    for k in p.keys:
+        f = after[k]
+        if g.kind == "s3":
+            f.bucket_policy = merged
+        elif g.kind == "kms":
+            f.kms_key_policy = merged
+        else:
+            others = [x for x in f.cwl_group_policies if x[0] != p.policy_name]
+            f.cwl_group_policies = others + ([(str(p.policy_name), merged)] if merged is not None else [])
+
+
+def _firehose_change(g: Grant, f: Facts | None) -> Change | None:
+    if f is None or not _readable(f):
+        return None
+    missing = {k: v for k, v in g.tags.items() if f.stream_tags.get(k) != v}
+    if not missing:
+        return None
+    name = firehose_parts(g.target)[2]
+    attrs = {"grant": "firehose-tag", "destinations": sorted(g.destinations)}
+    had = {k: f.stream_tags[k] for k in missing if k in f.stream_tags}
+    before = _resource(g, name, {**attrs, "tags": had})
+    after = _resource(g, name, {**attrs, "tags": missing})
+    fields = [FieldDiff(f"tags.{k}", had.get(k), v) for k, v in missing.items()]
+    reason = "grant: the stream needs LogDeliveryEnabled=true"
+    if f.stream_tags:
+        return Change(Action.UPDATE, before, after, reason, fields)
+    return Change(Action.CREATE, None, after, reason, fields)
+
+
+def _prune_targets(wanted: dict[str, Grant], reads: list[Read], facts: dict[str, Facts]) -> None:
+    """Buckets and log groups read for pruning that no managed delivery writes into any more: want nothing there."""
+    for read in reads:
+        target = _owner_of_key(read.key)
+        f = facts.get(read.key)
+        if target in wanted or f is None or not f.exists:
+            continue
+        region, account = read.region, read.account
+        wanted[target] = Grant("cwl" if read.dest_type == "CWL" else "s3", target, account, region)
+
+
+def _copy(f: Facts) -> Facts:
+    return replace(
+        f,
+        cwl_policies=list(f.cwl_policies),
+        cwl_group_policies=list(f.cwl_group_policies),
+        stream_tags=dict(f.stream_tags),
+    )
+
+
+def _plan_policy(g: Grant, p: _Policy, after: dict[str, Facts]) -> tuple[Change | None, Finding | None]:
+    """The change a policy grant needs, or the finding that says why it is not written."""
+    current = owned_statements(p.text)
+    if _same(current, g.statements):
+        return None, None
+    address = f"{g.account}/{g.region}/{Kind.GRANT.value}/{p.name}"
+    why = refusal(p.text)
+    if why is not None:
+        return None, refused_finding(address, p.name, p.what, why)
+    merged = merge(p.text, g.statements)
+    limit = _too_big(g, address, p, merged)
+    if limit is not None:
+        return None, limit
+    _set_policy(after, g, p, merged)
+    return _policy_change(g, p, current), None
 
 
 def plan_grants(
@@ -238,93 +486,20 @@ def plan_grants(
     if not managed and not reads:
         return [], [], facts
     wanted = desired(items, managed, facts)
-    after = {
-        k: replace(f, cwl_policies=list(f.cwl_policies), stream_tags=dict(f.stream_tags))
-        for k, f in facts.items()
-    }
+    _prune_targets(wanted, reads, facts)
+    after = {k: _copy(f) for k, f in facts.items()}
+    keys = _keys_by_target(facts)
     changes: list[Change] = []
     findings: list[Finding] = []
-    # buckets read for pruning that no managed delivery writes into any more
-    for read in reads:
-        bucket = f"arn:aws:s3:::{s3_parts(str(read.resource_arn))[0]}"
-        if bucket not in wanted and read.key in facts and facts[read.key].exists:
-            wanted[bucket] = Grant("s3", bucket, read.account, read.region)
-    by_target_facts: dict[str, list[str]] = {}
-    for key in facts:
-        if key.startswith("arn:aws:s3:::"):
-            by_target_facts.setdefault(f"arn:aws:s3:::{s3_parts(key)[0]}", []).append(key)
     for target, g in sorted(wanted.items()):
+        change, finding = None, None
         if g.kind == "firehose":
-            f = facts.get(target)
-            if f is None or not f.exists or f.unreadable:
-                continue
-            missing = {k: v for k, v in g.tags.items() if f.stream_tags.get(k) != v}
-            if missing:
-                name = firehose_parts(target)[2]
-                before = _resource(g, name, {"grant": "firehose-tag", "destinations": sorted(g.destinations),
-                                             "tags": {k: f.stream_tags[k] for k in missing if k in f.stream_tags}})  # fmt: skip
-                after_r = _resource(g, name, {"grant": "firehose-tag", "destinations": sorted(g.destinations),
-                                              "tags": missing})  # fmt: skip
-                fields = [FieldDiff(f"tags.{k}", before.attrs["tags"].get(k), v) for k, v in missing.items()]
-                changes.append(Change(Action.UPDATE if f.stream_tags else Action.CREATE, before if f.stream_tags else None,
-                                      after_r, "grant: the stream needs LogDeliveryEnabled=true", fields))  # fmt: skip
-            for k in by_target_facts.get(target, [target]):
-                if k in after:
-                    after[k].stream_tags.update(g.tags)
-            continue
-        if g.kind == "s3":
-            keys = by_target_facts.get(target, [])
-            f = facts.get(keys[0]) if keys else None
-            if f is None or not f.exists or f.unreadable:
-                continue
-            policy, what, name = (
-                f.bucket_policy,
-                f"bucket policy of {s3_parts(target)[0]}",
-                s3_parts(target)[0],
-            )
-        else:  # kms
-            f = next(
-                (x for x in facts.values() if x.kms_key == target and x.kms_key_policy is not None), None
-            )
-            if f is None:
-                continue
-            keys = [k for k, x in facts.items() if x.kms_key == target]
-            policy, what, name = f.kms_key_policy, f"key policy of {target}", target.rsplit("/", 1)[-1]
-        current = owned_statements(policy)
-        if canonical_policy(list(current.values())) == canonical_policy(list(g.statements.values())) and (
-            sorted(current) == sorted(g.statements)
-        ):
-            continue
-        why = refusal(policy)
-        address = f"{g.account}/{g.region}/{Kind.GRANT.value}/{name}"
-        if why is not None:
-            findings.append(refused_finding(address, name, what, why))
-            continue
-        merged = merge(policy, g.statements)
-        if merged is not None and g.kind == "s3" and len(merged) > BUCKET_POLICY_MAX:
-            findings.append(
-                refused_finding(address, name, what, f"the merged policy passes {BUCKET_POLICY_MAX} bytes")
-            )
-            continue
-        attrs = {"grant": f"{g.kind}-policy", "destinations": sorted(g.destinations)}
-        old = _resource(g, name, {**attrs, "statements": current}) if current else None
-        new = _resource(g, name, {**attrs, "statements": g.statements}) if g.statements else None
-        fields = [
-            FieldDiff(f"statements.{sid}", current.get(sid), g.statements.get(sid))
-            for sid in sorted(set(current) | set(g.statements))
-            if canonical_policy(current.get(sid)) != canonical_policy(g.statements.get(sid))
-        ]
-        if old is None:
-            action, reason = Action.CREATE, f"grant: the {what} lacks the delivery statement"
-            fields = []
-        elif new is None:
-            action, reason = Action.DELETE, f"grant: no managed delivery writes into {name} any more"
+            change = _firehose_change(g, facts.get(target))
+            for k in keys.get(target, []):
+                after[k].stream_tags.update(g.tags)
         else:
-            action, reason = Action.UPDATE, f"grant: the {what} differs from the deliveries it serves"
-        changes.append(Change(action, old, new, reason, fields))
-        for k in keys:
-            if g.kind == "s3":
-                after[k].bucket_policy = merged
-            else:
-                after[k].kms_key_policy = merged
+            p = _policy_of(g, facts, keys)
+            change, finding = _plan_policy(g, p, after) if p is not None else (None, None)
+        changes += [change] if change is not None else []
+        findings += [finding] if finding is not None else []
     return changes, findings, after

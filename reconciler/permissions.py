@@ -5,7 +5,7 @@ the destination write-path reads for the destination types the manifests use, an
 project's other accounts. ``for_apply`` adds the writes (``Put*``, ``CreateDelivery``, ``Update*``, ``Delete*``,
 tags), the source services' ``AllowVendedLogDeliveryForResource``, the Firehose service-linked role and the lock
 table, each on the resources the manifests name (account and region patterns where AWS needs them). Grant writes
-(bucket policy, key policy, Firehose tag) are added only for destinations whose grant the reconciler manages.
+(bucket policy, key policy, log-group resource policy, Firehose tag) are added only for destinations whose grant the reconciler manages.
 """
 
 from __future__ import annotations
@@ -158,5 +158,11 @@ def document(
         if grant_streams:
             statements.append(
                 _statement("ReconcilerFirehoseGrant", {"firehose:TagDeliveryStream"}, grant_streams)
+            )
+        if any(":log-group:" in a for a in grants):  # IAM knows no resource type for these two: "*"
+            statements.append(
+                _statement(
+                    "ReconcilerLogsGrant", {"logs:PutResourcePolicy", "logs:DeleteResourcePolicy"}, {"*"}
+                )
             )
     return {"Version": "2012-10-17", "Statement": statements}

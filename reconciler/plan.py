@@ -173,6 +173,13 @@ def grant_calls(change: Change) -> list[str]:
         return ["TagDeliveryStream"]
     if grant == "kms-policy":
         return ["GetKeyPolicy", "PutKeyPolicy"]
+    if grant == "cwl-policy":
+        write = (
+            "PutResourcePolicy or DeleteResourcePolicy"
+            if change.action is Action.DELETE
+            else "PutResourcePolicy"
+        )
+        return ["DescribeResourcePolicies", write]
     if change.action is Action.DELETE:
         return ["GetBucketPolicy", "PutBucketPolicy or DeleteBucketPolicy"]
     return ["GetBucketPolicy", "PutBucketPolicy"]

@@ -106,6 +106,9 @@ class Facts:
     kms_key_manager: str | None = None  # AWS | CUSTOMER
     kms_key_policy: str | None = None
     cwl_policies: list[tuple[str, str]] = field(default_factory=list)  # (name, document) account level
+    cwl_group_policies: list[tuple[str, str]] = field(
+        default_factory=list
+    )  # (name, document) of the log group
     stream_type: str | None = None
     stream_tags: dict[str, str] = field(default_factory=dict)
     xray_destination: str | None = None
@@ -175,48 +178,49 @@ def firehose_parts(arn: str) -> tuple[str, str, str]:
     return parts[3], parts[4], parts[5].split("/", 1)[-1]
 
 
+def _destinations(desired: list[Resource], live: list[Resource]) -> dict[str, Resource]:
+    """Delivery destinations by ARN: the desired ones over the live ones."""
+    return {r.arn: r for r in [*live, *desired] if r.kind is Kind.DESTINATION and r.arn}
+
+
+def _target(r: Resource, dest: Resource, s3: dict[str, Any], new: set[str]) -> Target | None:
+    dest_type = str(dest.attrs.get("deliveryDestinationType") or "")
+    resource_arn = dest.attrs.get("destinationResourceArn")
+    if dest_type != "XRAY" and not resource_arn:
+        return None
+    return Target(
+        address=r.address,
+        name=r.name,
+        source_account=r.account,
+        source_region=r.region,
+        source_name=str(r.attrs["deliverySourceName"]),
+        source_service=r.attrs.get("sourceService"),
+        dest_type=dest_type,
+        dest_account=dest.account,
+        dest_region=dest.region,
+        resource_arn=str(resource_arn) if resource_arn else None,
+        new=r.address in new,
+        suffix_path=s3.get("suffixPath"),
+        hive=bool(s3.get("enableHiveCompatiblePath")),
+        destination_arn=str(dest.arn),
+    )
+
+
 def targets(desired: list[Resource], live: list[Resource], new: set[str]) -> list[Target]:
     """One target per desired delivery whose destination (desired, else live) is known."""
-    dests: dict[str, Resource] = {}
-    for r in live:
-        if r.kind is Kind.DESTINATION and r.arn:
-            dests[r.arn] = r
-    for r in desired:
-        if r.kind is Kind.DESTINATION and r.arn:
-            dests[r.arn] = r
+    dests = _destinations(desired, live)
     live_deliveries = {r.key: r for r in live if r.kind is Kind.DELIVERY}
     out = []
     for r in desired:
-        if r.kind is not Kind.DELIVERY:
+        dest = dests.get(str(r.attrs.get("deliveryDestinationArn"))) if r.kind is Kind.DELIVERY else None
+        if dest is None:
             continue
         s3 = r.attrs.get("s3DeliveryConfiguration") or {}
         if not s3 and r.key in live_deliveries:
             s3 = live_deliveries[r.key].attrs.get("s3DeliveryConfiguration") or {}
-        dest = dests.get(str(r.attrs["deliveryDestinationArn"]))
-        if dest is None:
-            continue
-        dest_type = str(dest.attrs.get("deliveryDestinationType") or "")
-        resource_arn = dest.attrs.get("destinationResourceArn")
-        if dest_type != "XRAY" and not resource_arn:
-            continue
-        out.append(
-            Target(
-                address=r.address,
-                name=r.name,
-                source_account=r.account,
-                source_region=r.region,
-                source_name=str(r.attrs["deliverySourceName"]),
-                source_service=r.attrs.get("sourceService"),
-                dest_type=dest_type,
-                dest_account=dest.account,
-                dest_region=dest.region,
-                resource_arn=str(resource_arn) if resource_arn else None,
-                new=r.address in new,
-                suffix_path=s3.get("suffixPath"),
-                hive=bool(s3.get("enableHiveCompatiblePath")),
-                destination_arn=str(dest.arn),
-            )
-        )
+        t = _target(r, dest, s3, new)
+        if t is not None:
+            out.append(t)
     return sorted(out, key=lambda t: t.address)
 
 
@@ -272,42 +276,52 @@ def _sid(st: dict[str, Any]) -> str:
     return f"statement {sid!r}" if sid else "a statement"
 
 
+def _near_source_arn(t: Target, what: str, prefix: str, st: dict[str, Any], miss: Miss) -> Finding | None:
+    regions = sorted({region_of_arn(v) or "" for v in miss.values} - {"", "*"})
+    accounts = sorted({account_of_arn(v) or "" for v in miss.values} - {"", "*"})
+    if regions and t.source_region not in regions:
+        return _finding(
+            t, f"{prefix}-policy-wrong-region", Severity.ERROR,
+            f"{what} allows aws:SourceArn in {', '.join(regions)}, the source is in {t.source_region}",
+            f"in {_sid(st)} of the {what}, use arn:aws:logs:{t.source_region}:{t.source_account}:"
+            "delivery-source:* (the delivery source's region, not the destination's)",
+        )  # fmt: skip
+    if accounts and t.source_account not in accounts:
+        return _finding(
+            t, f"{prefix}-policy-wrong-account", Severity.ERROR,
+            f"{what} allows aws:SourceArn in account {', '.join(accounts)}, the source is in {t.source_account}",
+            f"add {t.source_account} to aws:SourceArn in {_sid(st)} of the {what}",
+        )  # fmt: skip
+    return None
+
+
+def _near_one(t: Target, what: str, prefix: str, st: dict[str, Any], miss: Miss) -> Finding | None:
+    key = miss.key.lower()
+    if miss.element == "condition" and key == "aws:sourcearn":
+        return _near_source_arn(t, what, prefix, st, miss)
+    if miss.element == "condition" and key == "aws:sourceaccount":
+        return _finding(
+            t, f"{prefix}-policy-wrong-account", Severity.ERROR,
+            f"{what} allows aws:SourceAccount {', '.join(miss.values)}, the source is in {t.source_account}",
+            f"add {t.source_account} to aws:SourceAccount in {_sid(st)} of the {what}",
+        )  # fmt: skip
+    if miss.element == "resource" and prefix == "s3":
+        return _finding(
+            t, "s3-policy-wrong-prefix", Severity.ERROR,
+            f"{what} allows s3:PutObject on {', '.join(miss.values)}, the delivery writes {miss.actual or '?'}",
+            f"extend the Resource of {_sid(st)} of the {what} to the delivery's prefix",
+        )  # fmt: skip
+    return None
+
+
 def _near_miss(
     t: Target, what: str, prefix: str, misses: list[tuple[dict[str, Any], Miss]]
 ) -> Finding | None:
     """Name the closest statement that does not apply (wrong region, account or prefix), if any."""
     for st, miss in misses:
-        key = miss.key.lower()
-        if miss.element == "condition" and key == "aws:sourcearn":
-            regions = sorted({region_of_arn(v) or "" for v in miss.values} - {"", "*"})
-            accounts = sorted({account_of_arn(v) or "" for v in miss.values} - {"", "*"})
-            if regions and t.source_region not in regions:
-                return _finding(
-                    t, f"{prefix}-policy-wrong-region", Severity.ERROR,
-                    f"{what} allows aws:SourceArn in {', '.join(regions)}, the source is in {t.source_region}",
-                    f"in {_sid(st)} of the {what}, use arn:aws:logs:{t.source_region}:{t.source_account}:"
-                    "delivery-source:* (the delivery source's region, not the destination's)",
-                )  # fmt: skip
-            if accounts and t.source_account not in accounts:
-                return _finding(
-                    t, f"{prefix}-policy-wrong-account", Severity.ERROR,
-                    f"{what} allows aws:SourceArn in account {', '.join(accounts)}, the source is in "
-                    f"{t.source_account}",
-                    f"add {t.source_account} to aws:SourceArn in {_sid(st)} of the {what}",
-                )  # fmt: skip
-        if miss.element == "condition" and key == "aws:sourceaccount":
-            return _finding(
-                t, f"{prefix}-policy-wrong-account", Severity.ERROR,
-                f"{what} allows aws:SourceAccount {', '.join(miss.values)}, the source is in {t.source_account}",
-                f"add {t.source_account} to aws:SourceAccount in {_sid(st)} of the {what}",
-            )  # fmt: skip
-        if miss.element == "resource" and prefix == "s3":
-            return _finding(
-                t, "s3-policy-wrong-prefix", Severity.ERROR,
-                f"{what} allows s3:PutObject on {', '.join(miss.values)}, the delivery writes "
-                f"{miss.actual or '?'}",
-                f"extend the Resource of {_sid(st)} of the {what} to the delivery's prefix",
-            )  # fmt: skip
+        found = _near_one(t, what, prefix, st, miss)
+        if found is not None:
+            return found
     return None
 
 
@@ -319,6 +333,56 @@ def _unknown(t: Target, facts: Facts) -> Finding:
     )  # fmt: skip
 
 
+def _eval_bucket_policy(t: Target, f: Facts, bucket: str, prefix: str) -> Finding | None:
+    key = static_prefix(prefix, t.suffix_path, t.source_account, t.source_region)
+    sample = object_key(t, SAMPLE_TIME, "delivery.log.gz")
+    req = Request(SERVICE, "s3:PutObject", f"arn:aws:s3:::{bucket}/{sample}",
+                  _context(t, {"s3:x-amz-acl": "bucket-owner-full-control"}))  # fmt: skip
+    what = f"bucket policy of {bucket}"
+    decision = evaluate(f.bucket_policy, req) if f.bucket_policy else None
+    if decision is not None and decision.denied_by:
+        st = statements(f.bucket_policy)[decision.denied_by[0]]
+        return _finding(t, "s3-policy-denies", Severity.ERROR, f"{_sid(st)} of the {what} denies {SERVICE}",
+                        f"exclude {SERVICE} from {_sid(st)}")  # fmt: skip
+    if decision is not None and decision.allowed:
+        return None
+    near = _near_miss(t, what, "s3", near_misses(f.bucket_policy, req)) if f.bucket_policy else None
+    if near is not None:
+        return near
+    has = "has no statement that lets" if f.bucket_policy else "does not exist, so nothing lets"
+    return _finding(
+        t, "s3-policy-missing", _missing_severity(t, t.dest_account),
+        f"the {what} {has} {SERVICE} put objects under {key}",
+        f"add a statement allowing {SERVICE} s3:PutObject on arn:aws:s3:::{bucket}/{key}* with aws:SourceAccount "
+        f"{t.source_account} and aws:SourceArn arn:aws:logs:{t.source_region}:{t.source_account}:delivery-source:*"
+        " (or set grants: managed)",
+    )  # fmt: skip
+
+
+def _eval_kms(t: Target, f: Facts, bucket: str) -> Finding | None:
+    if f.sse_algorithm not in ("aws:kms", "aws:kms:dsse"):
+        return None
+    key_id = f.kms_key or ""
+    if not key_id or key_id.endswith(AWS_MANAGED_S3_KEY) or f.kms_key_manager == "AWS":
+        return _finding(
+            t, "kms-aws-managed-key", Severity.ERROR,
+            f"bucket {bucket} encrypts with the AWS-managed key aws/s3, which the delivery service cannot use",
+            "use a customer-managed KMS key whose policy allows the delivery service, or SSE-S3",
+        )  # fmt: skip
+    if f.kms_key_policy is None:
+        return _finding(t, "write-path-unknown", Severity.WARNING,
+                        f"cannot check the policy of KMS key {key_id}: {'; '.join(f.unreadable) or 'not read'}",
+                        "allow the plan role kms:GetKeyPolicy and kms:DescribeKey on the key")  # fmt: skip
+    if evaluate(f.kms_key_policy, Request(SERVICE, "kms:GenerateDataKey", key_id, _context(t))).allowed:
+        return None
+    return _finding(
+        t, "kms-key-denies", Severity.ERROR,
+        f"the policy of KMS key {key_id} (bucket {bucket}) does not let {SERVICE} use the key",
+        f"add a key-policy statement allowing {SERVICE} kms:Encrypt, kms:Decrypt, kms:ReEncrypt*, "
+        f"kms:GenerateDataKey*, kms:DescribeKey with aws:SourceAccount {t.source_account}",
+    )  # fmt: skip
+
+
 def _eval_s3(t: Target, f: Facts) -> list[Finding]:
     bucket, prefix = s3_parts(str(t.resource_arn))
     if not f.exists:
@@ -326,52 +390,55 @@ def _eval_s3(t: Target, f: Facts) -> list[Finding]:
                          f"create bucket {bucket} (in account {t.dest_account}) or point the destination at one")]  # fmt: skip
     if f.unreadable:
         return [_unknown(t, f)]
-    out: list[Finding] = []
-    key = static_prefix(prefix, t.suffix_path, t.source_account, t.source_region)
-    sample = object_key(t, SAMPLE_TIME, "delivery.log.gz")
-    req = Request(SERVICE, "s3:PutObject", f"arn:aws:s3:::{bucket}/{sample}",
-                  _context(t, {"s3:x-amz-acl": "bucket-owner-full-control"}))  # fmt: skip
-    what = f"bucket policy of {bucket}"
-    decision = evaluate(f.bucket_policy, req) if f.bucket_policy else None
-    statement_fix = (
-        f"add a statement allowing {SERVICE} s3:PutObject on arn:aws:s3:::{bucket}/{key}* with aws:SourceAccount "
-        f"{t.source_account} and aws:SourceArn arn:aws:logs:{t.source_region}:{t.source_account}:delivery-source:*"
-        " (or set grants: managed)"
-    )
-    if decision is not None and decision.denied_by:
-        st = statements(f.bucket_policy)[decision.denied_by[0]]
-        out.append(_finding(t, "s3-policy-denies", Severity.ERROR, f"{_sid(st)} of the {what} denies {SERVICE}",
-                            f"exclude {SERVICE} from {_sid(st)}"))  # fmt: skip
-    elif decision is None or not decision.allowed:
-        near = _near_miss(t, what, "s3", near_misses(f.bucket_policy, req)) if f.bucket_policy else None
-        if near is not None:
-            out.append(near)
-        else:
-            has = "has no statement that lets" if f.bucket_policy else "does not exist, so nothing lets"
-            out.append(_finding(t, "s3-policy-missing", _missing_severity(t, t.dest_account),
-                                f"the {what} {has} {SERVICE} put objects under {key}", statement_fix))  # fmt: skip
-    if f.sse_algorithm in ("aws:kms", "aws:kms:dsse"):
-        key_id = f.kms_key or ""
-        if not key_id or key_id.endswith(AWS_MANAGED_S3_KEY) or f.kms_key_manager == "AWS":
-            out.append(_finding(
-                t, "kms-aws-managed-key", Severity.ERROR,
-                f"bucket {bucket} encrypts with the AWS-managed key aws/s3, which the delivery service cannot use",
-                "use a customer-managed KMS key whose policy allows the delivery service, or SSE-S3",
-            ))  # fmt: skip
-        elif f.kms_key_policy is None:
-            out.append(_finding(t, "write-path-unknown", Severity.WARNING,
-                                f"cannot check the policy of KMS key {key_id}: {'; '.join(f.unreadable) or 'not read'}",
-                                "allow the plan role kms:GetKeyPolicy and kms:DescribeKey on the key"))  # fmt: skip
-        else:
-            kreq = Request(SERVICE, "kms:GenerateDataKey", key_id, _context(t))
-            if not evaluate(f.kms_key_policy, kreq).allowed:
-                out.append(_finding(
-                    t, "kms-key-denies", Severity.ERROR,
-                    f"the policy of KMS key {key_id} (bucket {bucket}) does not let {SERVICE} use the key",
-                    f"add a key-policy statement allowing {SERVICE} kms:Encrypt, kms:Decrypt, kms:ReEncrypt*, "
-                    f"kms:GenerateDataKey*, kms:DescribeKey with aws:SourceAccount {t.source_account}",
-                ))  # fmt: skip
-    return out
+    found = (_eval_bucket_policy(t, f, bucket, prefix), _eval_kms(t, f, bucket))
+    return [x for x in found if x is not None]
+
+
+def cwl_group_arn(arn: str) -> str:
+    """A log group's ARN as resource policies name it (no trailing ``:*``)."""
+    region, account, name = log_group_parts(arn)
+    return f"arn:aws:logs:{region}:{account}:log-group:{name}"
+
+
+def _cwl_decision(
+    t: Target, f: Facts, resource: str
+) -> tuple[str | None, bool, list[tuple[dict[str, Any], Miss]]]:
+    """(the policy that denies, whether both actions are allowed, the near misses), over the account-level and the
+    log group's own resource policies (IAM: any Allow in any of them, unless a Deny)."""
+    policies = [*f.cwl_policies, *f.cwl_group_policies]
+    denied, allowed = None, True
+    misses: list[tuple[dict[str, Any], Miss]] = []
+    for action in ("logs:CreateLogStream", "logs:PutLogEvents"):
+        req = Request(SERVICE, action, resource, _context(t))
+        decisions = [(policy_name, evaluate(doc, req)) for policy_name, doc in policies]
+        denied = next((n for n, d in decisions if d.denied_by), denied)
+        if not any(d.allowed for _, d in decisions):
+            allowed = False
+            misses += [m for _, doc in policies for m in near_misses(doc, req)]
+    return denied, allowed, misses
+
+
+def _cwl_limit(t: Target, f: Facts, account: str, region: str, name: str, resource: str) -> Finding | None:
+    """AWS adds its grant to the account-level policy ``AWSLogDeliveryWrite20150319``: will it fit?"""
+    needed = len(f'"{resource[: -len("delivery")]}*",')
+    current = dict(f.cwl_policies).get(CWL_DELIVERY_POLICY)
+    if current is None and len(f.cwl_policies) >= CWL_POLICY_COUNT_MAX:
+        return _finding(
+            t, "cwl-policy-limit", Severity.ERROR,
+            f"account {account} in {region} has {len(f.cwl_policies)} of {CWL_POLICY_COUNT_MAX} resource policies, "
+            f"so AWS cannot add {CWL_DELIVERY_POLICY}",
+            "set grants: managed (a log-group-level policy), merge or delete a resource policy, or deliver into a "
+            "log group under /aws/vendedlogs/",
+        )  # fmt: skip
+    if current is not None and len(current) + needed > CWL_POLICY_CHARS_MAX:
+        return _finding(
+            t, "cwl-policy-limit", Severity.ERROR,
+            f"resource policy {CWL_DELIVERY_POLICY} has {len(current)} characters; adding {name} passes the "
+            f"{CWL_POLICY_CHARS_MAX}-character limit",
+            "set grants: managed (a log-group-level policy), deliver into log groups under /aws/vendedlogs/ (one "
+            "wildcard grant) or trim the policy",
+        )  # fmt: skip
+    return None
 
 
 def _eval_cwl(t: Target, f: Facts) -> list[Finding]:
@@ -383,49 +450,24 @@ def _eval_cwl(t: Target, f: Facts) -> list[Finding]:
     if f.unreadable:
         return [_unknown(t, f)]
     resource = f"arn:aws:logs:{region}:{account}:log-group:{name}:log-stream:delivery"
-    denied, allowed = None, False
-    misses: list[tuple[dict[str, Any], Miss]] = []
-    for action in ("logs:CreateLogStream", "logs:PutLogEvents"):
-        req = Request(SERVICE, action, resource, _context(t))
-        ok = False
-        for policy_name, doc in f.cwl_policies:
-            d = evaluate(doc, req)
-            if d.denied_by:
-                denied = policy_name
-            ok = ok or d.allowed
-        if not ok:
-            misses += [m for _, doc in f.cwl_policies for m in near_misses(doc, req)]
-        allowed = ok if action == "logs:CreateLogStream" else allowed and ok
-    what = f"resource policies of account {account} in {region}"
+    denied, allowed, misses = _cwl_decision(t, f, resource)
     if denied is not None:
         return [_finding(t, "cwl-policy-denies", Severity.ERROR, f"resource policy {denied} denies {SERVICE}",
                          f"exclude {SERVICE} from the Deny in {denied}")]  # fmt: skip
     if allowed:
         return []
-    near = _near_miss(t, what, "cwl", misses)
-    if near is not None:
-        return [near]
-    needed = len(f'"{resource[: -len("delivery")]}*",')
-    current = dict(f.cwl_policies).get(CWL_DELIVERY_POLICY)
-    if current is None and len(f.cwl_policies) >= CWL_POLICY_COUNT_MAX:
-        return [_finding(
-            t, "cwl-policy-limit", Severity.ERROR,
-            f"account {account} in {region} has {len(f.cwl_policies)} of {CWL_POLICY_COUNT_MAX} resource policies, "
-            f"so AWS cannot add {CWL_DELIVERY_POLICY}",
-            "merge or delete a resource policy, or deliver into a log group under /aws/vendedlogs/",
-        )]  # fmt: skip
-    if current is not None and len(current) + needed > CWL_POLICY_CHARS_MAX:
-        return [_finding(
-            t, "cwl-policy-limit", Severity.ERROR,
-            f"resource policy {CWL_DELIVERY_POLICY} has {len(current)} characters; adding {name} passes the "
-            f"{CWL_POLICY_CHARS_MAX}-character limit",
-            "deliver into log groups under /aws/vendedlogs/ (one wildcard grant) or trim the policy",
-        )]  # fmt: skip
+    what = f"resource policies of account {account} in {region}"
+    if f.cwl_group_policies:
+        what += f" and of log group {name}"
+    found = _near_miss(t, what, "cwl", misses) or _cwl_limit(t, f, account, region, name, resource)
+    if found is not None:
+        return [found]
     return [_finding(
         t, "cwl-policy-missing", _missing_severity(t, account),
         f"no resource policy lets {SERVICE} write to log group {name}",
         f"put a resource policy allowing {SERVICE} logs:CreateLogStream and logs:PutLogEvents on "
-        f"arn:aws:logs:{region}:{account}:log-group:{name}:log-stream:* with aws:SourceAccount {t.source_account}",
+        f"arn:aws:logs:{region}:{account}:log-group:{name}:log-stream:* with aws:SourceAccount {t.source_account} "
+        "(or set grants: managed)",
     )]  # fmt: skip
 
 

@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 from conftest import Workspace, client, doc, docs
-from test_writepath import KB, bucket_with, fh_manifests, findings, firehose, s3_manifests
+from test_writepath import KB, bucket_with, cwl_manifests, fh_manifests, findings, firehose, s3_manifests
 
 from reconciler.grants import SID_PREFIX, merge
 
@@ -16,6 +16,11 @@ ADMINS = {"Sid": "Admins", "Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam
 TLS = {"Sid": "TLSOnly", "Effect": "Deny", "Principal": "*", "Action": "s3:*",
        "Resource": ["arn:aws:s3:::app-logs-bucket", "arn:aws:s3:::app-logs-bucket/*"],
        "Condition": {"Bool": {"aws:SecureTransport": "false"}}}  # fmt: skip
+
+
+GROUP = f"arn:aws:logs:us-east-1:{A}:log-group:app-logs"
+ES = {"Sid": "SearchSlowLogs", "Effect": "Allow", "Principal": {"Service": "es.amazonaws.com"},
+      "Action": ["logs:PutLogEvents", "logs:CreateLogStream"], "Resource": f"{GROUP}:*"}  # fmt: skip
 
 
 def managed(ws: Workspace) -> None:
@@ -164,3 +169,115 @@ def test_saved_plan_with_a_grant_applies(ws: Workspace, sandbox: Any) -> None:
     assert applied.code == 0, applied.err
     assert policy_of(s3)[0] == ADMINS and policy_of(s3)[1]["Sid"].startswith(SID_PREFIX)
     assert ws.cli("plan", "--detailed-exitcode").code == 0
+
+
+def group_policies(logs: Any, arn: str = GROUP) -> list[dict[str, Any]]:
+    listed = logs.describe_resource_policies(resourceArn=arn, policyScope="RESOURCE")["resourcePolicies"]
+    return listed  # type: ignore[no-any-return]
+
+
+def put_group_policy(logs: Any, name: str, *statements: dict[str, Any]) -> None:
+    current = {p["policyName"]: p["revisionId"] for p in group_policies(logs)}
+    revision = {"expectedRevisionId": current[name]} if name in current else {}
+    logs.put_resource_policy(policyName=name, resourceArn=GROUP, **revision,
+                             policyDocument=json.dumps({"Version": "2012-10-17", "Statement": list(statements)}))  # fmt: skip
+
+
+def test_log_group_grant_is_created_merged_and_pruned(ws: Workspace, sandbox: Any) -> None:
+    logs = client(sandbox)
+    logs.create_log_group(logGroupName="app-logs")
+    theirs = json.dumps({"Version": "2012-10-17", "Statement": [ES]})
+    logs.put_resource_policy(policyName="es-slow-logs", policyDocument=theirs)  # account level, not ours
+    managed(ws)
+    ws.write("main.yaml", cwl_manifests())
+    plan = json.loads(ws.cli("plan", "--format", "json").out)
+    assert [c["kind"] for c in plan["changes"]] == ["DeliverySource", "DeliveryDestination", "DestinationGrant",
+                                                    "Delivery"]  # fmt: skip
+    grant = plan["changes"][2]
+    assert grant["action"] == "create" and grant["calls"] == ["DescribeResourcePolicies", "PutResourcePolicy"]
+    assert grant["address"] == f"{A}/us-east-1/DestinationGrant/app-logs" and plan["findings"] == []
+    assert ws.cli("apply", "--auto-approve").code == 0
+    [policy] = group_policies(logs)
+    assert policy["policyName"] == SID_PREFIX and policy["resourceArn"] == GROUP
+    [ours] = json.loads(policy["policyDocument"])["Statement"]
+    assert ours["Sid"].startswith(SID_PREFIX) and ours["Resource"] == f"{GROUP}:log-stream:*"
+    assert ours["Action"] == ["logs:CreateLogStream", "logs:PutLogEvents"]
+    assert ours["Condition"] == {"StringEquals": {"aws:SourceAccount": [A]},
+                                 "ArnLike": {"aws:SourceArn": [f"arn:aws:logs:us-east-1:{A}:*"]}}  # fmt: skip
+    [account_level] = logs.describe_resource_policies()["resourcePolicies"]
+    assert account_level["policyDocument"] == theirs  # untouched
+    assert ws.cli("plan", "--detailed-exitcode").code == 0
+    [ok] = sandbox.deliver()["delivered"]
+    assert ok["wrote"].startswith("log group app-logs, stream ")
+    # someone adds a statement of their own to the log group's policy and drops ours: ours comes back, theirs stays
+    put_group_policy(logs, SID_PREFIX, ES)
+    plan = json.loads(ws.cli("plan", "--format", "json").out)
+    assert [(c["kind"], c["action"]) for c in plan["changes"]] == [("DestinationGrant", "create")]
+    [denied] = sandbox.deliver()["denied"]  # stripped: the service may not write now
+    assert denied["findings"][0].startswith("cwl-policy-missing")
+    assert ws.cli("apply", "--auto-approve").code == 0
+    [policy] = group_policies(logs)
+    assert [st["Sid"] for st in json.loads(policy["policyDocument"])["Statement"]] == [
+        "SearchSlowLogs",
+        ours["Sid"],
+    ]
+    assert json.loads(policy["policyDocument"])["Statement"][0] == ES
+    # the delivery and its destination leave the manifests: only our statement goes, the policy stays for theirs
+    ws.write("main.yaml", doc("DeliverySource", "kb", f"logType: APPLICATION_LOGS\nresourceArn: {KB}"))
+    plan = json.loads(ws.cli("plan", "--format", "json").out)
+    assert [(c["kind"], c["action"]) for c in plan["changes"]] == [
+        ("Delivery", "delete"), ("DestinationGrant", "delete"), ("DeliveryDestination", "delete")]  # fmt: skip
+    assert ws.cli("apply", "--auto-approve").code == 0
+    [policy] = group_policies(logs)
+    assert json.loads(policy["policyDocument"])["Statement"] == [ES]
+    assert logs.describe_resource_policies()["resourcePolicies"] == [account_level]
+    assert ws.cli("plan", "--detailed-exitcode").code == 0
+
+
+def test_log_group_grant_joins_the_groups_policy_and_ignores_the_account_budget(
+    ws: Workspace, sandbox: Any
+) -> None:
+    """AWS allows one resource policy per log group: the statement joins the one there (its name kept), and
+    log-group policies do not count toward the account's 10, so a full account budget does not stop the grant."""
+    logs = client(sandbox)
+    logs.create_log_group(logGroupName="app-logs")
+    other = json.dumps({"Version": "2012-10-17", "Statement": [ES]})
+    for i in range(10):
+        logs.put_resource_policy(policyName=f"other-{i}", policyDocument=other)
+    put_group_policy(logs, "team-policy", ES)
+    managed(ws)
+    ws.write("main.yaml", cwl_manifests())
+    plan = json.loads(ws.cli("plan", "--format", "json").out)
+    grant = next(c for c in plan["changes"] if c["kind"] == "DestinationGrant")
+    assert grant["action"] == "create" and plan["findings"] == []
+    assert ws.cli("apply", "--auto-approve").code == 0
+    [policy] = group_policies(logs)
+    assert policy["policyName"] == "team-policy"
+    statements = json.loads(policy["policyDocument"])["Statement"]
+    assert statements[0] == ES and statements[1]["Sid"].startswith(SID_PREFIX)
+    assert len(logs.describe_resource_policies()["resourcePolicies"]) == 10
+    assert len(sandbox.deliver()["delivered"]) == 1
+    # pruned by our prefix only: the team's policy is kept with their statement (never deleted: not our name)
+    ws.write("main.yaml", doc("DeliverySource", "kb", f"logType: APPLICATION_LOGS\nresourceArn: {KB}"))
+    assert ws.cli("apply", "--auto-approve").code == 0
+    [policy] = group_policies(logs)
+    assert policy["policyName"] == "team-policy" and json.loads(policy["policyDocument"])["Statement"] == [ES]
+
+
+def test_log_group_grant_past_5120_characters_is_not_written(ws: Workspace, sandbox: Any) -> None:
+    logs = client(sandbox)
+    logs.create_log_group(logGroupName="app-logs")
+    wide = dict(ES, Resource=[f"{GROUP}:log-stream:slow-{i:03}" for i in range(60)])
+    put_group_policy(logs, "team-policy", wide)
+    before = group_policies(logs)
+    assert 4000 < len(before[0]["policyDocument"]) <= 5120
+    managed(ws)
+    ws.write("main.yaml", cwl_manifests())
+    plan = json.loads(ws.cli("plan", "--format", "json").out)
+    assert "DestinationGrant" not in [c["kind"] for c in plan["changes"]]
+    limit = next(f for f in plan["findings"] if f["code"] == "cwl-policy-limit")
+    assert limit["address"] == f"{A}/us-east-1/DestinationGrant/app-logs" and limit["severity"] == "error"
+    assert "past the 5120-character limit" in limit["message"] and "team-policy" in limit["message"]
+    assert ws.cli("plan", "--strict").code == 1
+    assert ws.cli("apply", "--auto-approve", "--strict").code == 1
+    assert group_policies(logs) == before  # nothing written

@@ -69,6 +69,7 @@ def test_apply_policy_adds_writes_on_the_manifests_resources(tmp_path: Path) -> 
         "logs:TagResource",
     } <= acts
     assert "s3:PutBucketPolicy" not in acts and "firehose:TagDeliveryStream" not in acts  # grants not managed
+    assert "logs:PutResourcePolicy" not in acts and "logs:DeleteResourcePolicy" not in acts
     write = next(st for st in policy["Statement"] if st["Sid"] == "ReconcilerWrite")
     assert "arn:aws:logs:us-east-1:222222222222:delivery-destination:*" in write["Resource"]
     assert all(r != "*" for r in write["Resource"])
@@ -115,3 +116,22 @@ def test_grant_writes_only_with_grants_managed(ws: Workspace) -> None:
         a.startswith(("s3:Put", "kms:Put"))
         for a in actions(json.loads(ws.cli("permissions", "--for", "plan").out))
     )
+
+
+def test_log_group_grant_writes_only_with_grants_managed(ws: Workspace) -> None:
+    ws.write("main.yaml", docs(
+        doc("DeliverySource", "kb", "logType: APPLICATION_LOGS\n"
+            "resourceArn: arn:aws:bedrock:us-east-1:111111111111:knowledge-base/KB00000001"),
+        doc("DeliveryDestination", "to-cwl", "outputFormat: json\n"
+            "destinationResourceArn: arn:aws:logs:us-east-1:111111111111:log-group:app-logs"),
+        doc("Delivery", "kb-to-cwl", "source: kb\ndestination: to-cwl"),
+    ))  # fmt: skip
+    grant_writes = {"logs:PutResourcePolicy", "logs:DeleteResourcePolicy"}
+    assert not grant_writes & actions(json.loads(ws.cli("permissions", "--for", "apply").out))
+    ws.write("main.yaml", (ws.root / "manifests" / "main.yaml").read_text().replace(
+        "outputFormat: json\n", "outputFormat: json\n  grants: managed\n", 1))  # fmt: skip
+    result = ws.cli("permissions", "--for", "apply")
+    check_grammar(result.out, escalation_ok=True)
+    assert grant_writes <= actions(json.loads(result.out))
+    plan_policy = json.loads(ws.cli("permissions", "--for", "plan").out)
+    assert not grant_writes & actions(plan_policy) and "logs:DescribeResourcePolicies" in actions(plan_policy)

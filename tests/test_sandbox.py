@@ -17,7 +17,7 @@ from conftest import client
 from moto import mock_aws
 
 from reconciler import capabilities
-from reconciler.sandbox import Faults, Rule, fidelity
+from reconciler.sandbox import Faults, Rule, cwl_policies, fidelity
 
 Make = Callable[..., Any]
 OTHER = "222222222222"
@@ -31,6 +31,7 @@ def make(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Ite
         monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
         monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
         fidelity.install()
+        cwl_policies.install()
         with mock_aws():
 
             def make_in(service: str = "logs", account: str | None = None, region: str = "us-east-1") -> Any:
@@ -383,3 +384,38 @@ def test_latency_is_injected(sandbox: Any) -> None:
     t = time.perf_counter()
     logs.describe_deliveries()
     assert time.perf_counter() - t >= 0.1
+
+
+# -- moto 5.2.5 drops resourceArn: a log-group-level resource policy would land among the account's 10
+def test_log_group_resource_policy(make: Make) -> None:
+    logs = make()
+    a = acct(make)
+    logs.create_log_group(logGroupName="g")
+    group = f"arn:aws:logs:us-east-1:{a}:log-group:g"
+    doc = json.dumps({"Version": "2012-10-17", "Statement": []})
+    for i in range(10):
+        logs.put_resource_policy(policyName=f"acct-{i}", policyDocument=doc)
+    first = logs.put_resource_policy(policyName="mine", policyDocument=doc, resourceArn=group)
+    assert first["resourcePolicy"]["policyScope"] == "RESOURCE" and first["revisionId"]
+    [listed] = logs.describe_resource_policies(resourceArn=group, policyScope="RESOURCE")["resourcePolicies"]
+    assert listed["policyName"] == "mine" and listed["resourceArn"] == group
+    assert len(logs.describe_resource_policies()["resourcePolicies"]) == 10  # not counted among the account's
+    with pytest.raises(botocore.exceptions.ClientError) as exc:  # one per log group
+        logs.put_resource_policy(policyName="second", policyDocument=doc, resourceArn=group)
+    assert code_of(exc)[0] == "LimitExceededException"
+    with pytest.raises(botocore.exceptions.ClientError) as exc:  # a stale revision
+        logs.put_resource_policy(
+            policyName="mine", policyDocument=doc, resourceArn=group, expectedRevisionId="x"
+        )
+    assert code_of(exc)[0] == "OperationAbortedException"
+    with pytest.raises(botocore.exceptions.ClientError) as exc:  # 5,120 characters at most
+        logs.put_resource_policy(policyName="mine", policyDocument=doc + " " * 5120, resourceArn=group,
+                                 expectedRevisionId=first["revisionId"])  # fmt: skip
+    assert code_of(exc)[0] == "LimitExceededException"
+    with pytest.raises(botocore.exceptions.ClientError) as exc:
+        logs.put_resource_policy(policyName="x", policyDocument=doc, resourceArn=group + "-missing")
+    assert code_of(exc)[0] == "ResourceNotFoundException"
+    logs.delete_resource_policy(policyName="mine", resourceArn=group, expectedRevisionId=first["revisionId"])
+    assert (
+        logs.describe_resource_policies(resourceArn=group, policyScope="RESOURCE")["resourcePolicies"] == []
+    )

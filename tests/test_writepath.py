@@ -213,11 +213,15 @@ def test_cwl_policy_budget_full_and_a_good_policy(ws: Workspace, sandbox: Any) -
                       "ArnLike": {"aws:SourceArn": f"arn:aws:logs:us-east-1:{A}:*"}}}]}  # fmt: skip
     logs.put_resource_policy(policyName="AWSLogDeliveryWrite20150319", policyDocument=json.dumps(good))
     assert findings(ws) == []
+
     # the account-level delivery policy near its 5,120 characters: one more log group does not fit
-    big = dict(good)
-    big["Statement"] = [dict(good["Statement"][0], Resource=[f"arn:aws:logs:us-east-1:{A}:log-group:g{i:03}:*"
-                                                              for i in range(95)])]  # fmt: skip
-    logs.put_resource_policy(policyName="AWSLogDeliveryWrite20150319", policyDocument=json.dumps(big))
+    def delivery_policy(n: int) -> str:
+        groups = [f"arn:aws:logs:us-east-1:{A}:log-group:g{i:03}:*" for i in range(n)]
+        return json.dumps(dict(good, Statement=[dict(good["Statement"][0], Resource=groups)]))
+
+    n = max(n for n in range(120) if len(delivery_policy(n)) <= 5120)
+    assert len(delivery_policy(n)) > 5120 - 60  # the sandbox takes at most 5,120 characters, as AWS
+    logs.put_resource_policy(policyName="AWSLogDeliveryWrite20150319", policyDocument=delivery_policy(n))
     [f] = findings(ws)
     assert f["code"] == "cwl-policy-limit" and "5120-character limit" in f["message"]
     logs.delete_log_group(logGroupName="app-logs")

@@ -31,7 +31,7 @@ from reconciler.models import (
 )
 from reconciler.policyeval import account_of_arn, region_of_arn
 from reconciler.verify import Observation
-from reconciler.writepath import Facts, Read, firehose_parts, log_group_parts, s3_parts
+from reconciler.writepath import Facts, Read, cwl_group_arn, firehose_parts, log_group_parts, s3_parts
 
 from .transport import RateLimiter, RetryPolicy, Transport, _snake
 
@@ -199,6 +199,15 @@ class Api(Transport):
         if not facts.exists:
             return
         facts.cwl_policies = list(self._account_policies(acct, region))
+        group = cwl_group_arn(str(read.resource_arn))
+        own = self.call_service(
+            "logs", acct, region, "DescribeResourcePolicies", f"log group {name}",
+            resourceArn=group, policyScope="RESOURCE",
+        )  # fmt: skip
+        facts.cwl_group_policies = [
+            (str(p.get("policyName")), str(p.get("policyDocument") or ""))
+            for p in own.get("resourcePolicies", [])
+        ]
 
     def _account_policies(self, account: str, region: str) -> list[tuple[str, str]]:
         """The account-level resource policies of a region, read once per plan however many log groups need them."""

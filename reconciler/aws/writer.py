@@ -112,6 +112,28 @@ def bucket_policy(api: Transport, r: Resource, bucket: str) -> str | None:
     return str(text) if text is not None else None
 
 
+def group_policies(api: Transport, r: Resource, group: str) -> list[dict[str, Any]]:
+    """A log group's own resource policies (``policyScope=RESOURCE``), as DescribeResourcePolicies answers."""
+    out = api.call_service("logs", r.account, r.region, "DescribeResourcePolicies", r.address,
+                           resourceArn=group, policyScope="RESOURCE")  # fmt: skip
+    return list(out.get("resourcePolicies", []))
+
+
+def put_resource_policy(
+    api: Transport, r: Resource, group: str, name: str, document: str, revision: dict[str, str]
+) -> None:
+    """PutResourcePolicy on a log group; ``revision`` is ``{"expectedRevisionId": ...}`` when one was read."""
+    api.call_service("logs", r.account, r.region, "PutResourcePolicy", r.address, policyName=name,
+                     policyDocument=document, resourceArn=group, **revision)  # fmt: skip
+
+
+def delete_resource_policy(
+    api: Transport, r: Resource, group: str, name: str, revision: dict[str, str]
+) -> None:
+    api.call_service("logs", r.account, r.region, "DeleteResourcePolicy", r.address,
+                     policyName=name, resourceArn=group, **revision)  # fmt: skip
+
+
 def put_bucket_policy(api: Transport, r: Resource, bucket: str, policy: str) -> None:
     api.call_service("s3", r.account, r.region, "PutBucketPolicy", r.address, Bucket=bucket, Policy=policy)
 

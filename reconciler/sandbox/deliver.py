@@ -3,8 +3,8 @@
 On ``POST /_sandbox/deliver`` (or every ``every`` seconds once started with ``{"every": N}``; ``{"every": 0}``
 stops the timer) each delivery in every account and region is checked with the reconciler's own evaluator
 (``writepath.evaluate_targets``) against what moto stores: S3 bucket policies and default encryption, KMS key
-policies, CloudWatch Logs resource policies and log groups, Firehose streams and tags, and the sandbox's X-Ray
-Transaction Search setting and resource policies. A delivery that may write writes one record:
+policies, CloudWatch Logs resource policies (account level, and the sandbox's log-group level: ``cwl_policies``) and
+log groups, Firehose streams and tags, and the sandbox's X-Ray Transaction Search setting and resource policies. A delivery that may write writes one record:
 
 - S3: an object under the destination's prefix and the delivery's rendered ``suffixPath`` (AWS's default:
   ``AWSLogs/{account-id}/SERVICE/LOG_TYPE/{yyyy}/{MM}/{dd}``), then the hour and ``ID-N.json``; with
@@ -26,7 +26,7 @@ from typing import Any
 
 from reconciler import writepath
 
-from . import xray
+from . import cwl_policies, xray
 from .fidelity import Delivery, Destination, Source, state_of
 
 _lock = threading.Lock()
@@ -133,6 +133,8 @@ def _facts_cwl(read: writepath.Read) -> writepath.Facts:
     backend = logs_backends[read.account][read.region]
     facts.exists = name in backend.groups
     facts.cwl_policies = [(p.policy_name, p.policy_document) for p in backend.resource_policies.values()]
+    if facts.exists:
+        facts.cwl_group_policies = cwl_policies.policies_of(read.account, read.region, str(read.resource_arn))
     return facts
 
 

@@ -28,7 +28,7 @@ from typing import Any
 from urllib.parse import parse_qs
 from xml.sax.saxutils import escape
 
-from . import deliver, fidelity, xray
+from . import cwl_policies, deliver, fidelity, xray
 
 DEFAULT_ACCOUNT = "111111111111"
 MOTO_DEFAULT_ACCOUNT = "123456789012"
@@ -125,6 +125,7 @@ class SandboxApp:
         from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
         fidelity.install()
+        cwl_policies.install()
         self.moto = DomainDispatcherApplication(create_backend_app)
         self.default_account = default_account
         self.lock = threading.Lock()
