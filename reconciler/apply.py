@@ -450,18 +450,13 @@ class Runner:
         else:
             writer.put_bucket_policy(self.api, r, bucket, merged)
         if self.verify:
-            have = grantsmod.owned_statements(writer.bucket_policy(self.api, r, bucket))
-            if sorted(have) != sorted(wanted) or canonical_policy(list(have.values())) != canonical_policy(
-                [wanted[k] for k in sorted(wanted)]
-            ):
-                raise AwsError("verify", r.address, "Mismatch", "the bucket policy read back lacks the grant")
+            _check_grant(r, writer.bucket_policy(self.api, r, bucket), wanted, "bucket policy")
 
     def _grant_cwl(self, r: Resource, wanted: dict[str, Any]) -> None:
         """The log group's own resource policy (one per log group): read, merge, write with its revision id."""
         api, group = self.api, str(r.arn)
         current = _group_policy(api, r, group)
-        text = str(current.get("policyDocument") or "") or None if current else None
-        merged = self._merged(r, text, wanted, "log group's resource policy")
+        merged = self._merged(r, _document(current), wanted, "log group's resource policy")
         name = str(current["policyName"]) if current else grantsmod.CWL_POLICY_NAME
         revision = (
             {"expectedRevisionId": current["revisionId"]} if current and current.get("revisionId") else {}
@@ -476,14 +471,7 @@ class Runner:
                                f"{len(doc)} characters, past the {CWL_POLICY_CHARS_MAX}-character limit")  # fmt: skip
             writer.put_resource_policy(api, r, group, name, doc, revision)
         if self.verify:
-            back = _group_policy(api, r, group)
-            have = grantsmod.owned_statements(str(back.get("policyDocument") or "") or None if back else None)
-            if sorted(have) != sorted(wanted) or canonical_policy(list(have.values())) != canonical_policy(
-                [wanted[k] for k in sorted(wanted)]
-            ):
-                raise AwsError(
-                    "verify", r.address, "Mismatch", "the log group's policy read back lacks the grant"
-                )
+            _check_grant(r, _document(_group_policy(api, r, group)), wanted, "log group's policy")
 
     @staticmethod
     def _merged(r: Resource, current: str | None, wanted: dict[str, Any], what: str) -> str | None:
@@ -527,6 +515,20 @@ def run(
 ) -> ApplyResult:
     """Apply the plan; when ``stop`` is set, no new change starts and the report lists what did not."""
     return Runner(plan, api, parallelism, verify, on_event, stop).run()
+
+
+def _check_grant(r: Resource, text: str | None, wanted: dict[str, Any], what: str) -> None:
+    """The policy read back after a grant's write holds exactly the grant's statements."""
+    have = grantsmod.owned_statements(text)
+    if sorted(have) != sorted(wanted) or canonical_policy(list(have.values())) != canonical_policy(
+        [wanted[k] for k in sorted(wanted)]
+    ):
+        raise AwsError("verify", r.address, "Mismatch", f"the {what} read back lacks the grant")
+
+
+def _document(policy: dict[str, Any] | None) -> str | None:
+    """A listed resource policy's document text (None: no policy, or an empty one)."""
+    return str(policy.get("policyDocument") or "") or None if policy else None
 
 
 def _group_policy(api: Api, r: Resource, group: str) -> dict[str, Any] | None:
