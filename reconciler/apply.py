@@ -13,131 +13,24 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass, field
 from typing import Any
 
+from . import dag
 from . import diff as diffmod
 from . import grants as grantsmod
-from .aws import Api, LiveState, fingerprint, writer
+from .aws import Api, writer
 from .diff import Action, Change
-from .errors import AwsError, StalePlanError
+from .errors import AwsError
 from .kinds import KINDS, Delivery
 from .models import HANDLE_TAG, OWNER_TAG, Kind, Resource, canonical_policy
 from .plan import DELETE, Plan, Step
+from .results import DONE, FAILED, NOT_STARTED, SKIPPED, ApplyResult, ChangeResult
 from .writepath import CWL_POLICY_CHARS_MAX
 
-DONE, FAILED, SKIPPED, NOT_STARTED = "done", "failed", "skipped", "not started"
 INTERRUPT_GRACE_SECONDS = 5.0  # after an interrupt, calls already in flight may finish within this
 
 
-@dataclass
-class ChangeResult:
-    change: Change
-    status: str = DONE
-    error: str | None = None
-    seconds: float = 0.0
-    verified: bool = False
-
-
-@dataclass
-class ApplyResult:
-    results: list[ChangeResult]
-    seconds: float = 0.0
-    api_calls: dict[str, int] = field(default_factory=dict)
-    interrupted: bool = False
-
-    def count(self, status: str) -> int:
-        return sum(1 for r in self.results if r.status == status)
-
-    @property
-    def ok(self) -> bool:
-        return all(r.status == DONE for r in self.results)
-
-
 Event = Callable[[str, ChangeResult], None]  # ("start" | "done", result)
-
-
-def fingerprints(changes: list[Change], live: list[Resource]) -> dict[str, str]:
-    """Per change address, the fingerprint of the live resource it touches (``absent`` when there is none)."""
-    by_key = {r.key: r for r in live}
-    out = {}
-    for c in changes:
-        r = c.before or c.after
-        assert r is not None
-        out[c.address] = fingerprint(by_key.get(r.key))
-    return out
-
-
-def stale_entries(plan: Plan, live: LiveState) -> list[str]:
-    """What changed in AWS since the plan was made (empty when the plan is still fresh)."""
-    out = []
-    unreadable = {s for s, st in live.scopes.items() if st.error is not None}
-    now_by_address = fingerprints(plan.changes, live.resources)
-    for c in plan.changes:
-        r = c.before or c.after
-        assert r is not None
-        if (r.account, r.region) in unreadable:
-            out.append(f"{c.address}: its scope could not be read")
-            continue
-        expected = plan.fingerprints.get(c.address, "absent")
-        now = now_by_address[c.address]
-        if now != expected:
-            what = "created" if expected == "absent" else ("deleted" if now == "absent" else "changed")
-            out.append(f"{c.address}: {what} since the plan was made")
-    return out
-
-
-def ownership_problems(plan: Plan, live: LiveState) -> list[str]:
-    """What a (possibly hand-edited) saved plan would do to resources that are not this project's, or protected,
-    judged against the fresh read. Each change's ``before`` is replaced by the live resource it names, so a delete or
-    update acts on what is live, never on ids or owners written in the file."""
-    by_key = {r.key: r for r in live.resources}
-    adopt = bool(plan.options.get("adopt"))
-    out = []
-    for c in plan.changes:
-        act = c.action.value
-        for side in (c.before, c.after):
-            current = by_key.get(side.key) if side is not None else None
-            if current is None or current.owner == plan.project:
-                continue
-            if current.owner is None and adopt and c.adopt and c.action is Action.UPDATE:
-                continue  # planned with --adopt: it gets our tag
-            who = (
-                f"owned by project {current.owner!r}"
-                if current.owner
-                else "not owned by this project (no reconciler:project tag)"
-            )
-            out.append(f"{c.address}: the plan would {act} it, but it is {who}")
-            break
-        else:
-            if c.before is None:
-                continue
-            current = by_key.get(c.before.key)
-            if current is None:
-                continue  # gone since the plan: the freshness check reports it
-            if current.protected and c.action in (Action.DELETE, Action.REPLACE):
-                out.append(f"{c.address}: the plan would {act} it, but {protection_text(current)}")
-            c.before = current
-    return out
-
-
-def protection_text(r: Resource) -> str:
-    tag = ", ".join(f"{k}={v}" for k, v in sorted(r.extra_tags.items())) or "protect"
-    return f"it is protected by its live tag {tag}"
-
-
-def check_owned(plan: Plan, live: LiveState) -> None:
-    problems = ownership_problems(plan, live)
-    if problems:
-        raise StalePlanError("the saved plan touches what this project may not; nothing was written:\n  "
-                             + "\n  ".join(problems))  # fmt: skip
-
-
-def check_fresh(plan: Plan, live: LiveState) -> None:
-    stale = stale_entries(plan, live)
-    if stale:
-        raise StalePlanError("the saved plan is stale; nothing was written:\n  " + "\n  ".join(stale))
 
 
 def _lock_keys(change: Change) -> set[str]:
@@ -174,98 +67,47 @@ class Runner:
     def run(self) -> ApplyResult:
         t0 = time.monotonic()
         plan = self.plan
-        waiting = {s: set(d) for s, d in plan.deps.items()}
-        dependents: dict[Step, list[Step]] = {s: [] for s in plan.steps}
-        for s, ds in plan.deps.items():
-            for d in ds:
-                dependents.setdefault(d, []).append(s)
-        position = {s: i for i, s in enumerate(plan.steps)}
-        ready = sorted((s for s in plan.steps if not waiting.get(s)), key=position.__getitem__)
-        skipped: set[Step] = set()
-        busy: set[str] = set()
-        running: dict[Future[None], tuple[Step, set[str]]] = {}
         remaining_steps = Counter(i for i, _ in plan.steps)  # steps per change (one, or two for a replace)
 
-        def finish_change(i: int) -> None:
+        def started(step: Step) -> None:
+            if step[0] not in self.started:
+                self.started[step[0]] = time.monotonic()
+                self.on_event("start", self.results[step[0]])
+
+        def succeeded(step: Step) -> None:
+            i = step[0]
+            if step[1] == DELETE:
+                self.deleted.add(i)
             remaining_steps[i] -= 1
             res = self.results[i]
             if remaining_steps[i] == 0 and res.status != SKIPPED:
                 res.seconds = time.monotonic() - self.started.get(i, time.monotonic())
                 self.on_event("done", res)
 
-        def skip(step: Step, why: str) -> None:
-            stack = [step]
-            while stack:
-                s = stack.pop()
-                if s in skipped:
-                    continue
-                skipped.add(s)
-                res = self.results[s[0]]
-                if res.status == DONE:
-                    res.status, res.error = (
-                        SKIPPED,
-                        why + ("; put back as it was" if s[0] in self.put_back else ""),
-                    )
-                    self.on_event("done", res)
-                stack.extend(dependents.get(s, []))
+        def failed(step: Step, error: BaseException) -> None:
+            res = self.results[step[0]]
+            res.status = FAILED
+            res.error = str(error) if isinstance(error, AwsError) else f"{type(error).__name__}: {error}"
+            restored = self._put_back(step)
+            if restored:
+                res.error += "; " + restored
+            res.seconds = time.monotonic() - self.started.get(step[0], time.monotonic())
+            self.on_event("done", res)
 
-        with ThreadPoolExecutor(max_workers=self.parallelism, thread_name_prefix="apply") as pool:
-            while ready or running:
-                if (
-                    self.stop.is_set()
-                ):  # interrupted: nothing new starts; what is in flight finishes (bounded)
-                    self.api.interrupt(INTERRUPT_GRACE_SECONDS)
-                    ready.clear()
-                    if not running:
-                        break
-                launched = True
-                while launched and len(running) < self.parallelism and not self.stop.is_set():
-                    launched = False
-                    for s in ready:
-                        if s in skipped:
-                            ready.remove(s)
-                            launched = True
-                            break
-                        keys = _lock_keys(plan.changes[s[0]])
-                        if keys & busy:
-                            continue
-                        ready.remove(s)
-                        busy |= keys
-                        if s[0] not in self.started:
-                            self.started[s[0]] = time.monotonic()
-                            self.on_event("start", self.results[s[0]])
-                        running[pool.submit(self._step, s)] = (s, keys)
-                        launched = True
-                        break
-                if not running:
-                    if ready and all(s in skipped for s in ready):
-                        ready.clear()
-                    continue
-                done, _ = wait(list(running), timeout=0.2, return_when=FIRST_COMPLETED)
-                for fut in done:
-                    step, keys = running.pop(fut)
-                    busy -= keys
-                    res = self.results[step[0]]
-                    err = fut.exception()
-                    if err is not None:
-                        res.status = FAILED
-                        res.error = str(err) if isinstance(err, AwsError) else f"{type(err).__name__}: {err}"
-                        restored = self._put_back(step)
-                        if restored:
-                            res.error += "; " + restored
-                        res.seconds = time.monotonic() - self.started.get(step[0], time.monotonic())
-                        self.on_event("done", res)
-                        for dep in dependents.get(step, []):
-                            skip(dep, f"skipped: {plan.changes[step[0]].address} failed")
-                        continue
-                    if step[1] == DELETE:
-                        self.deleted.add(step[0])
-                    finish_change(step[0])
-                    for dep in dependents.get(step, []):
-                        waiting[dep].discard(step)
-                        if not waiting[dep] and dep not in skipped:
-                            ready.append(dep)
-                    ready.sort(key=position.__getitem__)
+        def skipped(step: Step, cause: Step) -> None:
+            res = self.results[step[0]]
+            if res.status == DONE:
+                why = f"skipped: {plan.changes[cause[0]].address} failed"
+                res.status, res.error = (
+                    SKIPPED,
+                    why + ("; put back as it was" if step[0] in self.put_back else ""),
+                )
+                self.on_event("done", res)
+
+        hooks: dag.Hooks[Step] = dag.Hooks(started, succeeded, failed, skipped,
+                                           lambda: self.api.interrupt(INTERRUPT_GRACE_SECONDS))  # fmt: skip
+        dag.walk(plan.steps, plan.deps, self._step, parallelism=self.parallelism,
+                 keys=lambda step: _lock_keys(plan.changes[step[0]]), stop=self.stop, hooks=hooks, thread_name="apply")  # fmt: skip
         interrupted = self.stop.is_set()
         if interrupted:
             for i, res in enumerate(self.results):
@@ -289,6 +131,25 @@ class Runner:
             return ""
         if old.kind not in (Kind.SOURCE, Kind.DESTINATION):
             return ""
+        victims = self._deleted_deliveries_of(old)
+        if not victims:
+            return ""
+        restored, lost = [], []
+        for j, b in victims:
+            try:
+                self._recreate_delivery(b)
+                restored.append(f"Delivery/{b.name}")
+                self.put_back.add(j)
+            except AwsError as exc:
+                lost.append(f"Delivery/{b.name} ({exc.code}: {exc.message})")
+        out = f"put back what this apply deleted for it: {', '.join(restored)}" if restored else ""
+        if lost:
+            out += ("; " if out else "") + f"could not put back: {', '.join(lost)}"
+        return out
+
+    def _deleted_deliveries_of(self, old: Resource) -> list[tuple[int, Resource]]:
+        """(change index, delivery as it was) of each replaced delivery this apply deleted from the source or into
+        the destination ``old``."""
         victims = []
         for j in sorted(self.deleted):
             c = self.plan.changes[j]
@@ -305,20 +166,7 @@ class Runner:
                 hit = b.attrs["deliveryDestinationArn"] == old.arn
             if hit:
                 victims.append((j, b))
-        if not victims:
-            return ""
-        restored, lost = [], []
-        for j, b in victims:
-            try:
-                self._recreate_delivery(b)
-                restored.append(f"Delivery/{b.name}")
-                self.put_back.add(j)
-            except AwsError as exc:
-                lost.append(f"Delivery/{b.name} ({exc.code}: {exc.message})")
-        out = f"put back what this apply deleted for it: {', '.join(restored)}" if restored else ""
-        if lost:
-            out += ("; " if out else "") + f"could not put back: {', '.join(lost)}"
-        return out
+        return victims
 
     def _recreate_delivery(self, b: Resource) -> None:
         source, dest = str(b.attrs["deliverySourceName"]), str(b.attrs["deliveryDestinationArn"])

@@ -7,6 +7,7 @@ Exit codes: 0 success (and, with ``--detailed-exitcode``, no changes); 1 error; 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime
 import getpass
 import json
@@ -18,8 +19,7 @@ import threading
 import time
 import traceback
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NoReturn, TypeVar
 
@@ -27,16 +27,15 @@ import click
 import yaml
 from pydantic import ValidationError
 
-from . import accounts as accountsmod
 from . import apply as applymod
 from . import config as configmod
 from . import coverage as coveragemod
 from . import diff as diffmod
 from . import drift as driftmod
 from . import export as exportmod
+from . import formats, pipeline, planfile, render
 from . import grants as grantsmod
 from . import graph as graphmod
-from . import live_templates, render, writepath
 from . import manifest as manifestmod
 from . import notify as notifymod
 from . import permissions as permissionsmod
@@ -44,10 +43,12 @@ from . import plan as planmod
 from . import scopes as scopesmod
 from . import selectors as selectorsmod
 from . import verify as verifymod
-from .aws import Api, Lease, LiveState, ScopeState
-from .errors import AwsError, PlanError, ReconcilerError, StalePlanError, Unreachable, mask_secrets
-from .findings import Finding, Severity
+from .aws import Api, Lease, ScopeState
+from .errors import PlanError, ReconcilerError, Unreachable, mask_secrets
+from .findings import Severity
 from .models import json_schemas
+from .pipeline import PlanOptions
+from .results import ApplyResult, ChangeResult
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -105,6 +106,13 @@ def common_options(fn: F) -> F:
     return fn
 
 
+def format_option(choices: formats.Formats[Any]) -> Callable[[F], F]:
+    """``--format``: its choices and default come from the output-format registry."""
+    return click.option(
+        "--format", "fmt", type=click.Choice(choices.names), default=choices.default, show_default=True
+    )
+
+
 def aws_options(fn: F) -> F:
     fn = click.option(
         "--endpoint-url",
@@ -130,6 +138,20 @@ def plan_options(fn: F) -> F:
     for opt in reversed(opts):
         fn = opt(fn)
     return fn
+
+
+def pop_plan_options(paths: tuple[Path, ...], kw: dict[str, Any]) -> PlanOptions:
+    """The values of ``plan_options`` (taken out of the command's keywords), as the pipeline's options."""
+    return PlanOptions(
+        paths=paths,
+        targets=kw.pop("targets"),
+        excludes=kw.pop("excludes"),
+        no_prune=kw.pop("no_prune"),
+        prune=kw.pop("prune"),
+        adopt=kw.pop("adopt"),
+        scopes=kw.pop("scopes"),
+        write_path=not kw.pop("no_write_path"),
+    )
 
 
 def _common(kw: dict[str, Any]) -> Common:
@@ -174,8 +196,7 @@ def cli() -> None:
 def validate(paths: tuple[Path, ...], **kw: Any) -> None:
     """Validate manifests (no AWS call); print a one-line summary."""
     c = _common(kw)
-    project = c.project()
-    state = manifestmod.load(project, list(paths) or None, check_accounts=project.organization is None)
+    state = pipeline.validate(c.project(), paths).state
     counts: dict[str, int] = {}
     for r in state.resources:
         counts[r.kind.value] = counts.get(r.kind.value, 0) + 1
@@ -186,31 +207,26 @@ def validate(paths: tuple[Path, ...], **kw: Any) -> None:
 
 @cli.command("render")
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
-@click.option("--format", "fmt", type=click.Choice(["yaml", "json"]), default="yaml", show_default=True)
+@format_option(formats.DOCUMENTS)
 @aws_options
 @common_options
 def render_cmd(paths: tuple[Path, ...], fmt: str, **kw: Any) -> None:
     """Print the fully rendered, defaulted desired state in a stable order."""
     c = _common(kw)
     project = c.project()
-    state = manifestmod.load(project, list(paths) or None, check_accounts=project.organization is None)
+    validated = pipeline.validate(project, paths)
+    state = validated.state
     if state.selectors:  # the expansion needs the live resources the selectors match
         api = make_api(c, project)
-        project, _ = accountsmod.resolve(project, api)
-        default_account = scopesmod.default_account(project, api.caller_account)
-        if project.account is None or project.organization is not None:
-            state = manifestmod.load(project, list(paths) or None, default_account)
-        scopes = scopesmod.project_scopes(project, default_account)
+        loaded = validated.resolve(api)
+        state, scopes = loaded.state, loaded.scopes()
         found = api.discover_all(selectorsmod.discovery_jobs(state.selectors, scopes))
-        expansion = selectorsmod.expand(state.selectors, found, state.resources, project.default_tags)
+        expansion = selectorsmod.expand(state.selectors, found, state.resources, loaded.project.default_tags)
         if expansion.problems:
             raise PlanError("\n".join(expansion.problems))
         state.resources.extend(expansion.resources)
     docs = manifestmod.render_documents(state)
-    if fmt == "json":
-        out(json.dumps(docs, indent=2, sort_keys=False) + "\n")
-    else:
-        out(yaml.safe_dump_all(docs, sort_keys=False, default_flow_style=False, allow_unicode=True))
+    out(formats.DOCUMENTS.render(fmt, docs))
 
 
 @cli.command()
@@ -285,27 +301,6 @@ def init(directory: Path, project_name: str | None, account: str | None, region:
 # ---- plan ----------------------------------------------------------------------------------------------------
 
 
-@dataclass
-class Planned:
-    plan: planmod.Plan
-    live: LiveState
-    api: Api
-    project: configmod.Project
-    diff: diffmod.DiffResult
-    desired: list[Any] = field(default_factory=list)  # the manifests' resources in readable scopes
-
-
-def _parse_scopes(scopes: tuple[str, ...]) -> set[tuple[str, str]]:
-    """--scope values: each ACCOUNT/REGION, or several separated by commas or spaces (a job's list)."""
-    out_set = set()
-    for s in (one for value in scopes for one in value.replace(",", " ").split()):
-        acct, sep, region = s.partition("/")
-        if not sep or not acct or not region:
-            fail(f"--scope {s!r}: expected ACCOUNT/REGION")
-        out_set.add((acct, region))
-    return out_set
-
-
 def make_api(c: Common, project: configmod.Project) -> Api:
     api = Api(
         project.accounts,
@@ -343,131 +338,6 @@ class _ScopeProgress:
         err(f"read {scope.account}/{scope.region} ({done}/{total}): {what} ({took:.1f} s)")
 
 
-def make_plan(
-    c: Common,
-    paths: tuple[Path, ...],
-    *,
-    targets: tuple[str, ...] = (),
-    excludes: tuple[str, ...] = (),
-    no_prune: bool = False,
-    prune: bool = False,
-    adopt: bool = False,
-    scopes: tuple[str, ...] = (),
-    ignore: list[diffmod.Ignore] | None = None,
-    allow_unreadable: bool = False,
-    strict: bool = True,
-    project: configmod.Project | None = None,
-    api: Api | None = None,
-    write_path: bool = True,
-) -> Planned:
-    project = project or c.project()
-    # validate before any AWS call: a bad manifest never costs a request
-    state = manifestmod.load(
-        project, list(paths) or None, project.account, check_accounts=project.organization is None
-    )
-    api = api or make_api(c, project)
-    project, resolution = accountsmod.resolve(project, api)
-    notes = [resolution.note()] if resolution is not None else []
-    default_account = scopesmod.default_account(project, api.caller_account)
-    if project.account is None:
-        state = manifestmod.load(project, list(paths) or None, default_account)
-    elif project.organization is not None:
-        manifestmod.check_accounts(state, project, default_account)
-    # every declared (account, region), so that prune and drift see a scope whose last resource left the manifests
-    all_scopes = scopesmod.project_scopes(project, default_account, _parse_scopes(scopes))
-    # AWS's own templates for the deliveries the manifests use, and the destinations the manifests name, are read
-    # while the listings page
-    in_scope = set(all_scopes)
-    template_keys = [k for k in live_templates.keys_for(state.resources) if (k[0], k[1]) in in_scope]
-    with ThreadPoolExecutor(2, thread_name_prefix="background-read") as background:
-        templates = background.submit(api.read_templates, template_keys)
-        early = writepath.destination_targets(state.resources) if write_path else []
-        prefetch = background.submit(api.read_write_paths, early)
-        live = api.read_live(all_scopes, selectorsmod.discovery_jobs(state.selectors, all_scopes))
-        answers, template_failures = templates.result()
-        facts = prefetch.result()
-    errors = live.errors()
-    if errors and not allow_unreadable:
-        raise errors[0]
-    no_prune, partial = _partial_paths(project, state, paths, no_prune, prune)
-    notes += partial
-    readable = {s for s, st in live.scopes.items() if st.error is None}
-    expansion = selectorsmod.expand(state.selectors, live.discovered, state.resources, project.default_tags)
-    if expansion.problems:
-        raise PlanError("\n".join(expansion.problems))
-    notes += expansion.notes()
-    desired = [r for r in [*state.resources, *expansion.resources] if (r.account, r.region) in readable]
-    checked = live_templates.apply(desired, answers, template_failures)
-    if checked.problems and strict:
-        raise PlanError("\n".join(checked.problems))
-    notes += checked.notes + checked.problems
-    result = diffmod.diff(
-        desired, live.resources, project.name, prune=not no_prune, adopt=adopt, ignore=ignore
-    )
-    unmatched = planmod.unmatched_patterns("--target", list(targets), [*desired, *live.resources])
-    unmatched += planmod.unmatched_patterns("--exclude", list(excludes), [*desired, *live.resources])
-    if unmatched:
-        raise PlanError("\n".join(unmatched))
-    # an error about an address left out with --exclude does not block the rest of the plan
-    blocking = [
-        e
-        for e in result.errors
-        if not (excludes and planmod.address_matches(e.split(" ", 1)[0], list(excludes)))
-    ]
-    if blocking and strict:
-        raise PlanError("\n".join(blocking))
-    selectorsmod.annotate(result.changes)
-    findings, grant_changes = (
-        _write_path_findings(api, project, desired, live, result, facts) if write_path else ([], [])
-    )
-    changes = result.changes + grant_changes
-    fps = applymod.fingerprints(changes, live.resources)
-    plan = planmod.build(
-        changes,
-        project.name,
-        targets=list(targets),
-        excludes=list(excludes),
-        digest=state.digest,
-        fingerprints=fps,
-        api_calls=dict(api.calls),
-        scopes=sorted(all_scopes),
-        unmanaged=result.unmanaged,
-        options={"prune": not no_prune, "adopt": adopt, "targets": list(targets), "excludes": list(excludes),
-                 "paths": [str(p) for p in paths]},
-        findings=findings,
-        notes=notes,
-    )  # fmt: skip
-    plan.context = graphmod.neighbours(plan.changes, live.resources)
-    return Planned(plan, live, api, project, result, desired)
-
-
-def _write_path_findings(
-    api: Api,
-    project: configmod.Project,
-    desired: list[Any],
-    live: LiveState,
-    result: diffmod.DiffResult,
-    facts: dict[str, writepath.Facts],
-) -> tuple[list[Finding], list[diffmod.Change]]:
-    """Each desired delivery's destination grant: findings, and (grants: managed) the grant changes.
-
-    Destinations known only from live state are read now. Findings are judged on the grants as they will be after
-    this plan's grant changes.
-    """
-    new = {
-        c.address
-        for c in result.changes
-        if c.kind.value == "Delivery" and c.action in (diffmod.Action.CREATE, diffmod.Action.REPLACE)
-    }
-    items = writepath.targets(desired, live.resources, new)
-    managed = grantsmod.managed_destinations(desired, project.grants)
-    extra = grantsmod.extra_reads(desired, live.resources, managed, project.name, project.grants)
-    missing = {r.key: r for r in [*writepath.reads(items), *extra] if r.key not in facts}
-    facts = {**facts, **api.read_write_paths(list(missing.values()))}
-    changes, refusals, after = grantsmod.plan_grants(items, managed, facts, extra)
-    return sorted(writepath.evaluate_targets(items, after) + refusals), changes
-
-
 def strict_of(project: configmod.Project, flag: bool | None) -> bool:
     return bool(flag) if flag is not None else project.strict
 
@@ -481,46 +351,15 @@ def check_strict(plan: planmod.Plan, strict: bool, what: str) -> None:
         )
 
 
-def _partial_paths(
-    project: configmod.Project,
-    state: manifestmod.DesiredState,
-    paths: tuple[Path, ...],
-    no_prune: bool,
-    prune: bool,
-) -> tuple[bool, list[str]]:
-    """(no_prune, notes): PATH arguments that leave out some of the project's manifests turn prune off, unless
-    ``--prune``, so a plan of one file never deletes what the others define."""
-    if prune and no_prune:
-        fail("--prune and --no-prune contradict each other; give one")
-    if not paths or no_prune or prune:
-        return no_prune, []
-    every, _ = manifestmod.discover(project.manifest_paths, project.root)
-    all_files = {manifestmod.display_path(f) for f in every}
-    if all_files <= set(state.files):
-        return no_prune, []
-    n, total = len(set(state.files) & all_files), len(all_files)
-    verb = "was" if n == 1 else "were"
-    return True, [
-        f"prune off: only {n} of {total} manifest files {verb} read; --prune to delete what they do not name"
-    ]
-
-
 def emit_plan(c: Common, plan: planmod.Plan, fmt: str) -> None:
-    if fmt == "json":
-        out(render.plan_json(plan))
-    elif fmt == "markdown":
-        out(render.plan_markdown(plan))
-    else:
-        out(render.plan_text(plan, c.color()))
+    out(formats.PLAN.render(fmt, plan, c.color()))
     if c.debug:
         err(f"API requests: {sum(plan.api_calls.values())} {json.dumps(plan.api_calls, sort_keys=True)}")
 
 
 @cli.command("plan")
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
-@click.option(
-    "--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text", show_default=True
-)
+@format_option(formats.PLAN)
 @click.option(
     "--out", "out_file", type=click.Path(path_type=Path), default=None, help="Save the plan for `apply FILE`."
 )
@@ -532,11 +371,10 @@ def plan_cmd(
     paths: tuple[Path, ...], fmt: str, out_file: Path | None, detailed_exitcode: bool, **kw: Any
 ) -> None:
     """Read live state, diff it against the manifests and print the ordered plan."""
-    opts = {k: kw.pop(k) for k in ("targets", "excludes", "no_prune", "prune", "adopt", "scopes")}
-    strict_flag, write_path = kw.pop("strict"), not kw.pop("no_write_path")
+    options, strict_flag = pop_plan_options(paths, kw), kw.pop("strict")
     c = _common(kw)
     project = c.project()
-    planned = make_plan(c, paths, project=project, write_path=write_path, **opts)
+    planned = pipeline.make_plan(options, project, make_api(c, project))
     emit_plan(c, planned.plan, fmt)
     if out_file is not None:
         out_file.write_text(planmod.dumps(planned.plan))
@@ -548,24 +386,18 @@ def plan_cmd(
 
 @cli.command()
 @click.argument("plan_file", type=click.Path(path_type=Path, exists=True, dir_okay=False))
-@click.option(
-    "--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text", show_default=True
-)
+@format_option(formats.PLAN)
 @click.option("--no-color", is_flag=True)
 def show(plan_file: Path, fmt: str, no_color: bool) -> None:
     """Render a saved plan (no AWS call): for a pull-request comment from the plan that CI saved."""
-    plan = _load_plan_file(plan_file)
+    plan = planfile.read(plan_file)
     color = not no_color and sys.stdout.isatty()
-    out(
-        {"json": render.plan_json, "markdown": render.plan_markdown}.get(
-            fmt, lambda p: render.plan_text(p, color)
-        )(plan)
-    )
+    out(formats.PLAN.render(fmt, plan, color))
 
 
 @cli.command("graph")
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
-@click.option("--format", "fmt", type=click.Choice(["mermaid", "dot"]), default="mermaid", show_default=True)
+@format_option(formats.GRAPH)
 @click.option("--changes-only", is_flag=True, help="Only what the plan changes and its unchanged neighbours.")
 @click.option(
     "--max-nodes", type=click.IntRange(2), default=None, help="Fold by service beyond this many nodes."
@@ -577,9 +409,11 @@ def graph_cmd(
     paths: tuple[Path, ...], fmt: str, changes_only: bool, max_nodes: int | None, **kw: Any
 ) -> None:
     """Draw the estate (sources → destinations per account and region), styled by what the plan would change."""
-    opts = {k: kw.pop(k) for k in ("targets", "excludes", "no_prune", "adopt", "scopes")}
+    # graph draws with the defaults of --prune, --strict and the write-path check
+    options = dataclasses.replace(pop_plan_options(paths, kw), prune=False, strict=False, write_path=True)
     c = _common(kw)
-    planned = make_plan(c, paths, strict=False, **opts)
+    project = c.project()
+    planned = pipeline.make_plan(options, project, make_api(c, project))
     changed = {ch.resource.key for ch in planned.plan.changes} | {
         ch.before.key for ch in planned.plan.changes if ch.before is not None
     }
@@ -590,48 +424,12 @@ def graph_cmd(
     g = graphmod.build(planned.plan.changes, context)
     if max_nodes is not None or changes_only:
         g = graphmod.cap(g, max_nodes or graphmod.MAX_NODES)
-    out(graphmod.mermaid(g) if fmt == "mermaid" else graphmod.dot(g))
+    out(formats.GRAPH.render(fmt, g))
     if g.folded:
         err(g.folded)
 
 
 # ---- apply ---------------------------------------------------------------------------------------------------
-
-
-def _is_plan_file(paths: tuple[Path, ...]) -> bool:
-    """One PATH whose content is a saved plan (whatever its name; a manifest never is one)."""
-    if len(paths) != 1 or not paths[0].is_file():
-        return False
-    try:
-        with paths[0].open("rb") as f:
-            head = f.read(1)
-            while head in (b" ", b"\n", b"\r", b"\t"):
-                head = f.read(1)
-            if head != b"{":
-                return False
-        return planmod.is_plan_document(paths[0].read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError):
-        return False
-
-
-def _note_manifest_changes(c: Common, project: configmod.Project, plan: planmod.Plan) -> None:
-    """One line on stderr when the manifests are no longer those the saved plan was made from."""
-    paths = [Path(p) for p in plan.options.get("paths", [])]
-    try:
-        now = manifestmod.load(project, paths or None, project.account, check_accounts=False).digest
-    except ReconcilerError:
-        now = "invalid"
-    if plan.digest and now != plan.digest:
-        err("note: the manifests changed since this plan was made; applying the saved plan as it was made "
-            "(plan again to include the changes)")  # fmt: skip
-
-
-def _load_plan_file(path: Path) -> planmod.Plan:
-    try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError) as exc:
-        raise StalePlanError(f"{path}: not a readable plan file: {exc}") from None
-    return planmod.from_json(doc)
 
 
 class _Progress:
@@ -649,7 +447,7 @@ class _Progress:
             self.task = self.bar.add_task("", total=total)
             self.bar.start()
 
-    def __call__(self, event: str, res: applymod.ChangeResult) -> None:
+    def __call__(self, event: str, res: ChangeResult) -> None:
         if event != "done":
             return
         if self.bar is not None:
@@ -718,7 +516,7 @@ def run_apply(
     parallelism: int,
     fmt: str,
     interrupts: _Interrupts | None = None,
-) -> applymod.ApplyResult:
+) -> ApplyResult:
     progress = _Progress(len(plan.changes), sys.stderr.isatty(), c.color(sys.stderr))
     interrupts = interrupts or _Interrupts()
     try:
@@ -726,10 +524,7 @@ def run_apply(
             result = applymod.run(plan, api, parallelism=parallelism, on_event=progress, stop=interrupts.stop)
     finally:
         progress.stop()
-    if fmt == "json":
-        out(render.apply_json(result))
-    else:
-        out(render.apply_text(result, c.color()))
+    out(formats.APPLY.render(fmt, result, c.color()))
     return result
 
 
@@ -740,7 +535,7 @@ def run_apply(
 @click.option(
     "--max-deletes", type=click.IntRange(0), default=None, help="Refuse plans with more deletes+replaces."
 )
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@format_option(formats.APPLY)
 @click.option(
     "--expect-digest",
     default=None,
@@ -762,53 +557,22 @@ def apply_cmd(paths: tuple[Path, ...], auto_approve: bool, parallelism: int, max
               **kw: Any) -> None:  # fmt: skip
     """Plan and apply, or apply a saved plan file exactly (refused when stale)."""
     started = datetime.datetime.now(datetime.UTC)
-    opts = {k: kw.pop(k) for k in ("targets", "excludes", "no_prune", "prune", "adopt", "scopes")}
-    strict_flag, write_path = kw.pop("strict"), not kw.pop("no_write_path")
+    options, strict_flag = pop_plan_options(paths, kw), kw.pop("strict")
     c = _common(kw)
     project = c.project()
     strict = strict_of(project, strict_flag)
     api = make_api(c, project)
     lease = _acquire_lock(project, api)
-    result: applymod.ApplyResult | None = None
+    interrupts = _Interrupts()
+    result: ApplyResult | None = None
     try:
-        if _is_plan_file(paths):
-            plan = _load_plan_file(paths[0])
-            if plan.project != project.name:
-                raise StalePlanError(
-                    f"{paths[0]}: the plan is for project {plan.project!r}, not {project.name!r}"
-                )
-            _note_manifest_changes(c, project, plan)
-            live = api.read_live(plan.scopes)
-            applymod.check_fresh(plan, live)
-            applymod.check_owned(plan, live)
-        else:
-            plan = make_plan(c, paths, project=project, api=api, write_path=write_path, **opts).plan
+        plan = pipeline.saved_plan(project, api, paths[0], note=err) if planfile.is_plan_file(paths) else None
+        plan = plan or pipeline.make_plan(options, project, api).plan
         if expect_digest is not None:
             _check_digest(plan, expect_digest, allow_plan_drift)
         _check_max_deletes(plan, max_deletes)
-        if strict and any(f.severity is Severity.ERROR for f in plan.findings):
-            err(render.plan_text(plan, False))
-            check_strict(plan, strict, "nothing was written")
-        if plan.empty:
-            out("No changes.\n")
-        elif fmt == "text":
-            out(render.plan_text(plan, c.color()))
-        else:
-            err(render.plan_text(plan, False))
-        if plan.empty:
-            pass  # nothing to write (apply --verify still verifies)
-        elif not auto_approve:
-            if not sys.stdin.isatty():
-                fail(
-                    "refusing to write without --auto-approve: no terminal to confirm on; nothing was written"
-                )
-            answer = click.prompt(
-                "Apply these changes? Only 'yes' is accepted", default="", show_default=False
-            )
-            if answer.strip() != "yes":
-                fail("apply cancelled; nothing was written")
-        if not plan.empty:
-            interrupts = _Interrupts()
+        _show_and_confirm(c, plan, strict, fmt, auto_approve)
+        if not plan.empty:  # nothing to write (apply --verify still verifies)
             result = run_apply(c, plan, api, parallelism, fmt, interrupts)
     finally:
         if lease is not None:
@@ -819,10 +583,31 @@ def apply_cmd(paths: tuple[Path, ...], auto_approve: bool, parallelism: int, max
         sys.exit(1)
     if verify_after:
         since = started - datetime.timedelta(seconds=2)  # S3 times have whole seconds
-        code = run_verify(c, paths if not _is_plan_file(paths) else (), project, since,
+        code = run_verify(c, paths if not planfile.is_plan_file(paths) else (), project, since,
                           verifymod.parse_duration(verify_timeout), 5.0, "text")  # fmt: skip
         if code:
             sys.exit(code)
+
+
+def _show_and_confirm(c: Common, plan: planmod.Plan, strict: bool, fmt: str, auto_approve: bool) -> None:
+    """Print the plan (stdout in text, stderr beside JSON), refuse error findings under --strict, and ask."""
+    if strict and any(f.severity is Severity.ERROR for f in plan.findings):
+        err(render.plan_text(plan, False))
+        check_strict(plan, strict, "nothing was written")
+    if plan.empty:
+        out("No changes.\n")
+        return
+    if fmt == "text":
+        out(render.plan_text(plan, c.color()))
+    else:
+        err(render.plan_text(plan, False))
+    if auto_approve:
+        return
+    if not sys.stdin.isatty():
+        fail("refusing to write without --auto-approve: no terminal to confirm on; nothing was written")
+    answer = click.prompt("Apply these changes? Only 'yes' is accepted", default="", show_default=False)
+    if answer.strip() != "yes":
+        fail("apply cancelled; nothing was written")
 
 
 def _lock_of(project: configmod.Project, api: Api) -> Lease | None:
@@ -910,16 +695,9 @@ def _check_max_deletes(plan: planmod.Plan, max_deletes: int | None) -> None:
 
 def run_verify(c: Common, paths: tuple[Path, ...], project: configmod.Project, since: datetime.datetime | None,
                timeout: float, interval: float, fmt: str, scopes: tuple[str, ...] = ()) -> int:  # fmt: skip
-    planned = make_plan(c, paths, project=project, allow_unreadable=True, strict=False, scopes=scopes)
-    unreadable = [f"{a}/{r}: {st.error}" for (a, r), st in sorted(planned.live.scopes.items()) if st.error]
-    live_keys = {r.key for r in planned.live.resources if r.kind.value == "Delivery"}
-    applied = [r for r in planned.desired if r.kind.value != "Delivery" or r.key in live_keys]
-    missing = [r.address for r in planned.desired if r.kind.value == "Delivery" and r.key not in live_keys]
-    items = verifymod.observations(writepath.targets(applied, planned.live.resources, set()))
-    for address in missing:
-        obs = verifymod.Observation(f"{address} (not in AWS: apply it first)", "", "", "", "", "", [address])
-        obs.status = verifymod.SILENT
-        items.append(obs)
+    options = PlanOptions(paths=paths, scopes=scopes, allow_unreadable=True, strict=False)
+    planned = pipeline.make_plan(options, project, make_api(c, project))
+    items, unreadable = pipeline.observations(planned)
     for line in unreadable:
         err(f"  unreadable  {line}")
     result = verifymod.run(
@@ -927,12 +705,7 @@ def run_verify(c: Common, paths: tuple[Path, ...], project: configmod.Project, s
         on_progress=lambda o, t: err(verifymod.progress_line(o, t)),
     )  # fmt: skip
     code = 3 if unreadable else result.exit_code
-    if fmt == "json":
-        doc = verifymod.to_json(result)
-        doc["exit_code"], doc["unreadable_scopes"] = code, unreadable
-        out(json.dumps(doc, indent=2) + "\n")
-    else:
-        out("\n".join(verifymod.summary(result)) + "\n")
+    out(formats.VERIFY.render(fmt, formats.Verified(result, code, unreadable)))
     return code
 
 
@@ -941,7 +714,7 @@ def run_verify(c: Common, paths: tuple[Path, ...], project: configmod.Project, s
 @click.option("--timeout", default="15m", show_default=True, help="How long to wait (90s, 15m, 1h).")
 @click.option("--since", default=None, help="Only records after this time (ISO) or this long ago (30m).")
 @click.option("--interval", default="5s", show_default=True, help="Time between polls.")
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@format_option(formats.VERIFY)
 @click.option(
     "--scope", "scopes", multiple=True, metavar="ACCOUNT/REGION", help="Only these scopes (repeatable)."
 )
@@ -990,9 +763,7 @@ def permissions(paths: tuple[Path, ...], for_: str, **kw: Any) -> None:
 
 @cli.command()
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
-@click.option(
-    "--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text", show_default=True
-)
+@format_option(formats.DRIFT)
 @click.option(
     "--scope", "scopes", multiple=True, metavar="ACCOUNT/REGION", help="Only these scopes (repeatable)."
 )
@@ -1024,8 +795,9 @@ def drift(paths: tuple[Path, ...], fmt: str, scopes: tuple[str, ...], notify_tar
     project = c.project()
     active, expired = driftmod.active_rules(project.ignore, datetime.date.today())
     try:
-        planned = make_plan(c, paths, scopes=scopes, ignore=active, allow_unreadable=True, strict=False,
-                            project=project, write_path=not no_write_path)  # fmt: skip
+        options = PlanOptions(paths=paths, scopes=scopes, ignore=tuple(active), allow_unreadable=True, strict=False,
+                              write_path=not no_write_path)  # fmt: skip
+        planned = pipeline.make_plan(options, project, make_api(c, project))
     except (
         Unreachable
     ) as exc:  # nothing could be read: drift never says "in sync" about what it could not read
@@ -1037,12 +809,7 @@ def drift(paths: tuple[Path, ...], fmt: str, scopes: tuple[str, ...], notify_tar
     rep = driftmod.report(planned.diff, unreadable, expired, planned.live.resources, project.name)
     rep.findings = list(planned.plan.findings)
     rep.strict = strict_of(project, strict)
-    if fmt == "json":
-        out(render.drift_json(rep))
-    elif fmt == "markdown":
-        out(render.drift_markdown(rep))
-    else:
-        out(render.drift_text(rep, c.color()))
+    out(formats.DRIFT.render(fmt, rep, c.color()))
     if notify_target is not None or state_file is not None:
         _notify_drift(rep, project.name, scopes, notify_target, state_file)
     if rep.exit_code:
@@ -1069,7 +836,7 @@ def _notify_drift(rep: driftmod.DriftReport, project: str, scopes: tuple[str, ..
 
 @cli.command()
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@format_option(formats.SCOPES)
 @click.option(
     "--max-jobs",
     type=click.IntRange(1),
@@ -1085,24 +852,11 @@ def scopes(paths: tuple[Path, ...], fmt: str, max_jobs: int | None, only: tuple[
     """List the (account, region) scopes; --format json gives a GitHub Actions strategy.matrix of jobs."""
     c = _common(kw)
     project = c.project()
-    manifestmod.load(
-        project, list(paths) or None, project.account, check_accounts=project.organization is None
-    )
-    api = make_api(c, project)
-    project, _ = accountsmod.resolve(project, api)  # accounts.fromOrganization: resolved live
-    default_account = scopesmod.default_account(project, api.caller_account)
-    if project.account is None or project.organization is not None:
-        manifestmod.load(
-            project, list(paths) or None, default_account
-        )  # a manifest outside the scopes is an error
-    found = scopesmod.project_scopes(project, default_account, _parse_scopes(only))
+    # a manifest outside the scopes is an error; accounts.fromOrganization is resolved live
+    loaded = pipeline.load(project, paths, make_api(c, project))
+    found = loaded.scopes(pipeline.parse_scopes(only))
     jobs = scopesmod.group_scopes(found, max_jobs or (256 if fmt == "json" else len(found) or 1))
-    if fmt == "json":
-        out(json.dumps({"include": [scopesmod.matrix_entry(i, job) for i, job in enumerate(jobs, 1)]}) + "\n")
-    elif max_jobs is None:
-        out("".join(f"{a}/{r}\n" for a, r in found))
-    else:
-        out("".join(f"job {i}: {' '.join(f'{a}/{r}' for a, r in job)}\n" for i, job in enumerate(jobs, 1)))
+    out(formats.SCOPES.render(fmt, formats.ScopeJobs(found, jobs, grouped=max_jobs is not None)))
 
 
 @cli.command()
@@ -1127,9 +881,8 @@ def export(scopes: tuple[str, ...], out_dir: Path | None, **kw: Any) -> None:
     c = _common(kw)
     project = c.project()
     api = make_api(c, project)
-    project, _ = accountsmod.resolve(project, api)
-    default_account = scopesmod.default_account(project, api.caller_account)
-    live = api.read_live(scopesmod.project_scopes(project, default_account, _parse_scopes(scopes)))
+    project, default_account, _ = pipeline.resolve(project, api)
+    live = api.read_live(scopesmod.project_scopes(project, default_account, pipeline.parse_scopes(scopes)))
     errors = live.errors()
     if errors:
         raise errors[0]
@@ -1148,13 +901,7 @@ def export(scopes: tuple[str, ...], out_dir: Path | None, **kw: Any) -> None:
 
 @cli.command()
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["text", "json", "markdown", "csv"]),
-    default="text",
-    show_default=True,
-)
+@format_option(formats.COVERAGE)
 @click.option(
     "--service",
     default=None,
@@ -1175,18 +922,13 @@ def coverage(
     """
     c = _common(kw)
     project = c.project()
-    state = manifestmod.load(
-        project, list(paths) or None, project.account, check_accounts=project.organization is None
-    )
+    validated = pipeline.validate(project, paths)
     services = coveragemod.services()
     if service is not None and service not in services:
         fail(f"--service {service!r}: not a service that can be a delivery source ({', '.join(services)})")
     api = make_api(c, project)
-    project, _ = accountsmod.resolve(project, api)
-    default_account = scopesmod.default_account(project, api.caller_account)
-    if project.account is None or project.organization is not None:
-        state = manifestmod.load(project, list(paths) or None, default_account)
-    all_scopes = scopesmod.project_scopes(project, default_account, _parse_scopes(scopes))
+    loaded = validated.resolve(api)
+    state, all_scopes = loaded.state, loaded.scopes(pipeline.parse_scopes(scopes))
     wanted = [service] if service else services
     live = api.read_live(all_scopes, [(("", a, r), wanted, []) for a, r in all_scopes])
     unreadable = {f"{a}/{r}": str(st.error) for (a, r), st in live.scopes.items() if st.error is not None}
@@ -1194,12 +936,7 @@ def coverage(
     report = coveragemod.compute(
         project.name, all_scopes, found, live.resources, state.selectors, service, unreadable
     )
-    views = {
-        "json": coveragemod.render_json,
-        "markdown": coveragemod.render_markdown,
-        "csv": coveragemod.render_csv,
-    }
-    out(views.get(fmt, coveragemod.render_text)(report))
+    out(formats.COVERAGE.render(fmt, report))
     if report.exit_code:
         sys.exit(report.exit_code)
 
@@ -1265,24 +1002,28 @@ def main(argv: list[str] | None = None) -> None:
         exc.show()
         sys.exit(1 if exc.exit_code == 2 else exc.exit_code)
     except ReconcilerError as exc:
-        if debug:
-            err(traceback.format_exc())
-        for line in str(exc).splitlines() or [type(exc).__name__]:
-            err(f"error: {line}" if not line.startswith("  ") else line)
+        _error_lines(exc, debug)
         sys.exit(1)
     except (KeyboardInterrupt, _Terminated) as exc:
-        terminated = isinstance(exc, _Terminated)
-        if (
-            threading.current_thread() is threading.main_thread()
-        ):  # a second signal while exiting: no traceback
-            signal.signal(signal.SIGINT, signal.SIG_DFL)
-            signal.signal(signal.SIGTERM, signal.SIG_DFL)
-        err("terminated" if terminated else "interrupted")
-        sys.exit(143 if terminated else 130)
-    except AwsError:  # pragma: no cover - AwsError is a ReconcilerError; kept for clarity
-        raise
+        _interrupted(isinstance(exc, _Terminated))
     except Exception as exc:  # an unexpected bug: still one line, the traceback under --debug
         if debug:
             err(traceback.format_exc())
         err(f"error: internal error: {type(exc).__name__}: {exc} (re-run with --debug for the traceback)")
         sys.exit(1)
+
+
+def _error_lines(exc: ReconcilerError, debug: bool) -> None:
+    """A user-caused error: one line per problem (indented lines kept as they are); the traceback with --debug."""
+    if debug:
+        err(traceback.format_exc())
+    for line in str(exc).splitlines() or [type(exc).__name__]:
+        err(f"error: {line}" if not line.startswith("  ") else line)
+
+
+def _interrupted(terminated: bool) -> NoReturn:
+    if threading.current_thread() is threading.main_thread():  # a second signal while exiting: no traceback
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    err("terminated" if terminated else "interrupted")
+    sys.exit(143 if terminated else 130)

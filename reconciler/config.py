@@ -185,13 +185,8 @@ def load_var_file(path: Path) -> dict[str, Any]:
     return {str(k): v for k, v in data.items()}
 
 
-def load_project(
-    config_path: Path,
-    env: str | None = None,
-    cli_vars: dict[str, Any] | None = None,
-    var_files: list[Path] | None = None,
-) -> Project:
-    """Read reconciler.yaml, merge the ``--env`` overlay, then variable files, then ``--var``."""
+def _project_file(config_path: Path) -> ProjectFile:
+    """The project file, validated (every problem as FILE:LINE: field: message)."""
     data = _read_yaml(config_path, "project file")
     if not isinstance(data, dict):
         raise ConfigError(f"{config_path}:1: the project file must be a mapping")
@@ -202,30 +197,56 @@ def load_project(
     region_lines = _check_regions(config_path, pf, data)
     if region_lines:
         raise ConfigError("\n".join(region_lines))
+    return pf
 
-    region, account, regions = pf.region, pf.account, pf.regions
-    accounts = dict(pf.accounts)
-    default_tags = dict(pf.defaultTags)
-    variables: dict[str, Any] = dict(pf.vars)
-    manifests = pf.manifests
+
+@dataclass
+class _Overlaid:
+    """The settings an ``--env`` overlay may change."""
+
+    region: str
+    account: str | None
+    regions: list[str] | None
+    accounts: dict[str, AccountAccess]
+    default_tags: dict[str, str]
+    variables: dict[str, Any]
+    manifests: str | list[str]
+
+
+def _overlay(o: _Overlaid, pf: ProjectFile, env: str, config_path: Path) -> None:
+    if env not in pf.environments:
+        known = ", ".join(sorted(pf.environments)) or "none"
+        hint = hints.did_you_mean(env, pf.environments)
+        raise ConfigError(
+            f"{config_path}: --env: environment {env!r} is not defined (defined: {known}){hint}"
+        )
+    overlay = pf.environments[env]
+    o.region = overlay.region or o.region
+    o.regions = overlay.regions if overlay.regions is not None else o.regions
+    o.account = overlay.account or o.account
+    o.accounts.update(overlay.accounts)
+    o.default_tags.update(overlay.defaultTags)
+    o.variables.update(overlay.vars)
+    o.manifests = overlay.manifests or o.manifests
+
+
+def load_project(
+    config_path: Path,
+    env: str | None = None,
+    cli_vars: dict[str, Any] | None = None,
+    var_files: list[Path] | None = None,
+) -> Project:
+    """Read reconciler.yaml, merge the ``--env`` overlay, then variable files, then ``--var``."""
+    pf = _project_file(config_path)
+    o = _Overlaid(pf.region, pf.account, pf.regions, dict(pf.accounts), dict(pf.defaultTags), dict(pf.vars),
+                  pf.manifests)  # fmt: skip
     if env is not None:
-        if env not in pf.environments:
-            known = ", ".join(sorted(pf.environments)) or "none"
-            hint = hints.did_you_mean(env, pf.environments)
-            raise ConfigError(
-                f"{config_path}: --env: environment {env!r} is not defined (defined: {known}){hint}"
-            )
-        overlay = pf.environments[env]
-        region = overlay.region or region
-        regions = overlay.regions if overlay.regions is not None else regions
-        account = overlay.account or account
-        accounts.update(overlay.accounts)
-        default_tags.update(overlay.defaultTags)
-        variables.update(overlay.vars)
-        manifests = overlay.manifests or manifests
+        _overlay(o, pf, env, config_path)
     for vf in var_files or []:
-        variables.update(load_var_file(vf))
-    variables.update(cli_vars or {})
+        o.variables.update(load_var_file(vf))
+    o.variables.update(cli_vars or {})
+    region, account, regions, manifests = o.region, o.account, o.regions, o.manifests
+    accounts, default_tags, variables = o.accounts, o.default_tags, o.variables
 
     root = config_path.resolve().parent
     paths = [manifests] if isinstance(manifests, str) else list(manifests)

@@ -90,14 +90,7 @@ def compute(
     unreadable: dict[str, str] | None = None,
 ) -> Report:
     """The coverage report; ``found`` maps each scope to the (ARN, tags) of resources there."""
-    delivering: set[tuple[str, str]] = set()  # (account, source name) with a delivery... per region below
-    for r in live:
-        if r.kind is Kind.DELIVERY:
-            delivering.add((f"{r.account}/{r.region}", str(r.attrs["deliverySourceName"])))
-    delivered: set[tuple[str, str, str]] = set()  # (account, resource ARN, log type)
-    for r in live:
-        if r.kind is Kind.SOURCE and (f"{r.account}/{r.region}", r.name) in delivering:
-            delivered.add((r.account, str(r.attrs["resourceArn"]), str(r.attrs["logType"])))
+    delivered = _delivered(live)
     rows: list[Row] = []
     totals = {s.name: SelectorTotal(s.name) for s in selectors}
     seen: set[tuple[str, str]] = set()  # a region-less ARN (an S3 bucket) counts once per account
@@ -108,23 +101,45 @@ def compute(
                 continue
             seen.add((account, arn))
             allowed = catalog.log_types_for_arn(arn)
-            if not allowed:
-                continue
-            matching = [s for s in selectors if s.in_scope(account, region) and s.matches(arn, tags)]
-            expected = sorted({s.spec.logType for s in matching})
-            row = Row(account, region, arn, parsed[1], {lt: (account, arn, lt) in delivered for lt in allowed},
-                      expected, sorted(s.name for s in matching))  # fmt: skip
-            rows.append(row)
-            for s in matching:
-                t = totals[s.name]
-                t.expected += 1
-                if row.log_types.get(s.spec.logType):
-                    t.delivered += 1
-                else:
-                    t.missing.append(f"{arn} {s.spec.logType}")
+            if allowed:
+                matching = [s for s in selectors if s.in_scope(account, region) and s.matches(arn, tags)]
+                row = _row(account, region, arn, parsed[1], allowed, delivered, matching)
+                rows.append(row)
+                _count(row, matching, totals)
     return Report(
         project, service, sorted(scopes), rows, [totals[n] for n in sorted(totals)], dict(unreadable or {})
     )
+
+
+def _row(account: str, region: str, arn: str, service: str, allowed: tuple[str, ...],
+         delivered: set[tuple[str, str, str]], matching: list[Selector]) -> Row:  # fmt: skip
+    return Row(account, region, arn, service, {lt: (account, arn, lt) in delivered for lt in allowed},
+               sorted({s.spec.logType for s in matching}), sorted(s.name for s in matching))  # fmt: skip
+
+
+def _delivered(live: list[Resource]) -> set[tuple[str, str, str]]:
+    """(account, resource ARN, log type) of each live source that has a delivery."""
+    delivering = {
+        (f"{r.account}/{r.region}", str(r.attrs["deliverySourceName"]))
+        for r in live
+        if r.kind is Kind.DELIVERY
+    }
+    return {
+        (r.account, str(r.attrs["resourceArn"]), str(r.attrs["logType"]))
+        for r in live
+        if r.kind is Kind.SOURCE and (f"{r.account}/{r.region}", r.name) in delivering
+    }
+
+
+def _count(row: Row, matching: list[Selector], totals: dict[str, SelectorTotal]) -> None:
+    """Each selector that matches the row expects its log type: delivered, or missing."""
+    for s in matching:
+        t = totals[s.name]
+        t.expected += 1
+        if row.log_types.get(s.spec.logType):
+            t.delivered += 1
+        else:
+            t.missing.append(f"{row.arn} {s.spec.logType}")
 
 
 # ---- views ---------------------------------------------------------------------------------------------------

@@ -148,93 +148,111 @@ RANK = {s: i for i, s in enumerate(("replace", "delete", "create", "update", UNC
 
 def build(changes: list[Change], context: list[Resource]) -> Graph:
     """The picture of ``changes`` with the unchanged ``context`` resources (neighbours, or the whole estate)."""
-    nodes: dict[str, Node] = {}
+    nodes = _Nodes()
     deliveries: list[tuple[Resource, str]] = []
+    for r in context:
+        if r.kind in (Kind.SOURCE, Kind.DESTINATION):
+            nodes.put(*_node_of(r, UNCHANGED))
+        elif r.kind is Kind.DELIVERY:
+            deliveries.append((r, UNCHANGED))
+    for c in changes:
+        deliveries += _add_change(nodes, c)
+    edges: list[Edge] = []
+    for d, status in deliveries:
+        (sk, sn), (dk, dn) = _endpoints(d)
+        if sk not in nodes.nodes:
+            nodes.put(sk, sn)
+        if dk not in nodes.nodes:
+            nodes.put(dk, dn)
+        cross = nodes.nodes[sk].account != nodes.nodes[dk].account
+        edges.append(Edge(sk, dk, d.name, status, cross))
+    edges.sort(key=lambda e: (e.src, e.dst, e.label, RANK[e.status]))
+    return Graph(dict(sorted(nodes.nodes.items())), edges)
 
-    def put(key: str, node: Node) -> None:
-        have = nodes.get(key)
+
+class _Nodes:
+    def __init__(self) -> None:
+        self.nodes: dict[str, Node] = {}
+
+    def put(self, key: str, node: Node) -> None:
+        have = self.nodes.get(key)
         if have is None:
             node.key = key
-            nodes[key] = node
+            self.nodes[key] = node
         elif RANK[node.status] < RANK[have.status]:
             have.status = node.status  # a node keeps the most consequential status it is given
         if have is not None and have.service == "?" and node.service != "?":
             have.service, have.detail = node.service, node.detail
 
-    for r in context:
-        if r.kind in (Kind.SOURCE, Kind.DESTINATION):
-            put(*_node_of(r, UNCHANGED))
-        elif r.kind is Kind.DELIVERY:
-            deliveries.append((r, UNCHANGED))
-    for c in changes:
-        status = _status(c.action)
-        if c.kind in (Kind.SOURCE, Kind.DESTINATION):
-            put(*_node_of(c.resource, status))
-        elif c.kind is Kind.POLICY:
-            r = c.resource
-            key = _dest_key(r.arn or destination_arn(r.account, r.region, r.name))
-            put(key, Node("", "destination", r.account, r.region, r.name, "?", "?", "update"))
-        elif c.kind is Kind.DELIVERY:
-            before, after = c.before, c.after
-            if c.action is Action.REPLACE and before and after and before.key != after.key:
-                # moved to another pair: the old edge goes, the new one comes
-                deliveries.append((before, "delete"))
-                deliveries.append((after, "create"))
-                continue
-            deliveries.append((c.resource, status))
-    edges: list[Edge] = []
-    for d, status in deliveries:
-        (sk, sn), (dk, dn) = _endpoints(d)
-        if sk not in nodes:
-            put(sk, sn)
-        if dk not in nodes:
-            put(dk, dn)
-        cross = nodes[sk].account != nodes[dk].account
-        edges.append(Edge(sk, dk, d.name, status, cross))
-    edges.sort(key=lambda e: (e.src, e.dst, e.label, RANK[e.status]))
-    return Graph(dict(sorted(nodes.items())), edges)
+
+def _add_change(nodes: _Nodes, c: Change) -> list[tuple[Resource, str]]:
+    """A changed source, destination or policy as a node; a changed delivery as the edges it draws."""
+    status = _status(c.action)
+    if c.kind in (Kind.SOURCE, Kind.DESTINATION):
+        nodes.put(*_node_of(c.resource, status))
+    elif c.kind is Kind.POLICY:
+        r = c.resource
+        key = _dest_key(r.arn or destination_arn(r.account, r.region, r.name))
+        nodes.put(key, Node("", "destination", r.account, r.region, r.name, "?", "?", "update"))
+    elif c.kind is Kind.DELIVERY:
+        before, after = c.before, c.after
+        if c.action is Action.REPLACE and before and after and before.key != after.key:
+            return [
+                (before, "delete"),
+                (after, "create"),
+            ]  # moved to another pair: the old edge goes, the new comes
+        return [(c.resource, status)]
+    return []
+
+
+class _Estate:
+    """The live resources indexed for ``neighbours``: sources, destinations, deliveries by source and destination."""
+
+    def __init__(self, resources: list[Resource]) -> None:
+        self.sources = {(r.account, r.region, r.name): r for r in resources if r.kind is Kind.SOURCE}
+        self.dests = {_dest_arn(r): r for r in resources if r.kind is Kind.DESTINATION}
+        self.by_source: dict[tuple[str, str, str], list[Resource]] = defaultdict(list)
+        self.by_dest: dict[str, list[Resource]] = defaultdict(list)
+        for r in resources:
+            if r.kind is Kind.DELIVERY:
+                self.by_source[(r.account, r.region, str(r.attrs["deliverySourceName"]))].append(r)
+                self.by_dest[str(r.attrs["deliveryDestinationArn"])].append(r)
+
+    def ends(self, d: Resource) -> list[Resource]:
+        """A delivery's source and destination, those that exist."""
+        found = (
+            self.sources.get((d.account, d.region, str(d.attrs["deliverySourceName"]))),
+            self.dests.get(str(d.attrs["deliveryDestinationArn"])),
+        )
+        return [end for end in found if end is not None]
+
+    def attached(self, r: Resource) -> list[Resource]:
+        """The deliveries of a source or destination."""
+        if r.kind is Kind.SOURCE:
+            return self.by_source.get((r.account, r.region, r.name), [])
+        return self.by_dest.get(_dest_arn(r), [])
+
+    def around(self, r: Resource) -> list[Resource]:
+        """A delivery's ends; a source's or destination's deliveries and their ends."""
+        if r.kind is Kind.DELIVERY:
+            return self.ends(r)
+        return [x for d in self.attached(r) for x in (d, *self.ends(d))]
+
+
+def _dest_arn(r: Resource) -> str:
+    return r.arn or destination_arn(r.account, r.region, r.name)
 
 
 def neighbours(changes: list[Change], resources: list[Resource]) -> list[Resource]:
     """The unchanged resources next to a change: the source and destination of a changed delivery, the deliveries
     of a changed source or destination (and their other end). Sorted by address."""
     changed = {c.resource.key for c in changes} | {c.before.key for c in changes if c.before is not None}
-    sources = {(r.account, r.region, r.name): r for r in resources if r.kind is Kind.SOURCE}
-    dests = {
-        r.arn or destination_arn(r.account, r.region, r.name): r
-        for r in resources
-        if r.kind is Kind.DESTINATION
-    }
-    by_source: dict[tuple[str, str, str], list[Resource]] = defaultdict(list)
-    by_dest: dict[str, list[Resource]] = defaultdict(list)
-    for r in resources:
-        if r.kind is Kind.DELIVERY:
-            by_source[(r.account, r.region, str(r.attrs["deliverySourceName"]))].append(r)
-            by_dest[str(r.attrs["deliveryDestinationArn"])].append(r)
+    estate = _Estate(resources)
     out: dict[str, Resource] = {}
-
-    def ends(d: Resource) -> None:
-        for end in (
-            sources.get((d.account, d.region, str(d.attrs["deliverySourceName"]))),
-            dests.get(str(d.attrs["deliveryDestinationArn"])),
-        ):
-            if end is not None:
-                out[end.key] = end
-
     for c in changes:
         for one in (c.before, c.after):
-            if one is None:
-                continue
-            if one.kind is Kind.DELIVERY:
-                ends(one)
-                continue
-            if one.kind is Kind.SOURCE:
-                attached = by_source.get((one.account, one.region, one.name), [])
-            else:
-                attached = by_dest.get(one.arn or destination_arn(one.account, one.region, one.name), [])
-            for d in attached:
-                out[d.key] = d
-                ends(d)
+            if one is not None:
+                out.update((r.key, r) for r in estate.around(one))
     return sorted((r for k, r in out.items() if k not in changed), key=lambda r: r.address)
 
 
@@ -330,22 +348,7 @@ def mermaid(g: Graph) -> str:
     ids = {key: f"n{i}" for i, key in enumerate(g.nodes)}
     lines = ["flowchart LR"]
     for account, regions in sorted(_scopes(g).items()):
-        inner = "    "
-        if account != "*":
-            lines.append(f'  subgraph acct_{_ident(account)}["account {_m(account)}"]')
-        else:
-            inner = "  "
-        for region, nodes in sorted(regions.items()):
-            if region != "*":
-                lines.append(f'{inner}subgraph reg_{_ident(account)}_{_ident(region)}["{_m(region)}"]')
-            for n in nodes:
-                label = f"{_m(n.name)}<br/>{_m(n.detail)}"
-                shape = f'["{label}"]' if n.kind == "source" else f'[("{label}")]'
-                lines.append(f"{inner}  {ids[n.key]}{shape}")
-            if region != "*":
-                lines.append(f"{inner}end")
-        if account != "*":
-            lines.append("  end")
+        lines += _mermaid_account(account, regions, ids)
     for e in g.edges:
         label = _m(e.label + (" · cross-account" if e.cross_account else ""))
         arrow = "-.->" if e.status in ("delete", UNCHANGED) else "-->"
@@ -361,6 +364,24 @@ def mermaid(g: Graph) -> str:
     for i, e in enumerate(g.edges):
         lines.append(f"  linkStyle {i} {EDGE_STYLE[e.status]}")
     return "\n".join(lines) + "\n"
+
+
+def _mermaid_account(account: str, regions: dict[str, list[Node]], ids: dict[str, str]) -> list[str]:
+    """One account's subgraph (none for the folded ``*``), with a subgraph per region."""
+    inner = "    " if account != "*" else "  "
+    lines = [f'  subgraph acct_{_ident(account)}["account {_m(account)}"]'] if account != "*" else []
+    for region, nodes in sorted(regions.items()):
+        if region != "*":
+            lines.append(f'{inner}subgraph reg_{_ident(account)}_{_ident(region)}["{_m(region)}"]')
+        for n in nodes:
+            label = f"{_m(n.name)}<br/>{_m(n.detail)}"
+            shape = f'["{label}"]' if n.kind == "source" else f'[("{label}")]'
+            lines.append(f"{inner}  {ids[n.key]}{shape}")
+        if region != "*":
+            lines.append(f"{inner}end")
+    if account != "*":
+        lines.append("  end")
+    return lines
 
 
 def _d(text: str) -> str:

@@ -503,15 +503,27 @@ def load(
     check_accounts: bool = True,
 ) -> DesiredState:
     """Render and validate the manifests into the desired state; raise ManifestError with every problem."""
+    return place(read(project, paths), project, default_account, check_accounts)
+
+
+@dataclass
+class Rendered:
+    """The manifests rendered and parsed, before any account is assigned (``read``); ``place`` turns them into the
+    desired state once the default account is known, so a project whose account comes from the caller's identity
+    renders its manifests once."""
+
+    files: list[Path]
+    problems: list[Problem]
+    documents: list[tuple[Document, Any]]  # (document, its model, or None when it failed validation)
+    digest: str
+
+
+def read(project: Project, paths: list[Path] | None = None) -> Rendered:
+    """Render (jinja2), parse (YAML) and validate (pydantic) each manifest document; no account is assumed yet."""
     files, problems = discover(paths or project.manifest_paths, project.root)
     env = make_environment(project.root, project.vars, project.timeouts.renderSeconds)
-    account = default_account or project.account or CALLER_ACCOUNT
-    # without a known default account (validate, no project account) an account under no key may be the caller's
-    known = default_account or project.account
-    known_accounts = set(project_accounts(project, known)) if known and check_accounts else None
     hasher = hashlib.sha256()
-    parsed: list[_Parsed] = []
-    invalid: set[tuple[str, str, str, str]] = set()  # documents that failed validation, by identity
+    documents: list[tuple[Document, Any]] = []
     for path in files:
         text, file_problems = render_file(env, path, project.root)
         problems.extend(file_problems)
@@ -524,23 +536,42 @@ def load(
         for doc in docs:
             model, doc_problems = _check_document(doc)
             problems.extend(doc_problems)
-            if model is not None:
-                meta = model.metadata
-                item = _Parsed(doc, model, meta.account or account, meta.region or project.region)
-                if meta.region is None or region_problem(meta.region) is None:  # else: one line, below
-                    problems.extend(_scope_problems(item, project, known_accounts))
-                parsed.append(item)
-            else:
-                stub = _stub_identity(doc, account, project.region)
-                if stub is not None:
-                    invalid.add(stub)
+            documents.append((doc, model))
+    return Rendered(files, problems, documents, hasher.hexdigest())
+
+
+def place(
+    rendered: Rendered,
+    project: Project,
+    default_account: str | None = None,
+    check_accounts: bool = True,
+) -> DesiredState:
+    """The rendered documents in their accounts and regions, cross-checked; raise ManifestError with every problem."""
+    problems = list(rendered.problems)
+    account = default_account or project.account or CALLER_ACCOUNT
+    # without a known default account (validate, no project account) an account under no key may be the caller's
+    known = default_account or project.account
+    known_accounts = set(project_accounts(project, known)) if known and check_accounts else None
+    parsed: list[_Parsed] = []
+    invalid: set[tuple[str, str, str, str]] = set()  # documents that failed validation, by identity
+    for doc, model in rendered.documents:
+        if model is not None:
+            meta = model.metadata
+            item = _Parsed(doc, model, meta.account or account, meta.region or project.region)
+            if meta.region is None or region_problem(meta.region) is None:  # else: one line, below
+                problems.extend(_scope_problems(item, project, known_accounts))
+            parsed.append(item)
+        else:
+            stub = _stub_identity(doc, account, project.region)
+            if stub is not None:
+                invalid.add(stub)
     resources, cross = _cross_checks(parsed, project, invalid)
     problems.extend(cross)
     selectors, selector_problems = _selectors(parsed)
     problems.extend(selector_problems)
     if problems:
         raise ManifestError(problems)
-    return DesiredState(resources, hasher.hexdigest(), [_display(f) for f in files], selectors)
+    return DesiredState(resources, rendered.digest, [_display(f) for f in rendered.files], selectors)
 
 
 def check_accounts(state: DesiredState, project: Project, default_account: str) -> None:

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .drift import DriftReport
+from .drift import DriftEntry, DriftReport
 from .errors import ReconcilerError
 
 STATE_VERSION = 1
@@ -110,21 +110,8 @@ def payload(
         for e in rep.entries[:MAX_ITEMS]
     ]
     where = ", ".join(scopes) if scopes else "all scopes"
-    summary = ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
-    if event == "back_in_sync":
-        head = f"reconciler drift in {project} ({where}): back in sync"
-    elif event == "unreadable":
-        head = f"reconciler drift in {project} ({where}): could not read {len(rep.unreadable)} scope(s)"
-    else:
-        head = (
-            f"reconciler drift in {project} ({where}): {len(rep.entries)} resource(s) out of sync"
-            f" ({HEADLINE[event]}, since {state.since[:16].replace('T', ' ')} UTC): {summary}"
-        )
-    lines = [head]
-    for e in rep.entries[:MAX_ITEMS]:
-        oob = f", {e.out_of_band} out of band" if e.out_of_band else ""
-        what = f" ({', '.join(f.path for f in e.fields[:5])})" if e.fields and e.status == "changed" else ""
-        lines.append(f"• {e.status}{oob}: {e.address}{what}")
+    lines = [_headline(event, state, rep, f"reconciler drift in {project} ({where})", counts)]
+    lines += [_entry_line(e) for e in rep.entries[:MAX_ITEMS]]
     if len(rep.entries) > MAX_ITEMS:
         lines.append(f"… and {len(rep.entries) - MAX_ITEMS} more")
     lines.extend(f"• unreadable: {s}: {err}" for s, err in sorted(rep.unreadable.items()))
@@ -143,6 +130,24 @@ def payload(
         "url": url,
         "text": "\n".join(lines),
     }
+
+
+def _headline(event: str, state: State, rep: DriftReport, prefix: str, counts: Counter[str]) -> str:
+    if event == "back_in_sync":
+        return f"{prefix}: back in sync"
+    if event == "unreadable":
+        return f"{prefix}: could not read {len(rep.unreadable)} scope(s)"
+    summary = ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
+    return (
+        f"{prefix}: {len(rep.entries)} resource(s) out of sync"
+        f" ({HEADLINE[event]}, since {state.since[:16].replace('T', ' ')} UTC): {summary}"
+    )
+
+
+def _entry_line(e: DriftEntry) -> str:
+    oob = f", {e.out_of_band} out of band" if e.out_of_band else ""
+    what = f" ({', '.join(f.path for f in e.fields[:5])})" if e.fields and e.status == "changed" else ""
+    return f"• {e.status}{oob}: {e.address}{what}"
 
 
 def _redacted(url: str) -> str:

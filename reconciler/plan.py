@@ -21,7 +21,9 @@ import graphlib
 import hashlib
 import heapq
 import json
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any
 
 from . import hints
@@ -32,6 +34,7 @@ from .kinds import KINDS
 from .models import KIND_RANK, Kind, Resource
 
 FORMAT_VERSION = 1
+_EMPTY: Mapping[str, Any] = MappingProxyType({})
 
 DELETE, APPLY = "delete", "apply"
 Step = tuple[int, str]  # (change index, phase)
@@ -120,23 +123,28 @@ def digest_difference(reviewed: list[dict[str, Any]], current: list[Change]) -> 
     """One line per change that differs between a reviewed plan's changes (JSON) and the current ones."""
     before = {d["address"]: json_change_identity(d) for d in reviewed}
     now = {c.address: change_identity(c) for c in current}
-    out = []
-    for address in sorted(set(before) | set(now)):
-        b, n = before.get(address), now.get(address)
-        if n is None and b is not None:
-            out.append(f"  no longer planned: {b['action']} {address}")
-        elif b is None and n is not None:
-            out.append(f"  not reviewed: {n['action']} {address}")
-        elif b is not None and n is not None and _canonical(b) != _canonical(n):
-            if b["action"] != n["action"]:
-                out.append(f"  differs: {address} ({b['action']} when reviewed, {n['action']} now)")
-            else:
-                paths = sorted(
-                    {f[0] for f in n["fields"] if f not in b["fields"]}
-                    | {f[0] for f in b["fields"] if f not in n["fields"]}
-                )
-                out.append(f"  differs: {n['action']} {address} ({', '.join(paths) or 'adoption'})")
-    return out
+    lines = (
+        _difference(address, before.get(address), now.get(address))
+        for address in sorted(set(before) | set(now))
+    )
+    return [line for line in lines if line is not None]
+
+
+def _difference(address: str, b: dict[str, Any] | None, n: dict[str, Any] | None) -> str | None:
+    """How one change differs between the reviewed plan (``b``) and now (``n``), or None when it does not."""
+    if n is None:
+        return f"  no longer planned: {b['action']} {address}" if b is not None else None
+    if b is None:
+        return f"  not reviewed: {n['action']} {address}"
+    if _canonical(b) == _canonical(n):
+        return None
+    if b["action"] != n["action"]:
+        return f"  differs: {address} ({b['action']} when reviewed, {n['action']} now)"
+    paths = sorted(
+        {f[0] for f in n["fields"] if f not in b["fields"]}
+        | {f[0] for f in b["fields"] if f not in n["fields"]}
+    )
+    return f"  differs: {n['action']} {address} ({', '.join(paths) or 'adoption'})"
 
 
 def calls_for(change: Change) -> list[str]:
@@ -333,54 +341,58 @@ def build(
     changes: list[Change],
     project: str,
     *,
-    targets: list[str] | None = None,
-    excludes: list[str] | None = None,
+    targets: Sequence[str] = (),
+    excludes: Sequence[str] = (),
     digest: str = "",
-    fingerprints: dict[str, str] | None = None,
-    api_calls: dict[str, int] | None = None,
-    scopes: list[tuple[str, str]] | None = None,
-    unmanaged: list[Resource] | None = None,
-    options: dict[str, Any] | None = None,
-    findings: list[Finding] | None = None,
-    notes: list[str] | None = None,
-    context: list[Resource] | None = None,
+    fingerprints: Mapping[str, str] = _EMPTY,
+    api_calls: Mapping[str, int] = _EMPTY,
+    scopes: Sequence[tuple[str, str]] = (),
+    unmanaged: Sequence[Resource] = (),
+    options: Mapping[str, Any] = _EMPTY,
+    findings: Sequence[Finding] = (),
+    notes: Sequence[str] = (),
+    context: Sequence[Resource] = (),
 ) -> Plan:
     """The plan: non-noop changes (filtered by --target/--exclude, keeping what targets depend on), ordered."""
     active = [c for c in changes if c.action is not Action.NOOP]
     if targets or excludes:
-        ordered_all, _, deps_all = order(active)
-        selected = {
-            i
-            for i, c in enumerate(ordered_all)
-            if (not targets or _match(c, targets)) and not (excludes and _match(c, excludes))
-        }
-        # keep what selected changes depend on (Terraform's -target semantics)
-        stack = list(selected)
-        while stack:
-            i = stack.pop()
-            for ph in phases(ordered_all[i]):
-                for j, _ in deps_all.get((i, ph), set()):
-                    if j not in selected and not (excludes and _match(ordered_all[j], excludes)):
-                        selected.add(j)
-                        stack.append(j)
-        active = [c for i, c in enumerate(ordered_all) if i in selected]
+        active = select(active, list(targets), list(excludes))
     ordered, steps, deps = order(active)
-    fps = fingerprints or {}
     return Plan(
         project=project,
         changes=ordered,
         steps=steps,
         deps=deps,
         digest=digest,
-        fingerprints={c.address: fps.get(c.address, "absent") for c in ordered},
-        api_calls=dict(sorted((api_calls or {}).items())),
-        scopes=sorted(scopes or []),
-        unmanaged=unmanaged or [],
-        options=options or {},
-        findings=sorted(findings or []),
-        notes=list(notes or []),
-        context=list(context or []),
+        fingerprints={c.address: fingerprints.get(c.address, "absent") for c in ordered},
+        api_calls=dict(sorted(api_calls.items())),
+        scopes=sorted(scopes),
+        unmanaged=list(unmanaged),
+        options=dict(options),
+        findings=sorted(findings),
+        notes=list(notes),
+        context=list(context),
     )
+
+
+def select(changes: list[Change], targets: list[str], excludes: list[str]) -> list[Change]:
+    """The changes --target/--exclude keep, with what the kept ones depend on (Terraform's -target semantics),
+    unless excluded."""
+    ordered, _, deps = order(changes)
+
+    def wanted(c: Change) -> bool:
+        return (not targets or _match(c, targets)) and not (excludes and _match(c, excludes))
+
+    selected = {i for i, c in enumerate(ordered) if wanted(c)}
+    stack = list(selected)
+    while stack:
+        i = stack.pop()
+        needed = {j for ph in phases(ordered[i]) for j, _ in deps.get((i, ph), set())}
+        for j in sorted(needed - selected):
+            if not (excludes and _match(ordered[j], excludes)):
+                selected.add(j)
+                stack.append(j)
+    return [c for i, c in enumerate(ordered) if i in selected]
 
 
 # ---- (de)serialisation ---------------------------------------------------------------------------------------
@@ -412,7 +424,8 @@ def change_to_json(c: Change, full: bool = False) -> dict[str, Any]:
 
 
 def to_json(plan: Plan, full: bool = True) -> dict[str, Any]:
-    """The JSON plan (``format_version`` 1); ``full`` adds what ``apply PLANFILE`` needs."""
+    """The JSON plan (``format_version`` 1); ``full`` adds what ``apply PLANFILE`` needs. A saved plan stores its
+    changes, not their steps and dependencies: ``from_json`` recomputes those (and ignores any an older file has)."""
     doc: dict[str, Any] = {
         "format_version": FORMAT_VERSION,
         "project": plan.project,
@@ -430,8 +443,6 @@ def to_json(plan: Plan, full: bool = True) -> dict[str, Any]:
     if full:
         doc["manifest_digest"] = plan.digest
         doc["fingerprints"] = plan.fingerprints
-        doc["steps"] = [[i, ph] for i, ph in plan.steps]
-        doc["deps"] = [[[i, ph], sorted([j, q] for j, q in d)] for (i, ph), d in sorted(plan.deps.items())]
         doc["options"] = plan.options
         doc["context"] = [r.to_json() for r in plan.context]
     return doc
@@ -458,36 +469,33 @@ _NEEDS = {
 }  # (before, after) each action needs
 
 
+def change_from_json(c: dict[str, Any]) -> Change:
+    """A change of a saved plan, with the before/after resources its action needs (ValueError otherwise)."""
+    change = Change(
+        Action(c["action"]),
+        Resource.from_json(c["before"]) if c.get("before") else None,
+        Resource.from_json(c["after"]) if c.get("after") else None,
+        c.get("reason", ""),
+        [FieldDiff(f["path"], f["before"], f["after"]) for f in c.get("fields", [])],
+        bool(c.get("adopt", False)),
+        [str(w) for w in c.get("warnings", [])],
+    )
+    need_before, need_after = _NEEDS.get(change.action, (False, False))
+    lacking = (need_before and change.before is None) or (need_after and change.after is None)
+    if change.action is Action.NOOP or lacking:
+        raise ValueError(f"{change.action.value} of {change.address} lacks its before/after resource")
+    return change
+
+
 def from_json(doc: Any) -> Plan:
+    """A saved plan; its steps and dependencies always follow from its changes (a file's are never trusted)."""
     if not isinstance(doc, dict) or doc.get("format_version") != FORMAT_VERSION:
         version = doc.get("format_version") if isinstance(doc, dict) else None
         raise StalePlanError(
             f"unknown plan format_version {version!r} (this reconciler reads {FORMAT_VERSION})"
         )
     try:
-        changes = []
-        for c in doc["changes"]:
-            changes.append(
-                Change(
-                    Action(c["action"]),
-                    Resource.from_json(c["before"]) if c.get("before") else None,
-                    Resource.from_json(c["after"]) if c.get("after") else None,
-                    c.get("reason", ""),
-                    [FieldDiff(f["path"], f["before"], f["after"]) for f in c.get("fields", [])],
-                    bool(c.get("adopt", False)),
-                    [str(w) for w in c.get("warnings", [])],
-                )
-            )
-        for c in changes:
-            need_before, need_after = _NEEDS.get(c.action, (False, False))
-            if (
-                c.action is Action.NOOP
-                or (need_before and c.before is None)
-                or (need_after and c.after is None)
-            ):
-                raise ValueError(f"{c.action.value} of {c.address} lacks its before/after resource")
-        # steps and dependencies always follow from the changes; the file's are never trusted
-        changes, steps, deps = order(changes)
+        changes, steps, deps = order([change_from_json(c) for c in doc["changes"]])
         return Plan(
             project=doc["project"],
             changes=changes,

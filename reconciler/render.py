@@ -8,12 +8,12 @@ from collections import Counter
 from typing import Any
 
 from . import graph as graphmod
-from .apply import DONE, FAILED, NOT_STARTED, SKIPPED, ApplyResult
 from .diff import Action, Change
 from .drift import DriftReport
 from .findings import Finding
 from .models import Kind, Resource, canonical_policy
 from .plan import Plan, calls_for, to_json
+from .results import DONE, FAILED, NOT_STARTED, SKIPPED, ApplyResult
 
 SYMBOL = {
     Action.CREATE: "+",
@@ -257,20 +257,7 @@ def graph_markdown(plan: Plan) -> str:
 
 
 def plan_markdown(plan: Plan, title: str = "reconciler plan", budget: int = MARKDOWN_BUDGET) -> str:
-    digest = plan.plan_digest
-    head = [MARKER, DIGEST_MARKER.format(digest), f"### {title}", "", f"**{one_line_summary(plan)}**", ""]
-    if not plan.empty:
-        head += [graph_markdown(plan), ""]
-    if plan.empty:
-        head += [summary_line(plan), ""]
-    else:
-        head += [
-            f"{summary_line(plan)} Plan digest `{digest}`: the merge applies exactly these changes "
-            f"(`reconciler apply --expect-digest {digest}`) or stops.",
-            "",
-        ]
-    head += _finding_bullets(plan.findings)
-    head += [f"> {n}" for n in plan.notes] + ([""] if plan.notes else [])
+    head = _plan_markdown_head(plan, title)
     if plan.empty:
         return "\n".join(head) + "\n"
     counts: Counter[tuple[str, str, str, str]] = Counter()
@@ -286,10 +273,32 @@ def plan_markdown(plan: Plan, title: str = "reconciler plan", budget: int = MARK
     if destructive:
         head.append(f"**Destructive changes: {len(destructive)}** (listed first)")
         head.append("")
-    text = "\n".join(head) + "\n"
+    return _within_budget("\n".join(head) + "\n", destructive + others, budget)
+
+
+def _plan_markdown_head(plan: Plan, title: str) -> list[str]:
+    """The comment's marker, title, summary, picture (when there are changes), findings and notes."""
+    digest = plan.plan_digest
+    head = [MARKER, DIGEST_MARKER.format(digest), f"### {title}", "", f"**{one_line_summary(plan)}**", ""]
+    if plan.empty:
+        head += [summary_line(plan), ""]
+    else:
+        head += [
+            graph_markdown(plan),
+            "",
+            f"{summary_line(plan)} Plan digest `{digest}`: the merge applies exactly these changes "
+            f"(`reconciler apply --expect-digest {digest}`) or stops.",
+            "",
+        ]
+    head += _finding_bullets(plan.findings)
+    head += [f"> {n}" for n in plan.notes] + ([""] if plan.notes else [])
+    return head
+
+
+def _within_budget(text: str, ordered: list[Change], budget: int) -> str:
+    """Each change's details after ``text`` while the comment stays within ``budget``; then how many were left out."""
     footer_room = 300
     shown = 0
-    ordered = destructive + others
     for c in ordered:
         block = _details(c)
         if len(text) + len(block) + footer_room > budget:
@@ -422,7 +431,17 @@ def drift_markdown(rep: DriftReport, budget: int = MARKDOWN_BUDGET) -> str:
             "| status | resource | out of band | live → manifest |",
             "|---|---|---|---|",
         ]
-    text = "\n".join(head) + "\n"
+    text = _drift_rows("\n".join(head) + "\n", rep, budget)
+    if rep.unmanaged:
+        text = _unmanaged_details(text, rep.unmanaged, budget)
+    if rep.ignored:
+        text += f"\nIgnored by rules: {len(rep.ignored)}.\n"
+    for rule in rep.expired_rules:
+        text += f"\n- expired ignore rule `{rule.address}` (until {rule.until}, no longer applied): {_cell(rule.reason)}"
+    return text + "\n"
+
+
+def _drift_rows(text: str, rep: DriftReport, budget: int) -> str:
     shown = 0
     for e in rep.entries:
         values = "<br>".join(
@@ -436,20 +455,18 @@ def drift_markdown(rep: DriftReport, budget: int = MARKDOWN_BUDGET) -> str:
         shown += 1
     if shown < len(rep.entries):
         text += f"\n_{len(rep.entries) - shown} more not shown to stay within the comment size._\n"
-    if rep.unmanaged:
-        text += f"\n<details><summary>Unmanaged in scope (informational, never touched): {len(rep.unmanaged)}</summary>\n\n"
-        listed = 0
-        for r in rep.unmanaged:
-            line = f"- `{r.address}` ({owned_by(r)})\n"
-            if len(text) + len(line) + 600 > budget:
-                break
-            text += line
-            listed += 1
-        if listed < len(rep.unmanaged):
-            text += f"- ... and {len(rep.unmanaged) - listed} more\n"
-        text += "</details>\n"
-    if rep.ignored:
-        text += f"\nIgnored by rules: {len(rep.ignored)}.\n"
-    for rule in rep.expired_rules:
-        text += f"\n- expired ignore rule `{rule.address}` (until {rule.until}, no longer applied): {_cell(rule.reason)}"
-    return text + "\n"
+    return text
+
+
+def _unmanaged_details(text: str, unmanaged: list[Resource], budget: int) -> str:
+    text += f"\n<details><summary>Unmanaged in scope (informational, never touched): {len(unmanaged)}</summary>\n\n"
+    listed = 0
+    for r in unmanaged:
+        line = f"- `{r.address}` ({owned_by(r)})\n"
+        if len(text) + len(line) + 600 > budget:
+            break
+        text += line
+        listed += 1
+    if listed < len(unmanaged):
+        text += f"- ... and {len(unmanaged) - listed} more\n"
+    return text + "</details>\n"

@@ -140,29 +140,43 @@ def run(
         if o.status == UNOBSERVABLE:
             on_progress(o, 0.0)
     while True:
-        pending = [o for o in items if o.status == WAITING]
-        for o in pending:
-            try:
-                seen = reader.newest_record(o, since)
-            except AwsError as exc:
-                o.status, o.error = UNREADABLE, f"{exc.operation}: {exc.code}: {exc.message}"
-                on_progress(o, clock() - start)
-                continue
-            if seen is not None:
-                o.status, o.first_seen = FLOWING, seen
-                on_progress(o, clock() - start)
-        pending = [o for o in items if o.status == WAITING]
+        pending = _poll(reader, items, since, lambda o: on_progress(o, clock() - start))
         elapsed = clock() - start
         if not pending or elapsed >= timeout:
             break
         for o in pending:
             on_progress(o, elapsed)
         sleep(min(interval, max(0.0, timeout - elapsed)))
-    for o in items:
-        if o.status == WAITING:
-            o.status = SILENT
+    for o in pending:
+        o.status = SILENT
     related = {a for o in items if o.status == SILENT for a in o.deliveries}
     return VerifyResult(items, [f for f in findings if f.address in related], clock() - start)
+
+
+def _poll(
+    reader: Reader,
+    items: list[Observation],
+    since: dt.datetime | None,
+    changed: Callable[[Observation], None],
+) -> list[Observation]:
+    """Look once at every waiting observation; the ones still waiting."""
+    for o in [o for o in items if o.status == WAITING]:
+        if _look(reader, o, since):
+            changed(o)
+    return [o for o in items if o.status == WAITING]
+
+
+def _look(reader: Reader, o: Observation, since: dt.datetime | None) -> bool:
+    """One poll of a waiting observation; True when its status changed (flowing, or unreadable)."""
+    try:
+        seen = reader.newest_record(o, since)
+    except AwsError as exc:
+        o.status, o.error = UNREADABLE, f"{exc.operation}: {exc.code}: {exc.message}"
+        return True
+    if seen is None:
+        return False
+    o.status, o.first_seen = FLOWING, seen
+    return True
 
 
 def progress_line(o: Observation, elapsed: float) -> str:

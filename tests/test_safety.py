@@ -147,7 +147,7 @@ def test_saved_plan_with_any_name_applies_as_the_hint_says(ws: Workspace, sandbo
     hint = made.err.strip().splitlines()[-1]
     assert hint.endswith("apply it with `reconciler apply tonight.plan`.")
     doc_ = json.loads((ws.root / "tonight.plan").read_text())
-    doc_.pop("steps")  # steps and deps are recomputed from the changes, never taken from the file
+    doc_.pop("steps", None)  # steps and deps are recomputed from the changes, never taken from the file
     doc_["deps"] = []
     (ws.root / "tonight.plan").write_text(json.dumps(doc_))
     applied = ws.cli("apply", "tonight.plan", "--auto-approve")
@@ -163,7 +163,8 @@ def test_saved_plan_with_any_name_applies_as_the_hint_says(ws: Workspace, sandbo
 
 
 def test_a_tampered_plan_cannot_delete_what_is_not_ours(ws: Workspace, sandbox: Any) -> None:
-    from reconciler.aws import fingerprint, source_from_api
+    from reconciler.aws import source_from_api
+    from reconciler.freshness import fingerprint
 
     ws.write("main.yaml", base())
     apply_ok(ws)

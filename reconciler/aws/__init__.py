@@ -14,7 +14,6 @@ from .reader import (
     ScopeState,
     delivery_from_api,
     destination_from_api,
-    fingerprint,
     policy_from_api,
     source_from_api,
 )
@@ -61,7 +60,6 @@ __all__ = [
     "aws_error",
     "delivery_from_api",
     "destination_from_api",
-    "fingerprint",
     "known_regions",
     "policy_from_api",
     "profile_not_found",

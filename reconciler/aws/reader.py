@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime
 import functools
-import hashlib
 import json
 import threading
 from collections.abc import Callable, Iterable, Iterator
@@ -66,15 +65,6 @@ class LiveState:
 
     def errors(self) -> list[AwsError]:
         return [s.error for s in self.scopes.values() if s.error is not None]
-
-
-def fingerprint(resource: Resource | None) -> str:
-    """A digest of a live resource as read (``absent`` when it does not exist)."""
-    if resource is None:
-        return "absent"
-    data = resource.to_json()
-    data.pop("origin", None)
-    return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
 def _split_tags(tags: dict[str, str]) -> tuple[dict[str, str], str | None, bool, dict[str, str], str | None]:

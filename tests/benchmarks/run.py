@@ -519,6 +519,7 @@ def xl_expected_calls(xl: XL) -> int:
 def run_xl(box: Sandbox, args: Any, report: Callable[[Target], None], notes: dict[str, Any]) -> None:
     from reconciler import accounts as accountsmod
     from reconciler import cli as climod
+    from reconciler import pipeline
 
     box.reset()
     t = time.perf_counter()
@@ -546,7 +547,7 @@ def run_xl(box: Sandbox, args: Any, report: Callable[[Target], None], notes: dic
         time.sleep(1.1)
         box.reset_counters()
         t = time.perf_counter()
-        planned = climod.make_plan(common, ())
+        planned = pipeline.make_plan(pipeline.PlanOptions(), project, climod.make_api(common, project))
         wall = time.perf_counter() - t
         counters = box.counters()
         assert planned.plan.empty, f"XL should be in sync: {planned.plan.summary()}"
