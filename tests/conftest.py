@@ -147,7 +147,7 @@ def quick_retries(monkeypatch: pytest.MonkeyPatch) -> Any:
     from reconciler.aws import RetryPolicy, transport
 
     policy = RetryPolicy(
-        max_attempts=3, deadline_seconds=5.0, backoff_base_seconds=0.001, backoff_cap_seconds=0.01
+        max_attempts=3, deadline_seconds=60.0, backoff_base_seconds=0.001, backoff_cap_seconds=0.01
     )
     monkeypatch.setattr(transport, "DEFAULT_RETRY", policy)
     return policy
