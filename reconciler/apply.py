@@ -298,28 +298,23 @@ class Runner:
         else:
             writer.put_bucket_policy(self.api, r, bucket, merged)
         if self.verify:
-            _check_grant(r, writer.bucket_policy(self.api, r, bucket), wanted, "bucket policy")
+            _check_statements(r, writer.bucket_policy(self.api, r, bucket), wanted, "the bucket policy")
 
     def _grant_cwl(self, r: Resource, wanted: dict[str, Any]) -> None:
         """The log group's own resource policy (one per log group): read, merge, write with its revision id."""
         api, group = self.api, str(r.arn)
-        current = _group_policy(api, r, group)
-        merged = self._merged(r, _document(current), wanted, "log group's resource policy")
-        name = str(current["policyName"]) if current else grantsmod.CWL_POLICY_NAME
-        revision = (
-            {"expectedRevisionId": current["revisionId"]} if current and current.get("revisionId") else {}
-        )
-        if merged is None and name.startswith(grantsmod.SID_PREFIX):
-            if current:
-                writer.delete_resource_policy(api, r, group, name, revision)
-        else:
+        name, text, revision = _group_policy(api, r, group)
+        merged = self._merged(r, text, wanted, "log group's resource policy")
+        if merged is None and name is not None and name.startswith(grantsmod.SID_PREFIX):
+            writer.delete_resource_policy(api, r, group, name, revision)
+        elif merged is not None or name is not None:
             doc = merged or grantsmod.EMPTY_POLICY  # a policy not of ours keeps its name, even empty
             if len(doc) > CWL_POLICY_CHARS_MAX:
                 raise AwsError("merge", r.address, "Refused", f"the log group's resource policy would have "
                                f"{len(doc)} characters, past the {CWL_POLICY_CHARS_MAX}-character limit")  # fmt: skip
-            writer.put_resource_policy(api, r, group, name, doc, revision)
+            writer.put_resource_policy(api, r, group, name or grantsmod.CWL_POLICY_NAME, doc, revision)
         if self.verify:
-            _check_grant(r, _document(_group_policy(api, r, group)), wanted, "log group's policy")
+            _check_statements(r, _group_policy(api, r, group)[1], wanted, "the log group's policy")
 
     @staticmethod
     def _merged(r: Resource, current: str | None, wanted: dict[str, Any], what: str) -> str | None:
@@ -365,22 +360,22 @@ def run(
     return Runner(plan, api, parallelism, verify, on_event, stop).run()
 
 
-def _check_grant(r: Resource, text: str | None, wanted: dict[str, Any], what: str) -> None:
-    """The policy read back after a grant's write holds exactly the grant's statements."""
-    have = grantsmod.owned_statements(text)
-    if sorted(have) != sorted(wanted) or canonical_policy(list(have.values())) != canonical_policy(
-        [wanted[k] for k in sorted(wanted)]
-    ):
-        raise AwsError("verify", r.address, "Mismatch", f"the {what} read back lacks the grant")
-
-
-def _document(policy: dict[str, Any] | None) -> str | None:
-    """A listed resource policy's document text (None: no policy, or an empty one)."""
-    return str(policy.get("policyDocument") or "") or None if policy else None
-
-
-def _group_policy(api: Api, r: Resource, group: str) -> dict[str, Any] | None:
-    """The log group's resource policy the grant edits (as DescribeResourcePolicies answers), or None."""
+def _group_policy(api: Api, r: Resource, group: str) -> tuple[str | None, str | None, dict[str, str]]:
+    """(name, document, the expectedRevisionId argument) of the log group's resource policy the grant edits;
+    (None, None, {}) when the group has none."""
     listed = writer.group_policies(api, r, group)
     i = grantsmod.pick_group_policy([str(p.get("policyName", "")) for p in listed])
-    return dict(listed[i]) if i is not None else None
+    if i is None:
+        return None, None, {}
+    p = listed[i]
+    revision = {"expectedRevisionId": str(p["revisionId"])} if p.get("revisionId") else {}
+    return str(p.get("policyName", "")), str(p.get("policyDocument") or "") or None, revision
+
+
+def _check_statements(r: Resource, text: str | None, wanted: dict[str, Any], what: str) -> None:
+    """Verification: the policy read back holds exactly the statements of ours the change wanted."""
+    have = grantsmod.owned_statements(text)
+    if sorted(have) != sorted(wanted) or canonical_policy(
+        [have[k] for k in sorted(have)]
+    ) != canonical_policy([wanted[k] for k in sorted(wanted)]):
+        raise AwsError("verify", r.address, "Mismatch", f"{what} read back lacks the grant")

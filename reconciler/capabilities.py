@@ -139,6 +139,12 @@ def caps_for(arn: str, log_type: str) -> LogTypeCaps | None:
         return None
     if len(found) == 1:
         return found[0]
+    return _merged(found, log_type)
+
+
+def _merged(found: list[LogTypeCaps], log_type: str) -> LogTypeCaps:
+    """Several services' capabilities for one log type, merged permissively: any destination and format one
+    accepts, every field one knows, mandatory only what all of them require (fields unknown if one's are)."""
     destinations: dict[str, tuple[str, ...]] = {}
     for caps in found:
         for dest, formats in caps.destinations.items():
@@ -154,10 +160,17 @@ def caps_for(arn: str, log_type: str) -> LogTypeCaps | None:
         arn_service=first.arn_service,
         log_type=log_type,
         destinations=destinations,
-        mandatory_fields=tuple(f for f in allowed if f in mandatory) if mandatory is not None else None,
-        optional_fields=tuple(f for f in allowed if f not in mandatory) if mandatory is not None else None,
+        mandatory_fields=_ordered(allowed, mandatory, keep=True),
+        optional_fields=_ordered(allowed, mandatory, keep=False),
         defaults=first.defaults,
     )
+
+
+def _ordered(allowed: list[str], mandatory: set[str] | None, keep: bool) -> tuple[str, ...] | None:
+    """The allowed fields that are (keep) or are not mandatory, in order; None when the fields are unknown."""
+    if mandatory is None:
+        return None
+    return tuple(f for f in allowed if (f in mandatory) == keep)
 
 
 def us_east_1_only(arn: str, log_type: str) -> bool:

@@ -648,30 +648,10 @@ def unlock(lock_id: str, **kw: Any) -> None:
 
 def _check_digest(plan: planmod.Plan, expected: str, allow_drift: bool) -> None:
     """Refuse (nothing written) when the plan's changes are not the reviewed ones; name what differs."""
-    reviewed: list[dict[str, Any]] | None = None
-    path = Path(expected)
-    if expected.endswith(".json") or path.is_file():
-        try:
-            doc = json.loads(path.read_text(encoding="utf-8"))
-            reviewed = list(doc["changes"])
-            expected = planmod.json_changes_digest(reviewed)
-        except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError) as exc:
-            fail(f"--expect-digest {path}: not a readable JSON plan: {exc}")
-    now = plan.plan_digest
-    if expected.strip().lower() == now:
+    differs = planfile.digest_mismatch(plan, expected)
+    if differs is None:
         return
-    if reviewed is not None:
-        lines = planmod.digest_difference(reviewed, plan.changes)
-    else:
-        lines = [f"  now: {ch.action.value} {ch.address}" for ch in plan.changes[:50]]
-        if len(plan.changes) > 50:
-            lines.append(f"  ... and {len(plan.changes) - 50} more")
-        if not plan.changes:
-            lines.append("  now: no changes")
-    head = (
-        f"the plan's changes are not the reviewed ones (reviewed digest {expected}, now {now}): AWS or the "
-        "manifests changed since the review"
-    )
+    head, lines = differs
     if allow_drift:
         err(f"warning: {head}; applying anyway (--allow-plan-drift)")
         for line in lines:

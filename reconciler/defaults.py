@@ -58,15 +58,7 @@ def template_defaults(
 
 def fill(attrs: dict[str, Any], caps: LogTypeCaps | None, destination_resource_arn: str | None) -> None:
     """Fill a desired delivery's omitted fields with the defaults; list them in ``attrs["defaulted"]``."""
-    for path in (
-        attrs.pop("defaulted", None) or []
-    ):  # a refill (live template) starts from what the user wrote
-        if "." in path:
-            s3 = attrs.get("s3DeliveryConfiguration") or {}
-            s3.pop(path.split(".", 1)[1], None)
-            attrs["s3DeliveryConfiguration"] = s3 or None
-        else:
-            attrs[path] = None
+    _unfill(attrs)  # a refill (live template) starts from what the user wrote
     found = template_defaults(caps, attrs.get("deliveryDestinationType"), destination_resource_arn)
     defaulted: list[str] = []
     for key in ("recordFields", "fieldDelimiter"):
@@ -83,6 +75,17 @@ def fill(attrs: dict[str, Any], caps: LogTypeCaps | None, destination_resource_a
         attrs["s3DeliveryConfiguration"] = s3 or None
     if defaulted:
         attrs["defaulted"] = defaulted
+
+
+def _unfill(attrs: dict[str, Any]) -> None:
+    """Take out the values an earlier ``fill`` put in (the fields listed in ``attrs["defaulted"]``)."""
+    for path in attrs.pop("defaulted", None) or []:
+        if "." in path:
+            s3 = attrs.get("s3DeliveryConfiguration") or {}
+            s3.pop(path.split(".", 1)[1], None)
+            attrs["s3DeliveryConfiguration"] = s3 or None
+        else:
+            attrs[path] = None
 
 
 def create_config(attrs: dict[str, Any]) -> dict[str, Any]:
@@ -127,16 +130,24 @@ def non_default(
         out[key] = value
     s3 = attrs.get("s3DeliveryConfiguration")
     if isinstance(s3, dict):
-        s3_default = found.get("s3DeliveryConfiguration") or {}
-        kept = {}
-        for k, v in s3.items():
-            if s3_default.get(k) == v or (k == "enableHiveCompatiblePath" and v is False):
-                continue
-            if k == "suffixPath" and isinstance(v, str):
-                known = s3_default.get("suffixPath")
-                if isinstance(known, str) and v.startswith(known) and v != known:
-                    v = v[len(known) :]  # what the user asked for; AWS adds the prefix on create again
-            kept[k] = v
+        kept = _non_default_s3(s3, found.get("s3DeliveryConfiguration") or {})
         if kept:
             out["s3DeliveryConfiguration"] = kept
     return out
+
+
+def _non_default_s3(s3: dict[str, Any], s3_default: dict[str, Any]) -> dict[str, Any]:
+    """The S3 settings of a live delivery that differ from the defaults, the suffix path without AWS's prefix."""
+    kept = {}
+    for k, v in s3.items():
+        if s3_default.get(k) == v or (k == "enableHiveCompatiblePath" and v is False):
+            continue
+        kept[k] = _without_known_prefix(v, s3_default.get("suffixPath")) if k == "suffixPath" else v
+    return kept
+
+
+def _without_known_prefix(path: Any, known: Any) -> Any:
+    """What the user asked for; AWS adds the prefix on create again."""
+    if isinstance(path, str) and isinstance(known, str) and path.startswith(known) and path != known:
+        return path[len(known) :]
+    return path

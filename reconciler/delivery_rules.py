@@ -76,69 +76,80 @@ def check_delivery(
 ) -> list[Problem]:
     """Every capability rule for one delivery. ``caps`` (a live template) overrides the table when given."""
     caps = caps or caps_for(source_arn, log_type)
-    out: list[Problem] = []
     what = f"{caps.service} {log_type}" if caps is not None else log_type
-    dest_type = target.type
-    if caps is not None and dest_type is not None:
-        if dest_type not in caps.destinations:
-            allowed = _names(sorted(caps.destinations))
-            out.append((("destination",), f"{what} can go only to {allowed}; {target.label} is {dest_type}"))
-        else:
-            formats = caps.destinations[dest_type]
-            if target.output_format is not None and formats and target.output_format not in formats:
-                out.append(
-                    (
-                        ("destination",),
-                        f"{what} to {dest_type} accepts outputFormat {_names(formats)}; "
-                        f"{target.label} is {target.output_format}",
-                    )
-                )
-    tbl = table()
-    if (
-        dest_type is not None
-        and target.account is not None
-        and target.account != source_account
-        and dest_type not in tbl.cross_account_destination_types
-    ):
-        out.append(
-            (
-                ("destination",),
-                f"cross-account delivery goes only to {' or '.join(tbl.cross_account_destination_types)} "
-                f"destinations; {target.label} in {target.account} is {dest_type}",
-            )
-        )
-    if caps is not None and record_fields is not None and caps.allowed_fields is not None:
-        allowed_fields = caps.allowed_fields
-        for i, name in enumerate(record_fields):
-            if name not in allowed_fields:
-                out.append(
-                    (
-                        ("recordFields", i),
-                        f"{name!r} is not a record field of {what}; allowed: {_names(allowed_fields)}",
-                    )
-                )
-        missing = [f for f in caps.mandatory_fields or () if f not in record_fields]
-        if missing:
-            out.append((("recordFields",), f"{what} requires the mandatory field(s) {_names(missing)}"))
-    if field_delimiter is not None:
-        fmt = target.output_format
-        if fmt is not None and fmt not in tbl.delimited_formats and field_delimiter != "":
-            out.append(
-                (
-                    ("fieldDelimiter",),
-                    f"used only for {_names(tbl.delimited_formats)} output; {target.label} is {fmt}",
-                )
-            )
-        elif field_delimiter not in tbl.field_delimiters:
-            out.append(
-                (
-                    ("fieldDelimiter",),
-                    f"{field_delimiter!r} is not an allowed delimiter; allowed: {_quoted(tbl.field_delimiters)}",
-                )
-            )
+    out: list[Problem] = []
+    if caps is not None:
+        out.extend(_check_type_and_format(caps, what, target))
+    out.extend(_check_cross_account(source_account, target))
+    if caps is not None:
+        out.extend(_check_record_fields(caps, what, record_fields))
+    out.extend(_check_delimiter(target, field_delimiter))
     if s3:
         out.extend(_check_s3(s3))
     return out
+
+
+def _check_type_and_format(caps: LogTypeCaps, what: str, target: Target) -> list[Problem]:
+    """The destination type must be one the log type goes to, and its output format one it accepts there."""
+    dest_type = target.type
+    if dest_type is None:
+        return []
+    if dest_type not in caps.destinations:
+        allowed = _names(sorted(caps.destinations))
+        return [(("destination",), f"{what} can go only to {allowed}; {target.label} is {dest_type}")]
+    formats = caps.destinations[dest_type]
+    if target.output_format is not None and formats and target.output_format not in formats:
+        message = f"{what} to {dest_type} accepts outputFormat {_names(formats)}; {target.label} is {target.output_format}"
+        return [(("destination",), message)]
+    return []
+
+
+def _check_cross_account(source_account: str, target: Target) -> list[Problem]:
+    """Cross-account deliveries go only to the destination types that accept them."""
+    types = table().cross_account_destination_types
+    if (
+        target.type is None
+        or target.account is None
+        or target.account == source_account
+        or target.type in types
+    ):
+        return []
+    message = (
+        f"cross-account delivery goes only to {' or '.join(types)} destinations; "
+        f"{target.label} in {target.account} is {target.type}"
+    )
+    return [(("destination",), message)]
+
+
+def _check_record_fields(caps: LogTypeCaps, what: str, record_fields: Sequence[str] | None) -> list[Problem]:
+    """Every record field must be one the log type has, and the mandatory ones must be there."""
+    if record_fields is None or caps.allowed_fields is None:
+        return []
+    allowed_fields = caps.allowed_fields
+    out: list[Problem] = [
+        (("recordFields", i), f"{name!r} is not a record field of {what}; allowed: {_names(allowed_fields)}")
+        for i, name in enumerate(record_fields)
+        if name not in allowed_fields
+    ]
+    missing = [f for f in caps.mandatory_fields or () if f not in record_fields]
+    if missing:
+        out.append((("recordFields",), f"{what} requires the mandatory field(s) {_names(missing)}"))
+    return out
+
+
+def _check_delimiter(target: Target, field_delimiter: str | None) -> list[Problem]:
+    """A delimiter only for the delimited output formats, and only one of the allowed ones."""
+    if field_delimiter is None:
+        return []
+    tbl = table()
+    fmt = target.output_format
+    if fmt is not None and fmt not in tbl.delimited_formats and field_delimiter != "":
+        message = f"used only for {_names(tbl.delimited_formats)} output; {target.label} is {fmt}"
+        return [(("fieldDelimiter",), message)]
+    if field_delimiter not in tbl.field_delimiters:
+        message = f"{field_delimiter!r} is not an allowed delimiter; allowed: {_quoted(tbl.field_delimiters)}"
+        return [(("fieldDelimiter",), message)]
+    return []
 
 
 def _check_s3(s3: dict[str, Any]) -> list[Problem]:

@@ -10,6 +10,7 @@ table, each on the resources the manifests name (account and region patterns whe
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any
 
 from . import catalog
@@ -35,6 +36,34 @@ def _statement(
     return st
 
 
+@dataclass
+class _WritePathTargets:
+    """What the destinations write to, by type: the write-path reads (and grants) are on these."""
+
+    buckets: set[str] = field(default_factory=set)
+    groups: set[tuple[str, str, str]] = field(default_factory=set)  # (region, account, name)
+    streams: set[str] = field(default_factory=set)
+    kms_accounts: set[str] = field(default_factory=set)
+    xray: bool = False
+
+    @classmethod
+    def of(cls, dests: list[Resource]) -> _WritePathTargets:
+        out = cls()
+        for d in dests:
+            arn = str(d.attrs.get("destinationResourceArn") or "")
+            dtype = d.attrs.get("deliveryDestinationType")
+            if dtype == "S3":
+                out.buckets.add(f"arn:aws:s3:::{s3_parts(arn)[0]}")
+                out.kms_accounts.add(d.account)
+            elif dtype == "CWL":
+                out.groups.add(log_group_parts(arn))
+            elif dtype == "FH":
+                out.streams.add(arn)
+            elif dtype == "XRAY":
+                out.xray = True
+        return out
+
+
 def document(
     desired: list[Resource],
     accounts: dict[str, AccountAccess],
@@ -52,6 +81,36 @@ def document(
         for kind in ("delivery-source", "delivery-destination", "delivery")
     }
     all_delivery = set().union(*delivery_arns.values())
+    dests = [r for r in desired if r.kind is Kind.DESTINATION]
+    targets = _WritePathTargets.of(dests)
+    statements = _read_statements(all_delivery, accounts) + _write_path_reads(targets)
+    if not for_apply:
+        return {"Version": "2012-10-17", "Statement": statements}
+    statements.append(_statement("ReconcilerWrite", {
+        "logs:PutDeliverySource", "logs:PutDeliveryDestination", "logs:PutDeliveryDestinationPolicy",
+        "logs:DeleteDeliveryDestinationPolicy", "logs:CreateDelivery", "logs:UpdateDeliveryConfiguration",
+        "logs:DeleteDelivery", "logs:DeleteDeliverySource", "logs:DeleteDeliveryDestination", "logs:TagResource",
+        "logs:UntagResource"}, all_delivery))  # fmt: skip
+    statements += _vended_statements(desired)
+    if targets.streams:
+        statements.append(_statement(
+            "ReconcilerLogDeliveryRole", {"iam:CreateServiceLinkedRole"},
+            {LOG_DELIVERY_SLR.format(account=firehose_parts(s)[1]) for s in targets.streams},
+            {"StringLike": {"iam:AWSServiceName": "delivery.logs.amazonaws.com"}},
+        ))  # fmt: skip
+    roles_passed = {str(d.attrs["roleArn"]) for d in dests if d.attrs.get("roleArn")}
+    if roles_passed:
+        statements.append(_statement("ReconcilerPassRole", {"iam:PassRole"}, roles_passed))
+    if lock is not None:
+        table = f"arn:aws:dynamodb:{lock_region}:{lock_account}:table/{lock.dynamodbTable}"
+        statements.append(_statement("ReconcilerLock", {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem",
+                                                        "dynamodb:DeleteItem"}, {table}))  # fmt: skip
+    statements += _grant_statements(managed_grants or set(), targets.kms_accounts)
+    return {"Version": "2012-10-17", "Statement": statements}
+
+
+def _read_statements(all_delivery: set[str], accounts: dict[str, AccountAccess]) -> list[dict[str, Any]]:
+    """The listings and reads of the delivery resources, and the roles into the project's other accounts."""
     statements = [
         _statement(
             "ReconcilerList",
@@ -79,46 +138,33 @@ def document(
     roles = {a.roleArn for a in accounts.values() if a.roleArn}
     if roles:
         statements.append(_statement("ReconcilerAssumeRole", {"sts:AssumeRole"}, roles))
+    return statements
 
-    dests = [r for r in desired if r.kind is Kind.DESTINATION]
-    buckets, groups, streams, kms_accounts, xray = set(), set(), set(), set(), False
-    for d in dests:
-        arn = str(d.attrs.get("destinationResourceArn") or "")
-        dtype = d.attrs.get("deliveryDestinationType")
-        if dtype == "S3":
-            buckets.add(f"arn:aws:s3:::{s3_parts(arn)[0]}")
-            kms_accounts.add(d.account)
-        elif dtype == "CWL":
-            region, account, name = log_group_parts(arn)
-            groups.add((region, account, name))
-        elif dtype == "FH":
-            streams.add(arn)
-        elif dtype == "XRAY":
-            xray = True
-    if buckets:
+
+def _write_path_reads(t: _WritePathTargets) -> list[dict[str, Any]]:
+    """The destination write-path reads, for the destination types the manifests use."""
+    statements = []
+    if t.buckets:
         statements.append(_statement("ReconcilerS3WritePath", {"s3:GetBucketPolicy", "s3:GetEncryptionConfiguration",
-                                                                "s3:ListBucket"}, buckets))  # fmt: skip
+                                                                "s3:ListBucket"}, t.buckets))  # fmt: skip
         statements.append(_statement("ReconcilerKmsWritePath", {"kms:DescribeKey", "kms:GetKeyPolicy"},
-                                     {f"arn:aws:kms:*:{a}:key/*" for a in kms_accounts}))  # fmt: skip
-    if groups:
+                                     {f"arn:aws:kms:*:{a}:key/*" for a in t.kms_accounts}))  # fmt: skip
+    if t.groups:
         statements.append(_statement("ReconcilerLogsWritePathList", {"logs:DescribeLogGroups",
                                                                       "logs:DescribeResourcePolicies"}, {"*"}))  # fmt: skip
         statements.append(_statement("ReconcilerLogsWritePath", {"logs:DescribeLogStreams"},
-                                     {f"arn:aws:logs:{r}:{a}:log-group:{n}:*" for r, a, n in groups}))  # fmt: skip
-    if streams:
+                                     {f"arn:aws:logs:{r}:{a}:log-group:{n}:*" for r, a, n in t.groups}))  # fmt: skip
+    if t.streams:
         statements.append(_statement("ReconcilerFirehoseWritePath", {"firehose:DescribeDeliveryStream",
-                                                                     "firehose:ListTagsForDeliveryStream"}, streams))  # fmt: skip
-    if xray:
+                                                                     "firehose:ListTagsForDeliveryStream"}, t.streams))  # fmt: skip
+    if t.xray:
         statements.append(_statement("ReconcilerXrayWritePath", {"xray:GetTraceSegmentDestination",
                                                                  "xray:ListResourcePolicies"}, {"*"}))  # fmt: skip
-    if not for_apply:
-        return {"Version": "2012-10-17", "Statement": statements}
+    return statements
 
-    statements.append(_statement("ReconcilerWrite", {
-        "logs:PutDeliverySource", "logs:PutDeliveryDestination", "logs:PutDeliveryDestinationPolicy",
-        "logs:DeleteDeliveryDestinationPolicy", "logs:CreateDelivery", "logs:UpdateDeliveryConfiguration",
-        "logs:DeleteDelivery", "logs:DeleteDeliverySource", "logs:DeleteDeliveryDestination", "logs:TagResource",
-        "logs:UntagResource"}, all_delivery))  # fmt: skip
+
+def _vended_statements(desired: list[Resource]) -> list[dict[str, Any]]:
+    """Each source service's ``AllowVendedLogDeliveryForResource`` on the sources' resources."""
     vended: dict[str, set[str]] = {}
     for s in desired:
         if s.kind is Kind.SOURCE:
@@ -127,42 +173,29 @@ def document(
                 vended.setdefault(f"{parts[1]}:AllowVendedLogDeliveryForResource", set()).add(
                     str(s.attrs["resourceArn"])
                 )
-    for action, arns in sorted(vended.items()):
-        sid = "ReconcilerVended" + action.split(":")[0].replace("-", "").title()
-        statements.append(_statement(sid, {action}, arns))
-    if streams:
-        statements.append(_statement(
-            "ReconcilerLogDeliveryRole", {"iam:CreateServiceLinkedRole"},
-            {LOG_DELIVERY_SLR.format(account=firehose_parts(s)[1]) for s in streams},
-            {"StringLike": {"iam:AWSServiceName": "delivery.logs.amazonaws.com"}},
-        ))  # fmt: skip
-    roles_passed = {str(d.attrs["roleArn"]) for d in dests if d.attrs.get("roleArn")}
-    if roles_passed:
-        statements.append(_statement("ReconcilerPassRole", {"iam:PassRole"}, roles_passed))
-    if lock is not None:
-        table = f"arn:aws:dynamodb:{lock_region}:{lock_account}:table/{lock.dynamodbTable}"
-        statements.append(_statement("ReconcilerLock", {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem",
-                                                        "dynamodb:DeleteItem"}, {table}))  # fmt: skip
-    grants = managed_grants or set()
-    if grants:
-        grant_buckets = {f"arn:aws:s3:::{s3_parts(a)[0]}" for a in grants if a.startswith("arn:aws:s3:")}
-        grant_streams = {a for a in grants if a.startswith("arn:aws:firehose:")}
-        if grant_buckets:
-            statements.append(
-                _statement(
-                    "ReconcilerS3Grant", {"s3:PutBucketPolicy", "s3:DeleteBucketPolicy"}, grant_buckets
-                )
-            )
-            statements.append(_statement("ReconcilerKmsGrant", {"kms:PutKeyPolicy"},
-                                         {f"arn:aws:kms:*:{a}:key/*" for a in kms_accounts}))  # fmt: skip
-        if grant_streams:
-            statements.append(
-                _statement("ReconcilerFirehoseGrant", {"firehose:TagDeliveryStream"}, grant_streams)
-            )
-        if any(":log-group:" in a for a in grants):  # IAM knows no resource type for these two: "*"
-            statements.append(
-                _statement(
-                    "ReconcilerLogsGrant", {"logs:PutResourcePolicy", "logs:DeleteResourcePolicy"}, {"*"}
-                )
-            )
-    return {"Version": "2012-10-17", "Statement": statements}
+    return [
+        _statement("ReconcilerVended" + action.split(":")[0].replace("-", "").title(), {action}, arns)
+        for action, arns in sorted(vended.items())
+    ]
+
+
+def _grant_statements(grants: set[str], kms_accounts: set[str]) -> list[dict[str, Any]]:
+    """The grant writes, only for the destinations whose grant the reconciler manages."""
+    statements = []
+    grant_buckets = {f"arn:aws:s3:::{s3_parts(a)[0]}" for a in grants if a.startswith("arn:aws:s3:")}
+    grant_streams = {a for a in grants if a.startswith("arn:aws:firehose:")}
+    if grant_buckets:
+        statements.append(
+            _statement("ReconcilerS3Grant", {"s3:PutBucketPolicy", "s3:DeleteBucketPolicy"}, grant_buckets)
+        )
+        statements.append(_statement("ReconcilerKmsGrant", {"kms:PutKeyPolicy"},
+                                     {f"arn:aws:kms:*:{a}:key/*" for a in kms_accounts}))  # fmt: skip
+    if grant_streams:
+        statements.append(
+            _statement("ReconcilerFirehoseGrant", {"firehose:TagDeliveryStream"}, grant_streams)
+        )
+    if any(":log-group:" in a for a in grants):  # IAM knows no resource type for these two: "*"
+        statements.append(
+            _statement("ReconcilerLogsGrant", {"logs:PutResourcePolicy", "logs:DeleteResourcePolicy"}, {"*"})
+        )
+    return statements

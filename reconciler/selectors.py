@@ -119,6 +119,34 @@ class Expansion:
         return out
 
 
+@dataclass
+class _Desired:
+    """What the manifests already declare, as the expansion needs it."""
+
+    taken: dict[tuple[str, str], set[str]]  # scope -> source and delivery names in use
+    covered: set[tuple[str, str, str]]  # (account, resource ARN, log type)
+    destinations: dict[tuple[str, str, str], Resource]  # (account, region, name) -> destination
+    dest_by_arn: dict[str, Resource]
+
+    @classmethod
+    def of(cls, desired: list[Resource]) -> _Desired:
+        out = cls(defaultdict(set), set(), {}, {})
+        for r in desired:
+            if r.kind in (Kind.SOURCE, Kind.DELIVERY):
+                out.taken[(r.account, r.region)].add(r.name)
+            if r.kind is Kind.SOURCE:
+                out.covered.add((r.account, str(r.attrs["resourceArn"]), str(r.attrs["logType"])))
+            if r.kind is Kind.DESTINATION:
+                out.destinations[(r.account, r.region, r.name)] = r
+                out.dest_by_arn[destination_arn(r.account, r.region, r.name)] = r
+        return out
+
+
+Planned = dict[
+    tuple[str, str], list[tuple[Selector, str, str]]
+]  # scope -> (selector, resource ARN, base name)
+
+
 def expand(
     selectors: list[Selector],
     discovered: dict[Key, list[Match]],
@@ -127,24 +155,34 @@ def expand(
 ) -> Expansion:
     """Sources and deliveries for every match, deterministic whatever the order of the inputs."""
     exp = Expansion()
-    by_name = {s.name: s for s in selectors}
-    taken: dict[tuple[str, str], set[str]] = defaultdict(set)  # scope -> source and delivery names in use
-    covered: set[tuple[str, str, str]] = set()  # (account, resource ARN, log type)
-    destinations: dict[tuple[str, str, str], Resource] = {}
-    dest_by_arn: dict[str, Resource] = {}
-    for r in desired:
-        if r.kind in (Kind.SOURCE, Kind.DELIVERY):
-            taken[(r.account, r.region)].add(r.name)
-        if r.kind is Kind.SOURCE:
-            covered.add((r.account, str(r.attrs["resourceArn"]), str(r.attrs["logType"])))
-        if r.kind is Kind.DESTINATION:
-            destinations[(r.account, r.region, r.name)] = r
-            dest_by_arn[destination_arn(r.account, r.region, r.name)] = r
+    known = _Desired.of(desired)
+    planned = _plan_matches(selectors, discovered, known.covered, exp)
+    for (account, region), items in sorted(planned.items()):
+        taken = known.taken[(account, region)]
+        for (sel, arn, _), name in zip(items, _names(items, taken), strict=True):
+            if name in taken:
+                exp.problems.append(
+                    f"{sel.origin}: {sel.label}: the name {name!r} derived for {arn} is already used in "
+                    f"{account}/{region}"
+                )
+                continue
+            taken.add(name)
+            dest = _destination(sel, account, region, known.destinations, known.dest_by_arn, exp)
+            if dest is not None:
+                exp.resources.extend(_resources(sel, account, region, name, arn, dest, default_tags))
+    exp.problems = sorted(set(exp.problems))
+    return exp
 
-    # every (scope, selector, match), sorted, first selector (by name) wins a resource + log type
-    planned: dict[tuple[str, str], list[tuple[Selector, str, str]]] = defaultdict(
-        list
-    )  # scope -> (sel, arn, base)
+
+def _plan_matches(
+    selectors: list[Selector],
+    discovered: dict[Key, list[Match]],
+    covered: set[tuple[str, str, str]],
+    exp: Expansion,
+) -> Planned:
+    """Every (scope, selector, match), sorted; the first selector (by name) wins a resource + log type."""
+    by_name = {s.name: s for s in selectors}
+    planned: Planned = defaultdict(list)
     for key in sorted(discovered):
         name, account, region = key
         sel = by_name.get(name)
@@ -161,71 +199,68 @@ def expand(
             covered.add(ident)
             planned[(account, region)].append((sel, arn, base_name(sel, arn)))
             exp.matched[name] += 1
+    return planned
 
-    for (account, region), items in sorted(planned.items()):
-        counts: dict[str, int] = defaultdict(int)
-        for _, _, base in items:
-            counts[base] += 1
-        names: list[str] = []
-        for sel, arn, base in items:
-            clash = len(base) > NAME_MAX or counts[base] > 1 or base in taken[(account, region)]
-            names.append(hashed_name(base, arn, sel.spec.logType) if clash else base)
-        for (sel, arn, _), name in zip(items, names, strict=True):
-            if name in taken[(account, region)]:
-                exp.problems.append(
-                    f"{sel.origin}: {sel.label}: the name {name!r} derived for {arn} is already used in "
-                    f"{account}/{region}"
-                )
-                continue
-            taken[(account, region)].add(name)
-            dest = _destination(sel, account, region, destinations, dest_by_arn, exp)
-            if dest is None:
-                continue
-            dest_arn, dest_type = dest
-            spec = sel.spec
-            origin = f"{sel.origin} {sel.label}"
-            exp.resources.append(
-                Resource(
-                    Kind.SOURCE,
-                    account,
-                    region,
-                    name,
-                    {
-                        "resourceArn": arn,
-                        "logType": spec.logType,
-                        "deliverySourceConfiguration": dict(spec.source.deliverySourceConfiguration),
-                    },
-                    tags={**default_tags, **spec.source.tags},
-                    arn=source_arn(account, region, name),
-                    origin=origin,
-                )
-            )
-            s3 = spec.delivery.s3DeliveryConfiguration
-            exp.resources.append(
-                Resource(
-                    Kind.DELIVERY,
-                    account,
-                    region,
-                    name,
-                    {
-                        "deliverySourceName": name,
-                        "deliveryDestinationArn": dest_arn,
-                        "deliveryDestinationType": dest_type,
-                        "sourceService": sel.service,
-                        "recordFields": list(spec.delivery.recordFields)
-                        if spec.delivery.recordFields is not None
-                        else None,
-                        "fieldDelimiter": spec.delivery.fieldDelimiter,
-                        "s3DeliveryConfiguration": s3.model_dump(exclude_none=True)
-                        if s3 is not None
-                        else None,
-                    },
-                    tags={**default_tags, **spec.delivery.tags},
-                    origin=origin,
-                )
-            )
-    exp.problems = sorted(set(exp.problems))
-    return exp
+
+def _names(items: list[tuple[Selector, str, str]], taken: set[str]) -> list[str]:
+    """One scope's derived names: the base name, or a hashed one when it is too long or clashes."""
+    counts: dict[str, int] = defaultdict(int)
+    for _, _, base in items:
+        counts[base] += 1
+    names: list[str] = []
+    for sel, arn, base in items:
+        clash = len(base) > NAME_MAX or counts[base] > 1 or base in taken
+        names.append(hashed_name(base, arn, sel.spec.logType) if clash else base)
+    return names
+
+
+def _resources(
+    sel: Selector,
+    account: str,
+    region: str,
+    name: str,
+    arn: str,
+    dest: tuple[str, str | None],
+    default_tags: dict[str, str],
+) -> tuple[Resource, Resource]:
+    """The source and the delivery of one match."""
+    dest_arn, dest_type = dest
+    spec = sel.spec
+    origin = f"{sel.origin} {sel.label}"
+    source = Resource(
+        Kind.SOURCE,
+        account,
+        region,
+        name,
+        {
+            "resourceArn": arn,
+            "logType": spec.logType,
+            "deliverySourceConfiguration": dict(spec.source.deliverySourceConfiguration),
+        },
+        tags={**default_tags, **spec.source.tags},
+        arn=source_arn(account, region, name),
+        origin=origin,
+    )
+    s3 = spec.delivery.s3DeliveryConfiguration
+    record_fields = spec.delivery.recordFields
+    delivery = Resource(
+        Kind.DELIVERY,
+        account,
+        region,
+        name,
+        {
+            "deliverySourceName": name,
+            "deliveryDestinationArn": dest_arn,
+            "deliveryDestinationType": dest_type,
+            "sourceService": sel.service,
+            "recordFields": list(record_fields) if record_fields is not None else None,
+            "fieldDelimiter": spec.delivery.fieldDelimiter,
+            "s3DeliveryConfiguration": s3.model_dump(exclude_none=True) if s3 is not None else None,
+        },
+        tags={**default_tags, **spec.delivery.tags},
+        origin=origin,
+    )
+    return source, delivery
 
 
 def _destination(

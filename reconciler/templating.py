@@ -217,37 +217,43 @@ class BoundedSandbox(jinja2.sandbox.SandboxedEnvironment):
         return "".join(texts)
 
     def call_binop(self, context: jinja2.runtime.Context, operator: str, left: Any, right: Any) -> Any:
-        b = self.budget
-        b.tick()
-        seq = (str, bytes, list, tuple)
-        if operator == "*":
-            if isinstance(left, seq) and isinstance(right, int):
-                self._sized(left, _size(left) * max(right, 0), "a '*' result")
-            elif isinstance(right, seq) and isinstance(left, int):
-                self._sized(right, _size(right) * max(left, 0), "a '*' result")
-            elif (
-                isinstance(left, int)
-                and isinstance(right, int)
-                and abs(left).bit_length() + abs(right).bit_length() > MAX_INT_BITS
-            ):
-                raise TemplateLimit(f"a '*' result over {MAX_INT_BITS:,} bits; refused")
-        elif operator == "**":
-            big = isinstance(left, int) and isinstance(right, int) and abs(left) > 1 and right > 0
-            if big and right * math.log2(abs(left)) > MAX_INT_BITS:
-                raise TemplateLimit(f"a '**' result over {MAX_INT_BITS:,} bits; refused")
-        elif operator == "%":
-            if isinstance(left, str | bytes):
-                args = right if isinstance(right, tuple) else (right,)
-                extra = _check_percent(left)
-                b.charge(len(left) + extra + sum(_size(a) for a in args), "a '%' result")
-        elif operator == "+" and isinstance(left, seq) and isinstance(right, seq):
-            self._sized(left, _size(left) + _size(right), "a '+' result")
+        self.budget.tick()
+        pre = _BINOP_CHECKS.get(operator)
+        if pre is not None:
+            pre(self, left, right)
         result = super().call_binop(context, operator, left, right)
         if isinstance(result, str | bytes | list | tuple):
-            b.result(result, f"a '{operator}' result")
+            self.budget.result(result, f"a '{operator}' result")
         if isinstance(result, str) and (isinstance(left, VarStr) or isinstance(right, VarStr)):
             return VarStr(result)
         return result
+
+    def _pre_mul(self, left: Any, right: Any) -> None:
+        if isinstance(left, _SEQ) and isinstance(right, int):
+            self._sized(left, _size(left) * max(right, 0), "a '*' result")
+        elif isinstance(right, _SEQ) and isinstance(left, int):
+            self._sized(right, _size(right) * max(left, 0), "a '*' result")
+        elif (
+            isinstance(left, int)
+            and isinstance(right, int)
+            and abs(left).bit_length() + abs(right).bit_length() > MAX_INT_BITS
+        ):
+            raise TemplateLimit(f"a '*' result over {MAX_INT_BITS:,} bits; refused")
+
+    def _pre_pow(self, left: Any, right: Any) -> None:
+        big = isinstance(left, int) and isinstance(right, int) and abs(left) > 1 and right > 0
+        if big and right * math.log2(abs(left)) > MAX_INT_BITS:
+            raise TemplateLimit(f"a '**' result over {MAX_INT_BITS:,} bits; refused")
+
+    def _pre_mod(self, left: Any, right: Any) -> None:
+        if isinstance(left, str | bytes):
+            args = right if isinstance(right, tuple) else (right,)
+            extra = _check_percent(left)
+            self.budget.charge(len(left) + extra + sum(_size(a) for a in args), "a '%' result")
+
+    def _pre_add(self, left: Any, right: Any) -> None:
+        if isinstance(left, _SEQ) and isinstance(right, _SEQ):
+            self._sized(left, _size(left) + _size(right), "a '+' result")
 
     def _sized(self, like: Any, size: int, what: str) -> None:
         if isinstance(like, list | tuple):
@@ -270,24 +276,9 @@ class BoundedSandbox(jinja2.sandbox.SandboxedEnvironment):
     def _check_str_method(
         self, s: str | bytes, name: str, args: tuple[Any, ...], kwargs: dict[str, Any]
     ) -> None:
-        what = f"{name}()"
-        if name in ("center", "ljust", "rjust", "zfill") and args:
-            self.budget.charge(max(len(s), _int_arg(args[0], f"the width of {what}")), what)
-        elif name == "expandtabs":
-            size = args[0] if args else kwargs.get("tabsize", 8)
-            tabs = s.count("\t") if isinstance(s, str) else s.count(b"\t")
-            self.budget.charge(len(s) + tabs * max(0, _int_arg(size, "the tab size")), what)
-        elif name == "replace" and len(args) >= 2:
-            old, new = args[0], args[1]
-            if isinstance(old, str | bytes) and isinstance(new, str | bytes):
-                hits = s.count(old) if old else len(s) + 1  # type: ignore[arg-type]
-                self.budget.charge(len(s) + hits * max(0, len(new) - len(old)), what)
-        elif name == "join" and args:
-            items = args[0]
-            if isinstance(items, range):
-                raise TemplateLimit("join() of a range; convert the items to strings first")
-            if isinstance(items, list | tuple):
-                self.budget.charge(sum(_size(i) for i in items) + len(s) * len(items), what)
+        check = _STR_METHOD_CHECKS.get(name)
+        if check is not None:
+            check(self.budget, s, args, kwargs, f"{name}()")
 
     def wrap_str_format(self, value: Any) -> Callable[..., str] | None:
         wrapped = super().wrap_str_format(value)
@@ -339,6 +330,57 @@ class BoundedSandbox(jinja2.sandbox.SandboxedEnvironment):
 
         return checked
 
+
+_SEQ = (str, bytes, list, tuple)
+
+_BINOP_CHECKS: dict[str, Callable[[BoundedSandbox, Any, Any], None]] = {
+    "*": BoundedSandbox._pre_mul,
+    "**": BoundedSandbox._pre_pow,
+    "%": BoundedSandbox._pre_mod,
+    "+": BoundedSandbox._pre_add,
+}
+
+StrArgs = tuple[Any, ...]
+
+
+def _str_pad(b: _Budget, s: str | bytes, args: StrArgs, kwargs: dict[str, Any], what: str) -> None:
+    if args:
+        b.charge(max(len(s), _int_arg(args[0], f"the width of {what}")), what)
+
+
+def _str_expandtabs(b: _Budget, s: str | bytes, args: StrArgs, kwargs: dict[str, Any], what: str) -> None:
+    size = args[0] if args else kwargs.get("tabsize", 8)
+    tabs = s.count("\t") if isinstance(s, str) else s.count(b"\t")
+    b.charge(len(s) + tabs * max(0, _int_arg(size, "the tab size")), what)
+
+
+def _str_replace(b: _Budget, s: str | bytes, args: StrArgs, kwargs: dict[str, Any], what: str) -> None:
+    if len(args) < 2:
+        return
+    old, new = args[0], args[1]
+    if isinstance(old, str | bytes) and isinstance(new, str | bytes):
+        hits = s.count(old) if old else len(s) + 1  # type: ignore[arg-type]
+        b.charge(len(s) + hits * max(0, len(new) - len(old)), what)
+
+
+def _str_join(b: _Budget, s: str | bytes, args: StrArgs, kwargs: dict[str, Any], what: str) -> None:
+    items = args[0] if args else None
+    if isinstance(items, range):
+        raise TemplateLimit("join() of a range; convert the items to strings first")
+    if isinstance(items, list | tuple):
+        b.charge(sum(_size(i) for i in items) + len(s) * len(items), what)
+
+
+# str and bytes methods checked before they run (the others are charged on their result)
+_STR_METHOD_CHECKS: dict[str, Callable[[_Budget, str | bytes, StrArgs, dict[str, Any], str], None]] = {
+    "center": _str_pad,
+    "ljust": _str_pad,
+    "rjust": _str_pad,
+    "zfill": _str_pad,
+    "expandtabs": _str_expandtabs,
+    "replace": _str_replace,
+    "join": _str_join,
+}
 
 _DATA_FILTERS = {"tojson"}  # their output is already a safe YAML scalar
 

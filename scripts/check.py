@@ -1,5 +1,6 @@
-"""The project's checks, the same locally and in CI: ruff format, ruff check, mypy --strict, schemas, workflows
-(GitHub's schema and actionlint, README snippets included), pytest."""
+"""The project's checks, the same locally and in CI: ruff format, ruff check, mypy --strict, the complexity gate
+(scripts/complexity.py), schemas, workflows (GitHub's schema and actionlint, README snippets included), pytest (it
+prints the ten slowest tests)."""
 
 from __future__ import annotations
 
@@ -27,10 +28,11 @@ def main() -> None:
     run("ruff format", [str(BIN / "ruff"), "format", "--check", *paths])
     run("ruff check", [str(BIN / "ruff"), "check", *paths])
     run("mypy", [str(BIN / "mypy"), "--strict", "reconciler"])
+    run("complexity", [sys.executable, str(ROOT / "scripts" / "complexity.py")])
     run("schemas", [str(BIN / "reconciler"), "schema", "--out", "schemas", "--check"])
     run("workflows", [sys.executable, str(ROOT / "scripts" / "check_workflows.py")])
     workers = os.environ.get("PYTEST_WORKERS", "2")
-    run("pytest", [str(BIN / "pytest"), "-n", workers, "-q", *sys.argv[1:]])
+    run("pytest", [str(BIN / "pytest"), "-n", workers, "-q", "--durations=10", *sys.argv[1:]])
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 import pytest
 
@@ -102,3 +103,27 @@ def test_durations_and_since() -> None:
     assert verify.parse_since("2026-01-01T10:00:00Z", now) == dt.datetime(2026, 1, 1, 10, tzinfo=dt.UTC)
     with pytest.raises(ConfigError, match="apply --verify"):
         verify.parse_since("apply", now)
+
+
+def test_log_group_policies_count_with_the_accounts() -> None:
+    """A grant in the log group's own resource policy lets the service write; a Deny in either kind of policy wins."""
+    group = f"arn:aws:logs:us-east-1:{A}:log-group:app"
+    t = target(dest_type="CWL", resource_arn=group)
+    allow = json.dumps({"Statement": [{"Effect": "Allow", "Principal": {"Service": writepath.SERVICE},
+                                       "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+                                       "Resource": f"{group}:log-stream:*",
+                                       "Condition": {"ArnLike": {"aws:SourceArn": f"arn:aws:logs:us-east-1:{A}:*"}}}]})  # fmt: skip
+    deny = json.dumps({"Statement": [{"Effect": "Deny", "Principal": "*", "Action": "logs:PutLogEvents",
+                                      "Resource": "*"}]})  # fmt: skip
+    assert [f.code for f in writepath.evaluate_targets([t], {group: writepath.Facts(group)})] == [
+        "cwl-policy-missing"
+    ]
+    own = writepath.Facts(group, cwl_group_policies=[("mine", allow)])
+    assert writepath.evaluate_targets([t], {group: own}) == []
+    denied = writepath.Facts(group, cwl_policies=[("acct", deny)], cwl_group_policies=[("mine", allow)])
+    assert [f.code for f in writepath.evaluate_targets([t], {group: denied})] == ["cwl-policy-denies"]
+    wrong = writepath.Facts(
+        group, cwl_group_policies=[("mine", allow.replace(f"us-east-1:{A}:*", f"eu-west-1:{A}:*"))]
+    )
+    [f] = writepath.evaluate_targets([t], {group: wrong})
+    assert f.code == "cwl-policy-wrong-region" and "of log group app" in f.message

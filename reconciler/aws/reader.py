@@ -109,15 +109,17 @@ class Api(Transport):
         self._policy_reads: dict[tuple[str, str], Future[list[tuple[str, str]]]] = {}
 
     # ---- the destination write path (writepath.py evaluates what these read)
-    def read_write_paths(self, reads: Iterable[Read], concurrency: int = 8) -> dict[str, Facts]:
-        """Read, once per destination resource and in its account, what decides whether delivery may write."""
+    def read_write_paths(self, reads: Iterable[Read], concurrency: int | None = None) -> dict[str, Facts]:
+        """Read, once per destination resource and in its account, what decides whether delivery may write (as many
+        at once as the live read's resource reads, so the check ends within the live read it runs beside)."""
         items = list(reads)
         if not items:
             return {}
         with self._lock:
             self._policy_reads.clear()  # fresh for each plan's reads
+        workers = concurrency or self.read_concurrency
         with ThreadPoolExecutor(
-            max_workers=max(1, min(concurrency, len(items))), thread_name_prefix="grant"
+            max_workers=max(1, min(workers, len(items))), thread_name_prefix="grant"
         ) as pool:
             return dict(zip([r.key for r in items], pool.map(self.read_write_path, items), strict=True))
 

@@ -66,7 +66,6 @@ class KindDef:
     """One kind: class attributes describe its fields; methods convert. Subclassed once per kind module."""
 
     kind: ClassVar[Kind]
-    rank: ClassVar[int]  # apply order (deletes in reverse)
     attrs: ClassVar[type[Attrs]]
     compared: ClassVar[tuple[str, ...]]  # fields diff compares, in this order
     replaced_by: ClassVar[dict[str, str]] = {}  # field -> why a change of it needs a replace

@@ -115,7 +115,6 @@ class DeliveryAttrs(Attrs):
 
 class Delivery(KindDef):
     kind = Kind.DELIVERY
-    rank = 4
     attrs = DeliveryAttrs
     compared = CONFIG
     server_defaulted = CONFIG

@@ -123,7 +123,6 @@ class DestinationAttrs(Attrs):
 
 class Destination(KindDef):
     kind = Kind.DESTINATION
-    rank = 1
     attrs = DestinationAttrs
     compared = ("deliveryDestinationType", "outputFormat", "destinationResourceArn", "roleArn")
     replaced_by: ClassVar[dict[str, str]] = {

@@ -23,7 +23,6 @@ class PolicyAttrs(Attrs):
 
 class Policy(KindDef):
     kind = Kind.POLICY
-    rank = 2
     attrs = PolicyAttrs
     compared = ("policy",)
     owned = False

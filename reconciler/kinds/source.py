@@ -86,7 +86,6 @@ class SourceAttrs(Attrs):
 
 class Source(KindDef):
     kind = Kind.SOURCE
-    rank = 0
     attrs = SourceAttrs
     compared = ("resourceArn", "logType", "deliverySourceConfiguration")
     replaced_by: ClassVar[dict[str, str]] = {
