@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from .aws import Api
@@ -41,8 +42,10 @@ def resolve(project: Project, api: Api) -> tuple[Project, Resolution | None]:
         return project, None
     started = time.perf_counter()
     parents = [*org.roots, *org.ous]
-    found = [a["Id"] for a in api.organization_accounts(parents, dict(org.tags))]
-    caller = api.caller_account()
+    with ThreadPoolExecutor(1, thread_name_prefix="caller") as pool:
+        asked = pool.submit(api.caller_account)  # while the organisation is read
+        found = [a["Id"] for a in api.organization_accounts(parents, dict(org.tags))]
+        caller = asked.result()
     excluded = sorted(set(found) & set(org.exclude))
     accounts: dict[str, AccountAccess] = {}
     for account in found:

@@ -41,6 +41,9 @@ from .transport import RateLimiter, RetryPolicy, Transport, _snake
 TAG_PAGE_TYPES = ["logs:delivery-source", "logs:delivery-destination", "logs:delivery"]
 
 
+_ORG_CONCURRENCY = 64  # Organizations reads in flight while resolving accounts (paging, tag reads)
+
+
 @dataclass
 class ScopeState:
     account: str
@@ -517,7 +520,14 @@ class Api(Transport):
                 client = self._clients.setdefault(("", "us-east-1", "organizations"), client)
         return client
 
-    def _org_pages(self, operation: str, key: str, resource: str, **params: Any) -> list[dict[str, Any]]:
+    def _org_pages(
+        self,
+        operation: str,
+        key: str,
+        resource: str,
+        on_page: Callable[[list[dict[str, Any]]], None] | None = None,
+        **params: Any,
+    ) -> list[dict[str, Any]]:
         method = getattr(self._org(), _snake(operation))
         items: list[dict[str, Any]] = []
         token: str | None = None
@@ -526,54 +536,62 @@ class Api(Transport):
             page: dict[str, Any] = self._call(
                 functools.partial(method, **extra), operation, resource, f"org/{operation}"
             )
+            if on_page is not None:
+                on_page(page.get(key, []))
             items.extend(page.get(key, []))
             token = page.get("NextToken")
             if not token:
                 return items
 
+    def _account_tags(self, account: str) -> dict[str, str]:
+        tags = self._org_pages("ListTagsForResource", "Tags", account, ResourceId=account)
+        return {t["Key"]: t["Value"] for t in tags}
+
     def organization_accounts(self, parents: list[str], tags: dict[str, str]) -> list[dict[str, Any]]:
         """The ACTIVE accounts under the given roots/OUs (recursively), with the given account tags.
 
-        ``ListAccountsForParent`` and ``ListChildren`` per parent, every parent of a level at once; then
-        ``ListTagsForResource`` per account when ``tags`` filter. Returns ``{"Id", "Name", "Parent"}`` dicts sorted
-        by id. Called with the caller's credentials: the management or a delegated administrator account.
+        ``ListAccountsForParent`` and ``ListChildren`` per parent, every parent of a level at once; when ``tags``
+        filter, each account's ``ListTagsForResource`` starts as soon as the page naming it arrives, so the tag reads
+        overlap the remaining pages (AWS pages accounts 20 at a time). Returns ``{"Id", "Name", "Parent"}`` dicts
+        sorted by id. Called with the caller's credentials: the management or a delegated administrator account.
         """
         found: dict[str, dict[str, Any]] = {}
-        with ThreadPoolExecutor(max_workers=16, thread_name_prefix="org") as pool:
+        tag_reads: dict[str, Future[dict[str, str]]] = {}
+        lock = threading.Lock()
+        with ThreadPoolExecutor(max_workers=_ORG_CONCURRENCY, thread_name_prefix="org") as pool:
+
+            def take(parent: str) -> Callable[[list[dict[str, Any]]], None]:
+                def on_page(items: list[dict[str, Any]]) -> None:
+                    for acct in items:
+                        if (acct.get("State") or acct.get("Status")) != "ACTIVE":
+                            continue
+                        account = str(acct["Id"])
+                        with lock:
+                            if account in found:
+                                continue
+                            found[account] = {"Id": account, "Name": acct.get("Name", ""), "Parent": parent}
+                            if tags:
+                                tag_reads[account] = pool.submit(self._account_tags, account)
+
+                return on_page
+
             level = list(dict.fromkeys(parents))
             seen = set(level)
             while level:
-                level = self._org_level(pool, level, seen, found)
-            if tags:
-                ids = sorted(found)
-                account_tags = pool.map(
-                    lambda i: {t["Key"]: t["Value"] for t in self._org_pages("ListTagsForResource", "Tags", i,
-                                                                              ResourceId=i)}, ids)  # fmt: skip
-                for i, have in zip(ids, account_tags, strict=True):
-                    if any(have.get(k) != v for k, v in tags.items()):
-                        del found[i]
+                listed = [pool.submit(self._org_pages, "ListAccountsForParent", "Accounts", p, take(p), ParentId=p)
+                          for p in level]  # fmt: skip
+                children = [pool.submit(self._org_pages, "ListChildren", "Children", p, ParentId=p,
+                                        ChildType="ORGANIZATIONAL_UNIT") for p in level]  # fmt: skip
+                for fut in listed:
+                    fut.result()
+                nxt = [c["Id"] for fut in children for c in fut.result() if c["Id"] not in seen]
+                seen.update(nxt)
+                level = list(dict.fromkeys(nxt))
+            for account, read in tag_reads.items():
+                have = read.result()
+                if any(have.get(k) != v for k, v in tags.items()):
+                    del found[account]
         return [found[i] for i in sorted(found)]
-
-    def _org_level(
-        self, pool: ThreadPoolExecutor, level: list[str], seen: set[str], found: dict[str, dict[str, Any]]
-    ) -> list[str]:
-        """The ACTIVE accounts of one level of parents into ``found``; the next level's unseen OUs."""
-        accounts = {p: pool.submit(self._org_pages, "ListAccountsForParent", "Accounts", p, ParentId=p)
-                    for p in level}  # fmt: skip
-        children = {p: pool.submit(self._org_pages, "ListChildren", "Children", p, ParentId=p,
-                                   ChildType="ORGANIZATIONAL_UNIT") for p in level}  # fmt: skip
-        nxt: list[str] = []
-        for p in level:
-            for acct in accounts[p].result():
-                state = acct.get("State") or acct.get("Status")
-                if state == "ACTIVE":
-                    found.setdefault(str(acct["Id"]), {"Id": str(acct["Id"]), "Name": acct.get("Name", ""),
-                                                       "Parent": p})  # fmt: skip
-            for child in children[p].result():
-                if child["Id"] not in seen:
-                    seen.add(child["Id"])
-                    nxt.append(child["Id"])
-        return nxt
 
     def find_delivery(
         self, account: str, region: str, source: str, destination_arn: str
