@@ -18,7 +18,7 @@ from typing import Any
 from . import dag
 from . import diff as diffmod
 from . import grants as grantsmod
-from .aws import Api
+from .aws import Api, writer
 from .diff import Action, Change
 from .errors import AwsError
 from .kinds import KINDS, Delivery
@@ -174,8 +174,7 @@ class Runner:
             return  # still there (its delete did not go through after all)
         tags = {**b.tags, **b.extra_tags, OWNER_TAG: self.plan.project, HANDLE_TAG: b.name}
         config = {k: v for k, v in Delivery.write_params(b).items() if v not in ("", [], None)}
-        self.api.call(b.account, b.region, "CreateDelivery", b.address, deliverySourceName=source,
-                      deliveryDestinationArn=dest, tags=tags, **config)  # fmt: skip
+        writer.create_delivery(self.api, b, source, dest, tags, config)
 
     # ---- one step
     def _step(self, step: Step) -> None:
@@ -201,11 +200,7 @@ class Runner:
         kind = KINDS[r.kind]
         if change.action is Action.REPLACE and not kind.calls.replace_deletes:
             return  # goes with its destination
-        try:
-            self.api.call(r.account, r.region, kind.calls.delete, r.address, **kind.delete_params(r))
-        except AwsError as exc:
-            if exc.code != "ResourceNotFoundException":
-                raise  # already gone is what we wanted (a re-run after a crash)
+        writer.delete(self.api, r, kind.calls.delete, kind.delete_params(r))
 
     def _apply(self, i: int, change: Change) -> None:
         d = change.after
@@ -215,28 +210,13 @@ class Runner:
         if kind is Delivery:
             self._apply_delivery(i, change, d, creating)
         elif not kind.calls.tagged:  # a policy: one Put, no tags
-            self.api.call(d.account, d.region, kind.calls.create, d.address, **kind.write_params(d))
+            writer.put(self.api, d, kind.calls.create, kind.write_params(d))
         else:
             if creating or change.attr_fields():
-                params = kind.write_params(d)
-                if creating:
-                    params["tags"] = {**d.tags, OWNER_TAG: self.plan.project}
-                self._put_or_tag(d, kind.calls.create, params, creating)
+                tags = {**d.tags, OWNER_TAG: self.plan.project} if creating else None
+                writer.put(self.api, d, kind.calls.create, kind.write_params(d), tags)
             if not creating:
                 self._tags(change, d.arn)
-
-    def _put_or_tag(self, d: Resource, operation: str, params: dict[str, Any], creating: bool) -> None:
-        """Put*; when creating finds the resource already there (a re-run after a crash), retry without tags."""
-        try:
-            self.api.call(d.account, d.region, operation, d.address, **params)
-        except AwsError as exc:
-            if not (
-                creating and exc.code == "ConflictException" and "Tags can only be provided" in exc.message
-            ):
-                raise
-            tags = params.pop("tags")
-            self.api.call(d.account, d.region, operation, d.address, **params)
-            self.api.call(d.account, d.region, "TagResource", d.address, resourceArn=d.arn, tags=tags)
 
     def _tags(self, change: Change, arn: str | None) -> None:
         r = change.after
@@ -247,80 +227,57 @@ class Runner:
             if KINDS[r.kind].handle_tagged:
                 to_set[HANDLE_TAG] = r.name
         if to_set:
-            self.api.call(r.account, r.region, "TagResource", r.address, resourceArn=arn, tags=to_set)
+            writer.tag(self.api, r, arn, to_set)
         if to_remove:
-            self.api.call(r.account, r.region, "UntagResource", r.address, resourceArn=arn, tagKeys=to_remove)
-
-    def _owner_of(self, d: Resource, arn: str) -> str | None:
-        out = self.api.call(d.account, d.region, "ListTagsForResource", d.address, resourceArn=arn)
-        return dict(out.get("tags") or {}).get(OWNER_TAG)
+            writer.untag(self.api, r, arn, to_remove)
 
     def _apply_delivery(self, i: int, change: Change, d: Resource, creating: bool) -> None:
-        api = self.api
-        source = str(d.attrs["deliverySourceName"])
-        dest = str(d.attrs["deliveryDestinationArn"])
-        config = Delivery.write_params(d)
         if creating:
-            existing = api.find_delivery(d.account, d.region, source, dest)
-            if existing is None:
-                config = Delivery.write_params(d, creating=True)
-                tags = {**d.tags, OWNER_TAG: self.plan.project, HANDLE_TAG: d.name}
-                out = api.call(
-                    d.account,
-                    d.region,
-                    "CreateDelivery",
-                    d.address,
-                    deliverySourceName=source,
-                    deliveryDestinationArn=dest,
-                    tags=tags,
-                    **config,
-                )
-                self.created_ids[i] = out["delivery"]["id"]
-                return
-            # the pair exists already: adopted only when an earlier run of this project created it and stopped
-            # before recording it (our tag), or when it has no owner and the plan was made with --adopt
-            owner = self._owner_of(d, existing["arn"])
-            if owner != self.plan.project and not (owner is None and self.plan.options.get("adopt")):
-                who = (
-                    f"owned by project {owner!r}"
-                    if owner
-                    else "without a reconciler:project tag (plan with --adopt to take it over)"
-                )
-                raise AwsError("CreateDelivery", d.address, "PairTaken",
-                               f"a delivery from {source} to {dest} already exists, {who}; it was not taken over")  # fmt: skip
-            delivery_id = existing["id"]
-            self.created_ids[i] = delivery_id
-            if config:
-                api.call(
-                    d.account, d.region, "UpdateDeliveryConfiguration", d.address, id=delivery_id, **config
-                )
-            api.call(
-                d.account,
-                d.region,
-                "TagResource",
-                d.address,
-                resourceArn=existing["arn"],
-                tags={**d.tags, OWNER_TAG: self.plan.project, HANDLE_TAG: d.name},
-            )
+            self.created_ids[i] = self._create_delivery(d)
             return
         before = change.before
         assert before is not None and before.id is not None
         self.created_ids[i] = before.id
         if change.attr_fields():
-            api.call(d.account, d.region, "UpdateDeliveryConfiguration", d.address, id=before.id, **config)
+            writer.update_delivery(self.api, d, before.id, Delivery.write_params(d))
         self._tags(change, before.arn)
+
+    def _create_delivery(self, d: Resource) -> str:
+        """CreateDelivery, unless the (source, destination) pair exists already (a re-run after a crash): then it is
+        taken over when an earlier run of this project created it and stopped before recording it (our tag), or
+        when it has no owner and the plan was made with --adopt. Returns the delivery's id."""
+        source = str(d.attrs["deliverySourceName"])
+        dest = str(d.attrs["deliveryDestinationArn"])
+        tags = {**d.tags, OWNER_TAG: self.plan.project, HANDLE_TAG: d.name}
+        existing = self.api.find_delivery(d.account, d.region, source, dest)
+        if existing is None:
+            return writer.create_delivery(
+                self.api, d, source, dest, tags, Delivery.write_params(d, creating=True)
+            )
+        owner = writer.owner_of(self.api, d, existing["arn"])
+        if owner != self.plan.project and not (owner is None and self.plan.options.get("adopt")):
+            who = (
+                f"owned by project {owner!r}"
+                if owner
+                else "without a reconciler:project tag (plan with --adopt to take it over)"
+            )
+            raise AwsError("CreateDelivery", d.address, "PairTaken",
+                           f"a delivery from {source} to {dest} already exists, {who}; it was not taken over")  # fmt: skip
+        config = Delivery.write_params(d)
+        if config:
+            writer.update_delivery(self.api, d, existing["id"], config)
+        writer.tag(self.api, d, existing["arn"], tags)
+        return str(existing["id"])
 
     # ---- grants: managed (a read-merge-write, so statements others added meanwhile are kept)
     def _grant(self, change: Change) -> None:
         r = change.resource
         grant = str(r.attrs.get("grant"))
-        api = self.api
         if grant == "firehose-tag":
             assert change.after is not None
             name = r.arn.rsplit("/", 1)[-1] if r.arn else r.name
             tags = [{"Key": k, "Value": v} for k, v in sorted(change.after.attrs["tags"].items())]
-            api.call_service("firehose", r.account, r.region, "TagDeliveryStream", r.address,
-                             DeliveryStreamName=name, Tags=tags)  # fmt: skip
+            writer.tag_delivery_stream(self.api, r, name, tags)
             return
         wanted = dict(change.after.attrs["statements"]) if change.after is not None else {}
         if grant == "cwl-policy":
@@ -328,28 +285,20 @@ class Runner:
             return
         if grant == "kms-policy":
             key = str(r.arn)
-            current = api.call_service("kms", r.account, r.region, "GetKeyPolicy", r.address, KeyId=key,
-                                       PolicyName="default").get("Policy")  # fmt: skip
-            merged = self._merged(r, current, wanted, "key policy")
-            api.call_service("kms", r.account, r.region, "PutKeyPolicy", r.address, KeyId=key,
-                             PolicyName="default", Policy=merged or "{}")  # fmt: skip
+            merged = self._merged(r, writer.key_policy(self.api, r, key), wanted, "key policy")
+            writer.put_key_policy(self.api, r, key, merged or "{}")
             return
+        self._bucket_grant(r, wanted)
+
+    def _bucket_grant(self, r: Resource, wanted: dict[str, Any]) -> None:
         bucket = str(r.arn).split(":::", 1)[-1]
-        current = _bucket_policy(api, r, bucket)
-        merged = self._merged(r, current, wanted, "bucket policy")
+        merged = self._merged(r, writer.bucket_policy(self.api, r, bucket), wanted, "bucket policy")
         if merged is None:
-            api.call_service("s3", r.account, r.region, "DeleteBucketPolicy", r.address, Bucket=bucket)
+            writer.delete_bucket_policy(self.api, r, bucket)
         else:
-            api.call_service(
-                "s3", r.account, r.region, "PutBucketPolicy", r.address, Bucket=bucket, Policy=merged
-            )
+            writer.put_bucket_policy(self.api, r, bucket, merged)
         if self.verify:
-            back = _bucket_policy(api, r, bucket)
-            have = grantsmod.owned_statements(back)
-            if sorted(have) != sorted(wanted) or canonical_policy(list(have.values())) != canonical_policy(
-                [wanted[k] for k in sorted(wanted)]
-            ):
-                raise AwsError("verify", r.address, "Mismatch", "the bucket policy read back lacks the grant")
+            _check_statements(r, writer.bucket_policy(self.api, r, bucket), wanted, "the bucket policy")
 
     def _grant_cwl(self, r: Resource, wanted: dict[str, Any]) -> None:
         """The log group's own resource policy (one per log group): read, merge, write with its revision id."""
@@ -357,16 +306,13 @@ class Runner:
         name, text, revision = _group_policy(api, r, group)
         merged = self._merged(r, text, wanted, "log group's resource policy")
         if merged is None and name is not None and name.startswith(grantsmod.SID_PREFIX):
-            api.call_service("logs", r.account, r.region, "DeleteResourcePolicy", r.address,
-                             policyName=name, resourceArn=group, **revision)  # fmt: skip
+            writer.delete_resource_policy(api, r, group, name, revision)
         elif merged is not None or name is not None:
             doc = merged or grantsmod.EMPTY_POLICY  # a policy not of ours keeps its name, even empty
             if len(doc) > CWL_POLICY_CHARS_MAX:
                 raise AwsError("merge", r.address, "Refused", f"the log group's resource policy would have "
                                f"{len(doc)} characters, past the {CWL_POLICY_CHARS_MAX}-character limit")  # fmt: skip
-            api.call_service("logs", r.account, r.region, "PutResourcePolicy", r.address,
-                             policyName=name or grantsmod.CWL_POLICY_NAME, policyDocument=doc, resourceArn=group,
-                             **revision)  # fmt: skip
+            writer.put_resource_policy(api, r, group, name or grantsmod.CWL_POLICY_NAME, doc, revision)
         if self.verify:
             _check_statements(r, _group_policy(api, r, group)[1], wanted, "the log group's policy")
 
@@ -417,8 +363,7 @@ def run(
 def _group_policy(api: Api, r: Resource, group: str) -> tuple[str | None, str | None, dict[str, str]]:
     """(name, document, the expectedRevisionId argument) of the log group's resource policy the grant edits;
     (None, None, {}) when the group has none."""
-    listed = api.call_service("logs", r.account, r.region, "DescribeResourcePolicies", r.address,
-                              resourceArn=group, policyScope="RESOURCE").get("resourcePolicies", [])  # fmt: skip
+    listed = writer.group_policies(api, r, group)
     i = grantsmod.pick_group_policy([str(p.get("policyName", "")) for p in listed])
     if i is None:
         return None, None, {}
@@ -434,15 +379,3 @@ def _check_statements(r: Resource, text: str | None, wanted: dict[str, Any], wha
         [have[k] for k in sorted(have)]
     ) != canonical_policy([wanted[k] for k in sorted(wanted)]):
         raise AwsError("verify", r.address, "Mismatch", f"{what} read back lacks the grant")
-
-
-def _bucket_policy(api: Api, r: Resource, bucket: str) -> str | None:
-    """The bucket's policy text, or None when it has none."""
-    try:
-        policy = api.call_service("s3", r.account, r.region, "GetBucketPolicy", r.address, Bucket=bucket)
-    except AwsError as exc:
-        if exc.code != "NoSuchBucketPolicy":
-            raise
-        return None
-    text = policy.get("Policy")
-    return str(text) if text is not None else None

@@ -4,13 +4,21 @@
     ├── ConfigError                  reconciler.yaml: missing, malformed, unknown environment
     ├── ManifestError                one or more manifest problems, each FILE:LINE: Kind/name: field: message
     ├── AwsError                     an AWS call failed: operation, resource, error code, message
-    │   └── AccessDenied             the call was denied (a scope cannot be read)
+    │   ├── NotFound                 the resource (or its policy, bucket, key) does not exist
+    │   ├── Conflict                 it exists already, or a condition or concurrent change got in the way
+    │   ├── InUse                    it cannot be deleted while something still uses it
+    │   ├── Throttled                the request rate was exceeded (after this project's retries)
+    │   ├── AccessDenied             the call was denied (a scope cannot be read)
+    │   ├── Invalid                  the request was rejected as invalid (parameters, policy document)
+    │   └── Unreachable              the endpoint could not be reached
     ├── PlanError                    the plan cannot be built (unowned name, protected resource, limits)
     ├── StalePlanError               a saved plan no longer matches live state or format
     └── LockError                    another apply holds the lock
 
-Third-party exceptions are translated into these at one boundary (the ``aws`` package for botocore), with
-``raise ... from exc`` so ``--debug`` still shows the cause.
+Third-party exceptions are translated into these at one boundary (the ``aws`` package for botocore: one table,
+``aws.transport.ERROR_TABLE``, maps AWS error codes to the ``AwsError`` subclasses), with ``raise ... from exc`` so
+``--debug`` still shows the cause. Callers catch the subclass, never compare code strings; ``code`` stays on every
+error for messages.
 """
 
 from __future__ import annotations
@@ -72,7 +80,27 @@ class AwsError(ReconcilerError):
         super().__init__(f"{operation} {resource}: {code}: {message}")
 
 
+class NotFound(AwsError):
+    pass
+
+
+class Conflict(AwsError):
+    pass
+
+
+class InUse(AwsError):
+    pass
+
+
+class Throttled(AwsError):
+    pass
+
+
 class AccessDenied(AwsError):
+    pass
+
+
+class Invalid(AwsError):
     pass
 
 

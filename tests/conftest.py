@@ -138,3 +138,16 @@ def docs(*parts: str) -> str:
 
 
 sys.path.insert(0, str(ROOT / "tests"))
+
+
+@pytest.fixture
+def quick_retries(monkeypatch: pytest.MonkeyPatch) -> Any:
+    """The retry policy the CLI's Api gets, shortened for tests of permanent failures: 3 attempts a few
+    milliseconds apart instead of 12 back-offs of up to 5 s each."""
+    from reconciler.aws import RetryPolicy, transport
+
+    policy = RetryPolicy(
+        max_attempts=3, deadline_seconds=60.0, backoff_base_seconds=0.001, backoff_cap_seconds=0.01
+    )
+    monkeypatch.setattr(transport, "DEFAULT_RETRY", policy)
+    return policy

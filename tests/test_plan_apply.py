@@ -305,7 +305,9 @@ def test_max_deletes_refuses(ws: Workspace, sandbox: Any) -> None:
     assert writes(sandbox) == before
 
 
-def test_failure_skips_dependents_and_rerun_converges(ws: Workspace, sandbox: Any) -> None:
+def test_failure_skips_dependents_and_rerun_converges(
+    ws: Workspace, sandbox: Any, quick_retries: Any
+) -> None:
     ws.write("main.yaml", base())
     sandbox.set_faults(Faults(rules=[Rule(operation="PutDeliverySource", contains="s-kb", code="InternalFailure",
                                           message="boom", status=500, times=-1)]))  # fmt: skip

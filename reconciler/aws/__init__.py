@@ -1,7 +1,8 @@
 """The only package that talks to AWS (boto3/botocore stay inside it; ruff TID251 keeps it so).
 
-``transport`` (sessions and clients per account/region, one call's retries and error translation), ``reader`` (live
-state), ``lock`` (the apply lock). The names other modules use are re-exported here.
+``transport`` (sessions and clients per account/region; one call under a ``RetryPolicy`` and ``RateLimiter``; the
+``ERROR_TABLE`` from AWS error codes to typed errors), ``reader`` (live state), ``writer`` (the writes ``apply``
+sends), ``lock`` (the apply lock). The names other modules use are re-exported here.
 """
 
 from reconciler.kinds.delivery import from_api as delivery_from_api
@@ -11,7 +12,6 @@ from reconciler.kinds.source import from_api as source_from_api
 
 from .lock import Lease
 from .reader import (
-    TAG_PAGE_FALLBACK,
     TAG_PAGE_TYPES,
     Api,
     DiscoveryJob,
@@ -22,13 +22,17 @@ from .transport import (
     BACKOFF_BASE_SECONDS,
     BACKOFF_CAP_SECONDS,
     CALL_DEADLINE_SECONDS,
+    DEFAULT_RETRY,
     DENIED_CODES,
+    ERROR_TABLE,
     MAX_ATTEMPTS,
     NOT_FOUND,
     THROTTLING_CODES,
     TRANSIENT_CONFLICT,
     RateLimiter,
+    RetryPolicy,
     Transport,
+    aws_error,
     known_regions,
     profile_not_found,
     region_problem,
@@ -38,10 +42,11 @@ __all__ = [
     "BACKOFF_BASE_SECONDS",
     "BACKOFF_CAP_SECONDS",
     "CALL_DEADLINE_SECONDS",
+    "DEFAULT_RETRY",
     "DENIED_CODES",
+    "ERROR_TABLE",
     "MAX_ATTEMPTS",
     "NOT_FOUND",
-    "TAG_PAGE_FALLBACK",
     "TAG_PAGE_TYPES",
     "THROTTLING_CODES",
     "TRANSIENT_CONFLICT",
@@ -50,8 +55,10 @@ __all__ = [
     "Lease",
     "LiveState",
     "RateLimiter",
+    "RetryPolicy",
     "ScopeState",
     "Transport",
+    "aws_error",
     "delivery_from_api",
     "destination_from_api",
     "known_regions",

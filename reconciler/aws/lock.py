@@ -8,7 +8,7 @@ import uuid
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from reconciler.errors import AwsError, LockError
+from reconciler.errors import AwsError, Conflict, LockError
 
 from .transport import Transport
 
@@ -72,9 +72,7 @@ class Lease:
                     ExpressionAttributeValues={":now": {"N": str(now)}},
                 ),
             )
-        except AwsError as exc:
-            if exc.code != "ConditionalCheckFailedException":
-                raise
+        except Conflict:  # ConditionalCheckFailedException: held by another, unexpired
             held = self.holder() or {}
             until = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(int(held.get("expires", "0"))))
             raise LockError(
@@ -119,9 +117,11 @@ class Lease:
                     ExpressionAttributeValues={":id": {"S": lock_id}},
                 ),
             )
-        except AwsError as exc:
+        except Conflict:  # ConditionalCheckFailedException: not held with this id
+            if quiet:
+                return
+            raise LockError(f"no lock with id {lock_id} is held for project {self.project!r}") from None
+        except AwsError:
             if quiet:
                 return  # the lease runs out on its own
-            if exc.code == "ConditionalCheckFailedException":
-                raise LockError(f"no lock with id {lock_id} is held for project {self.project!r}") from None
             raise

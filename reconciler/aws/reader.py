@@ -16,7 +16,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-from reconciler.errors import AwsError
+from reconciler.errors import AccessDenied, AwsError, Invalid, NotFound
 from reconciler.kinds.delivery import from_api as delivery_from_api
 from reconciler.kinds.destination import from_api as destination_from_api
 from reconciler.kinds.policy import from_api as policy_from_api
@@ -30,13 +30,13 @@ from reconciler.policyeval import account_of_arn, region_of_arn
 from reconciler.verify import Observation
 from reconciler.writepath import Facts, Read, cwl_group_arn, firehose_parts, log_group_parts, s3_parts
 
-from .transport import DENIED_CODES, NOT_FOUND, Transport, _snake
+from .transport import RateLimiter, RetryPolicy, Transport, _snake
 
 # Ownership tags for a whole scope in pages: the Resource Groups Tagging API's types for the delivery family (they
-# are tag-policy resource types); a scope where the API refuses them or the caller may not call it falls back to one
-# ListTagsForResource per resource. A resource missing from the pages is read with ListTagsForResource too.
+# are tag-policy resource types); a scope where the API refuses them (``Invalid``) or the caller may not call it
+# (``AccessDenied``) falls back to one ListTagsForResource per resource. A resource missing from the pages is read
+# with ListTagsForResource too.
 TAG_PAGE_TYPES = ["logs:delivery-source", "logs:delivery-destination", "logs:delivery"]
-TAG_PAGE_FALLBACK = {"InvalidParameterException", "ValidationException", *DENIED_CODES}
 
 
 _ORG_CONCURRENCY = 64  # Organizations reads in flight while resolving accounts (paging, tag reads)
@@ -81,6 +81,8 @@ class Api(Transport):
         list_concurrency: int = 48,
         connect_timeout: float = 5.0,
         unreachable_seconds: float = 30.0,
+        retry: RetryPolicy | None = None,
+        limiter: RateLimiter | None = None,
     ) -> None:
         super().__init__(
             accounts,
@@ -89,6 +91,8 @@ class Api(Transport):
             pool_connections=max(read_concurrency, 10),
             connect_timeout=connect_timeout,
             unreachable_seconds=unreachable_seconds,
+            retry=retry,
+            limiter=limiter,
         )
         self.list_concurrency = list_concurrency
         self.tag_pages = tag_pages
@@ -131,12 +135,10 @@ class Api(Transport):
         try:
             out = self.call_service("s3", acct, region, "GetBucketPolicy", f"bucket {bucket}", Bucket=bucket)
             facts.bucket_policy = str(out.get("Policy") or "") or None
-        except AwsError as exc:
-            if exc.code == "NoSuchBucket":
+        except NotFound as exc:
+            if exc.code == "NoSuchBucket":  # else NoSuchBucketPolicy: the bucket has no policy
                 facts.exists = False
                 return
-            if exc.code != "NoSuchBucketPolicy":
-                raise
         try:
             enc = self.call_service(
                 "s3", acct, region, "GetBucketEncryption", f"bucket {bucket}", Bucket=bucket
@@ -145,9 +147,8 @@ class Api(Transport):
             default = (rules[0] if rules else {}).get("ApplyServerSideEncryptionByDefault", {})
             facts.sse_algorithm = default.get("SSEAlgorithm")
             facts.kms_key = default.get("KMSMasterKeyID")
-        except AwsError as exc:
-            if exc.code not in ("ServerSideEncryptionConfigurationNotFoundError", "NoSuchBucket"):
-                raise
+        except NotFound:
+            pass  # no default encryption (or no bucket)
         key = facts.kms_key
         if facts.sse_algorithm not in ("aws:kms", "aws:kms:dsse") or not key or key.endswith("alias/aws/s3"):
             return
@@ -233,11 +234,9 @@ class Api(Transport):
             out = self.call_service(
                 "firehose", acct, region, "DescribeDeliveryStream", f"stream {name}", DeliveryStreamName=name
             )
-        except AwsError as exc:
-            if exc.code == NOT_FOUND:
-                facts.exists = False
-                return
-            raise
+        except NotFound:
+            facts.exists = False
+            return
         facts.stream_type = out.get("DeliveryStreamDescription", {}).get("DeliveryStreamType")
         tags = self.call_service(
             "firehose", acct, region, "ListTagsForDeliveryStream", f"stream {name}", DeliveryStreamName=name
@@ -396,41 +395,16 @@ class Api(Transport):
         """
         scope_list = sorted(set(scopes))
         state = LiveState({s: ScopeState(*s) for s in scope_list})
-        jobs: dict[tuple[str, str], list[Future[Resource | None]]] = {s: [] for s in scope_list}
-        lock = threading.Lock()
-        handlers: dict[str, Callable[[str, str, dict[str, Any]], Resource | None]] = {
-            "sources": self._source,
-            "destinations": self._destination,
-            "deliveries": self._delivery,
-        }
         with (
             ThreadPoolExecutor(
                 max_workers=max(1, min(3 * len(scope_list), self.list_concurrency)), thread_name_prefix="list"
             ) as lister,
-            ThreadPoolExecutor(max_workers=self.read_concurrency, thread_name_prefix="read") as reader,
+            ThreadPoolExecutor(max_workers=self.read_concurrency, thread_name_prefix="read") as pool,
         ):
-            tag_maps = {s: reader.submit(self._tag_map, *s) for s in scope_list} if self.tag_pages else {}
-
-            def listing(scope: tuple[str, str], what: str) -> None:
-                account, region = scope
-                op, key = _LISTINGS[what]
-                for items in self._iter_pages(account, region, op, key):
-                    tag_map = tag_maps[scope].result() if scope in tag_maps else None
-                    if tag_map:
-                        items = [
-                            {**i, "tags": tag_map[i["arn"]]} if i.get("arn") in tag_map else i for i in items
-                        ]
-                    futs = [reader.submit(handlers[what], account, region, item) for item in items]
-                    if what == "destinations":
-                        futs += [
-                            reader.submit(self._policy, account, region, i["name"], i["arn"]) for i in items
-                        ]
-                    with lock:
-                        jobs[scope].extend(futs)
-
-            listings = {(s, w): lister.submit(listing, s, w) for s in scope_list for w in handlers}
+            reads = _ScopeReads(self, pool, scope_list)
+            listings = {(s, w): lister.submit(reads.listing, s, w) for s in scope_list for w in _LISTINGS}
             found = {
-                key: reader.submit(self.discover, key[1], key[2], rtypes, tags)
+                key: pool.submit(self.discover, key[1], key[2], rtypes, tags)
                 for key, rtypes, tags in discover or []
                 if (key[1], key[2]) in state.scopes
             }
@@ -443,22 +417,7 @@ class Api(Transport):
             for done, scope in enumerate(
                 scope_list, 1
             ):  # a scope is complete once its listings and reads are
-                for what in handlers:
-                    try:
-                        listings[(scope, what)].result()
-                    except AwsError as exc:
-                        state.scopes[scope].error = state.scopes[scope].error or exc
-                resources: list[Resource] = []
-                for job in jobs[scope]:
-                    try:
-                        r = job.result()
-                    except AwsError as exc:
-                        state.scopes[scope].error = state.scopes[scope].error or exc
-                        continue
-                    if r is not None:
-                        resources.append(r)
-                if state.scopes[scope].error is None:
-                    state.scopes[scope].resources = _with_policy_owners(resources)
+                reads.finish(state.scopes[scope], [listings[(scope, what)] for what in _LISTINGS])
                 if self.on_scope is not None:
                     self.on_scope(state.scopes[scope], done, len(scope_list))
         return state
@@ -467,20 +426,16 @@ class Api(Transport):
         """ARN -> tags of the scope's delivery-family resources, from the tagging API's pages (None: not usable)."""
         try:
             return dict(self.discover(account, region, TAG_PAGE_TYPES, []))
-        except AwsError as exc:
-            if exc.code in TAG_PAGE_FALLBACK:
-                return None
-            raise
+        except (Invalid, AccessDenied):
+            return None
 
     def _tags(self, account: str, region: str, item: dict[str, Any]) -> dict[str, str] | None:
         if "tags" in item:
             return dict(item["tags"] or {})
         try:
             out = self.call(account, region, "ListTagsForResource", item["arn"], resourceArn=item["arn"])
-        except AwsError as exc:
-            if exc.code == NOT_FOUND:
-                return None  # deleted between listing and tag read
-            raise
+        except NotFound:
+            return None  # deleted between listing and tag read
         return dict(out.get("tags", {}))
 
     def _source(self, account: str, region: str, item: dict[str, Any]) -> Resource | None:
@@ -500,10 +455,8 @@ class Api(Transport):
             out = self.call(
                 account, region, "GetDeliveryDestinationPolicy", name, deliveryDestinationName=name
             )
-        except AwsError as exc:
-            if exc.code == NOT_FOUND:
-                return None
-            raise
+        except NotFound:
+            return None
         return policy_from_api(account, region, name, arn, out)
 
     def _delivery(self, account: str, region: str, item: dict[str, Any]) -> Resource | None:
@@ -514,10 +467,8 @@ class Api(Transport):
                     **self.call(account, region, "GetDelivery", item["id"], id=item["id"])["delivery"],
                     **known,
                 }
-            except AwsError as exc:
-                if exc.code == NOT_FOUND:
-                    return None
-                raise
+            except NotFound:
+                return None
         tags = self._tags(account, region, item)
         if tags is None:
             return None
@@ -545,10 +496,8 @@ class Api(Transport):
             item = self.call(account, region, "GetDelivery", delivery_id, id=delivery_id)["delivery"]
             tags = self._tags(account, region, item)
             return None if tags is None else delivery_from_api(account, region, item, tags)
-        except AwsError as exc:
-            if exc.code == NOT_FOUND:
-                return None
-            raise
+        except NotFound:
+            return None
 
     # ---- AWS Organizations (accounts.fromOrganization)
     def _org(self) -> Any:
@@ -645,6 +594,59 @@ class Api(Transport):
             ):
                 return item
         return None
+
+
+class _ScopeReads:
+    """The per-resource reads of one ``read_live``: started as each listing page arrives, collected per scope."""
+
+    def __init__(self, api: Api, pool: ThreadPoolExecutor, scopes: list[tuple[str, str]]) -> None:
+        self.api, self.pool = api, pool
+        self.tag_maps = {s: pool.submit(api._tag_map, *s) for s in scopes} if api.tag_pages else {}
+        self.jobs: dict[tuple[str, str], list[Future[Resource | None]]] = {s: [] for s in scopes}
+        self.lock = threading.Lock()
+        self.handlers: dict[str, Callable[[str, str, dict[str, Any]], Resource | None]] = {
+            "sources": api._source,
+            "destinations": api._destination,
+            "deliveries": api._delivery,
+        }
+
+    def listing(self, scope: tuple[str, str], what: str) -> None:
+        account, region = scope
+        op, key = _LISTINGS[what]
+        for items in self.api._iter_pages(account, region, op, key):
+            items = self._with_tags(scope, items)
+            futs = [self.pool.submit(self.handlers[what], account, region, item) for item in items]
+            if what == "destinations":
+                futs += [
+                    self.pool.submit(self.api._policy, account, region, i["name"], i["arn"]) for i in items
+                ]
+            with self.lock:
+                self.jobs[scope].extend(futs)
+
+    def _with_tags(self, scope: tuple[str, str], items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        tag_map = self.tag_maps[scope].result() if scope in self.tag_maps else None
+        if not tag_map:
+            return items
+        return [{**i, "tags": tag_map[i["arn"]]} if i.get("arn") in tag_map else i for i in items]
+
+    def finish(self, scope: ScopeState, listings: list[Future[None]]) -> None:
+        """Wait for the scope's listings and reads; its resources, or the first error."""
+        for listing in listings:
+            try:
+                listing.result()
+            except AwsError as exc:
+                scope.error = scope.error or exc
+        resources: list[Resource] = []
+        for job in self.jobs[(scope.account, scope.region)]:
+            try:
+                r = job.result()
+            except AwsError as exc:
+                scope.error = scope.error or exc
+                continue
+            if r is not None:
+                resources.append(r)
+        if scope.error is None:
+            scope.resources = _with_policy_owners(resources)
 
 
 def _with_policy_owners(resources: list[Resource]) -> list[Resource]:

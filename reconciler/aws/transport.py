@@ -21,7 +21,17 @@ import botocore.config
 import botocore.exceptions
 
 from reconciler import hints
-from reconciler.errors import AccessDenied, AwsError, ConfigError, Unreachable
+from reconciler.errors import (
+    AccessDenied,
+    AwsError,
+    ConfigError,
+    Conflict,
+    InUse,
+    Invalid,
+    NotFound,
+    Throttled,
+    Unreachable,
+)
 from reconciler.models import AccountAccess
 
 T = TypeVar("T")
@@ -44,10 +54,76 @@ THROTTLING_CODES = {
     "SlowDown",
     "ProvisionedThroughputExceededException",
 }
-MAX_ATTEMPTS = 12
-CALL_DEADLINE_SECONDS = 120.0
-BACKOFF_BASE_SECONDS = 0.05
-BACKOFF_CAP_SECONDS = 5.0
+
+# The one translation of AWS error codes into typed errors (``errors.py``); a code not listed stays ``AwsError``.
+# Callers catch the type; the code stays on the error for messages.
+_CODES: dict[type[AwsError], set[str]] = {
+    NotFound: {
+        NOT_FOUND,
+        "NoSuchBucket",
+        "NoSuchBucketPolicy",
+        "NoSuchKey",
+        "NotFoundException",
+        "NoSuchEntity",
+        "ServerSideEncryptionConfigurationNotFoundError",
+        "AccountNotFoundException",
+        "ParentNotFoundException",
+    },
+    Conflict: {
+        "ConflictException",
+        "ConditionalCheckFailedException",
+        "ResourceAlreadyExistsException",
+        "AlreadyExistsException",
+        "ConcurrentModificationException",
+        "OperationAbortedException",
+    },
+    InUse: {"ResourceInUseException"},
+    Throttled: THROTTLING_CODES,
+    AccessDenied: DENIED_CODES,
+    Invalid: {
+        "ValidationException",
+        "InvalidParameterException",
+        "InvalidParameterValueException",
+        "InvalidParameterValue",
+        "InvalidRequestException",
+        "InvalidArgument",
+        "InvalidInputException",
+        "MalformedPolicyDocumentException",
+        "MalformedPolicy",
+    },
+}
+ERROR_TABLE: dict[str, type[AwsError]] = {code: cls for cls, codes in _CODES.items() for code in codes}
+
+
+def aws_error(operation: str, resource: str, code: str, message: str) -> AwsError:
+    """The typed error for an AWS error code (``ERROR_TABLE``). A ``ConflictException`` from a ``Delete*`` that is not
+    the transient "currently being updated" means the resource is still in use (a source or destination that still
+    has deliveries)."""
+    cls = ERROR_TABLE.get(code, AwsError)
+    if code == "ConflictException" and operation.startswith("Delete") and TRANSIENT_CONFLICT not in message:
+        cls = InUse
+    return cls(operation, resource, code, message)
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How often and how long a failed call is retried: full-jitter exponential backoff, at most ``max_attempts``
+    attempts within ``deadline_seconds``. The defaults are the CLI's; tests inject a short one."""
+
+    max_attempts: int = 12
+    deadline_seconds: float = 120.0
+    backoff_base_seconds: float = 0.05
+    backoff_cap_seconds: float = 5.0
+
+    def delay(self, attempt: int) -> float:
+        return random.uniform(0, min(self.backoff_cap_seconds, self.backoff_base_seconds * 2**attempt))
+
+
+DEFAULT_RETRY = RetryPolicy()
+MAX_ATTEMPTS = DEFAULT_RETRY.max_attempts
+CALL_DEADLINE_SECONDS = DEFAULT_RETRY.deadline_seconds
+BACKOFF_BASE_SECONDS = DEFAULT_RETRY.backoff_base_seconds
+BACKOFF_CAP_SECONDS = DEFAULT_RETRY.backoff_cap_seconds
 
 
 @dataclass
@@ -126,8 +202,11 @@ class Transport:
         pool_connections: int = 10,
         connect_timeout: float = 5.0,
         unreachable_seconds: float = 30.0,
+        retry: RetryPolicy | None = None,
+        limiter: RateLimiter | None = None,
     ) -> None:
         self.accounts = accounts
+        self.retry = retry or DEFAULT_RETRY
         self.default_region = default_region
         self.endpoint_url = endpoint_url or None
         self.connect_timeout = connect_timeout
@@ -144,7 +223,7 @@ class Transport:
             read_timeout=60,
             user_agent_extra="reconciler",
         )
-        self.limiter = RateLimiter()
+        self.limiter = limiter or RateLimiter()
         self._lock = threading.Lock()
         self._session_lock = threading.RLock()
         self._sessions: dict[str, tuple[boto3.Session, dict[str, str]]] = {}
@@ -299,75 +378,90 @@ class Transport:
         service: str | None = None,
         account: str | None = None,
     ) -> T:
-        """One API call with this project's retry policy; botocore's own retries are off.
+        """One API call with this project's retry policy (``self.retry``); botocore's own retries are off.
 
-        Retried with full-jitter exponential backoff, within ``CALL_DEADLINE_SECONDS``: throttling, HTTP 5xx,
-        dropped connections and timeouts, and the transient ``ConflictException ... currently being updated``
-        (TF #42194). Each attempt first waits for the send-rate limit of its (account, region, operation), which
-        learns from throttling (``RateLimiter``). Anything else, or the last failure, becomes an ``AwsError``.
+        Retried with full-jitter exponential backoff, within the policy's deadline: throttling, HTTP 5xx, dropped
+        connections and timeouts, and the transient ``ConflictException ... currently being updated`` (TF #42194).
+        Each attempt first waits for the send-rate limit of its (account, region, operation), which learns from
+        throttling (``RateLimiter``). Anything else, or the last failure, becomes a typed ``AwsError``
+        (``aws_error``).
         """
-        deadline = time.monotonic() + CALL_DEADLINE_SECONDS
+        deadline = time.monotonic() + self.retry.deadline_seconds
         attempt = 0
         while True:
             attempt += 1
-            if self._abort_at is not None:
-                deadline = min(deadline, self._abort_at)
-                if time.monotonic() >= self._abort_at:
-                    raise AwsError(operation, resource, "Interrupted", "not sent: the apply was interrupted")
-            if limit_key is not None:
-                self.limiter.wait(limit_key)
+            deadline = self._before_attempt(operation, resource, limit_key, deadline)
+            retry_until: float | None = deadline
             try:
                 result = fn()
             except botocore.exceptions.ClientError as exc:
-                err = exc.response.get("Error", {})
-                code = str(err.get("Code", "Unknown"))
-                message = str(err.get("Message", ""))
-                status = int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) or 0)
-                throttled = code in THROTTLING_CODES
-                if limit_key is not None and throttled:
-                    self.limiter.throttled(limit_key)
-                transient = (
-                    throttled
-                    or status >= 500
-                    or (code == "ConflictException" and TRANSIENT_CONFLICT in message)
-                )
-                if transient and attempt < MAX_ATTEMPTS and time.monotonic() < deadline:
-                    self._backoff(attempt, deadline)
-                    continue
-                cls = AccessDenied if code in DENIED_CODES else AwsError
-                raise cls(operation, resource, code, message) from exc
+                failure, cause = self._client_error(exc, operation, resource, limit_key), exc
+                if not _transient(exc, failure):
+                    retry_until = None
             except botocore.exceptions.NoCredentialsError as exc:
                 raise AccessDenied(operation, resource, "NoCredentials", "no AWS credentials found") from exc
             except botocore.exceptions.EndpointConnectionError as exc:  # also ConnectTimeoutError
                 # the endpoint cannot be reached at all: retried while it has been down for less than
                 # ``unreachable_seconds`` in all (shared by every call), then one line naming it
-                if self._still_trying() and attempt < MAX_ATTEMPTS and time.monotonic() < deadline:
-                    self._backoff(attempt, min(deadline, self._down_until()))
-                    continue
-                where = account or (limit_key.split("/", 1)[0] if limit_key else resource)
-                raise Unreachable(
-                    operation,
-                    resource,
-                    endpoint=self.endpoint_url or _endpoint_of(exc),
-                    reason=_connection_reason(exc),
-                    service=service or _service_of(fn) or "logs",
-                    account=where,
-                    configured=self.endpoint_url is not None,
-                ) from exc
+                failure, cause = (
+                    self._unreachable(exc, fn, operation, resource, limit_key, service, account),
+                    exc,
+                )
+                retry_until = min(deadline, self._down_until()) if self._still_trying() else None
             except (
                 botocore.exceptions.ConnectionClosedError,
                 botocore.exceptions.ReadTimeoutError,
             ) as exc:
-                if attempt < MAX_ATTEMPTS and time.monotonic() < deadline:
-                    self._backoff(attempt, deadline)
-                    continue
-                raise AwsError(operation, resource, "ConnectionError", str(exc)) from exc
+                failure, cause = AwsError(operation, resource, "ConnectionError", str(exc)), exc
             except botocore.exceptions.BotoCoreError as exc:
                 raise AwsError(operation, resource, type(exc).__name__, str(exc)) from exc
-            if limit_key is not None:
-                self.limiter.succeeded(limit_key)
-            self._down_since = None
-            return result
+            else:
+                if limit_key is not None:
+                    self.limiter.succeeded(limit_key)
+                self._down_since = None
+                return result
+            if retry_until is None or attempt >= self.retry.max_attempts or time.monotonic() >= deadline:
+                raise failure from cause
+            self._backoff(attempt, retry_until)
+
+    def _before_attempt(self, operation: str, resource: str, limit_key: str | None, deadline: float) -> float:
+        """Refuse to send once interrupted, wait for the operation's send rate; the (possibly earlier) deadline."""
+        if self._abort_at is not None:
+            deadline = min(deadline, self._abort_at)
+            if time.monotonic() >= self._abort_at:
+                raise AwsError(operation, resource, "Interrupted", "not sent: the apply was interrupted")
+        if limit_key is not None:
+            self.limiter.wait(limit_key)
+        return deadline
+
+    def _client_error(
+        self, exc: botocore.exceptions.ClientError, operation: str, resource: str, limit_key: str | None
+    ) -> AwsError:
+        err = exc.response.get("Error", {})
+        failure = aws_error(operation, resource, str(err.get("Code", "Unknown")), str(err.get("Message", "")))
+        if limit_key is not None and isinstance(failure, Throttled):
+            self.limiter.throttled(limit_key)
+        return failure
+
+    def _unreachable(
+        self,
+        exc: botocore.exceptions.EndpointConnectionError,
+        fn: Callable[[], Any],
+        operation: str,
+        resource: str,
+        limit_key: str | None,
+        service: str | None,
+        account: str | None,
+    ) -> Unreachable:
+        return Unreachable(
+            operation,
+            resource,
+            endpoint=self.endpoint_url or _endpoint_of(exc),
+            reason=_connection_reason(exc),
+            service=service or _service_of(fn) or "logs",
+            account=account or (limit_key.split("/", 1)[0] if limit_key else resource),
+            configured=self.endpoint_url is not None,
+        )
 
     def interrupt(self, grace: float) -> None:
         """After ``grace`` seconds no call or retry starts (calls already sent still finish)."""
@@ -385,10 +479,8 @@ class Transport:
                 self._down_since = now
             return now - self._down_since < self.unreachable_seconds
 
-    @staticmethod
-    def _backoff(attempt: int, deadline: float) -> None:
-        delay = random.uniform(0, min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * 2**attempt))
-        time.sleep(max(0.0, min(delay, deadline - time.monotonic())))
+    def _backoff(self, attempt: int, until: float) -> None:
+        time.sleep(max(0.0, min(self.retry.delay(attempt), until - time.monotonic())))
 
     def call(self, account: str, region: str, operation: str, resource: str, **params: Any) -> Any:
         client = self.logs(account, region)
@@ -440,6 +532,16 @@ def _connection_reason(exc: Exception) -> str:
         if needle in text:
             return reason
     return "connection failed"
+
+
+def _transient(exc: botocore.exceptions.ClientError, failure: AwsError) -> bool:
+    """Worth another attempt: throttling, HTTP 5xx, or the transient "currently being updated" conflict."""
+    status = int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) or 0)
+    return (
+        isinstance(failure, Throttled)
+        or status >= 500
+        or (failure.code == "ConflictException" and TRANSIENT_CONFLICT in failure.message)
+    )
 
 
 def _service_of(fn: Any) -> str | None:

@@ -1,0 +1,108 @@
+"""The AWS boundary: one table turns AWS error codes into typed errors; the retry policy is injected.
+
+The pure half checks the table; the rest sends real calls through boto3 to the sandbox."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from reconciler import errors
+from reconciler.aws import ERROR_TABLE, Api, RateLimiter, RetryPolicy, aws_error, writer
+from reconciler.models import Kind, Resource
+from reconciler.sandbox import Faults, Rule
+
+from .conftest import client
+
+QUICK = RetryPolicy(
+    max_attempts=3, deadline_seconds=60.0, backoff_base_seconds=0.001, backoff_cap_seconds=0.01
+)
+A = "111111111111"
+KB = f"arn:aws:bedrock:us-east-1:{A}:knowledge-base/KB00000001"
+
+
+@pytest.mark.parametrize(
+    ("code", "operation", "message", "cls"),
+    [
+        ("ResourceNotFoundException", "GetDeliverySource", "", errors.NotFound),
+        ("NoSuchBucketPolicy", "GetBucketPolicy", "", errors.NotFound),
+        ("ConflictException", "PutDeliverySource", "Tags can only be provided", errors.Conflict),
+        ("ConditionalCheckFailedException", "PutItem", "", errors.Conflict),
+        ("ConflictException", "DeleteDeliverySource", "it has deliveries", errors.InUse),
+        ("ConflictException", "DeleteDelivery", "resource is currently being updated", errors.Conflict),
+        ("ThrottlingException", "DescribeDeliveries", "", errors.Throttled),
+        ("AccessDeniedException", "DescribeDeliveries", "", errors.AccessDenied),
+        ("ValidationException", "PutDeliveryDestination", "", errors.Invalid),
+        ("InternalFailure", "PutDeliverySource", "boom", errors.AwsError),
+    ],
+)
+def test_error_codes_become_typed_errors(code: str, operation: str, message: str, cls: type) -> None:
+    err = aws_error(operation, "r", code, message)
+    assert type(err) is cls and isinstance(err, errors.AwsError)
+    assert (err.code, err.message) == (code, message)
+    assert str(err) == f"{operation} r: {code}: {message}"  # the one line is unchanged
+
+
+def test_every_typed_error_has_codes_in_the_table() -> None:
+    typed = {
+        errors.NotFound,
+        errors.Conflict,
+        errors.InUse,
+        errors.Throttled,
+        errors.AccessDenied,
+        errors.Invalid,
+    }
+    assert set(ERROR_TABLE.values()) == typed
+
+
+def api_for(box: Any, **kw: Any) -> Api:
+    return Api({}, "us-east-1", box.url, **kw)
+
+
+def test_typed_errors_from_real_calls(sandbox: Any) -> None:
+    api = api_for(sandbox, retry=QUICK)
+    with pytest.raises(errors.NotFound):
+        api.call(A, "us-east-1", "GetDeliverySource", "s", name="missing")
+    logs = client(sandbox)
+    logs.put_delivery_source(name="s", logType="APPLICATION_LOGS", resourceArn=KB, tags={"t": "1"})
+    dest = logs.put_delivery_destination(
+        name="d", deliveryDestinationConfiguration={"destinationResourceArn": "arn:aws:s3:::bucket-x"}
+    )["deliveryDestination"]
+    logs.create_delivery(deliverySourceName="s", deliveryDestinationArn=dest["arn"])
+    with pytest.raises(errors.InUse) as in_use:
+        api.call(A, "us-east-1", "DeleteDeliverySource", "s", name="s")
+    assert in_use.value.code == "ConflictException"
+    with pytest.raises(errors.Conflict):  # tags on a Put* that updates
+        api.call(A, "us-east-1", "PutDeliverySource", "s", name="s", logType="APPLICATION_LOGS",
+                 resourceArn=KB, tags={"t": "2"})  # fmt: skip
+
+
+def test_put_with_tags_on_an_existing_resource_sends_them_with_tag_resource(sandbox: Any) -> None:
+    logs = client(sandbox)
+    source = logs.put_delivery_source(name="s", logType="APPLICATION_LOGS", resourceArn=KB)["deliverySource"]
+    arn = source["arn"]
+    r = Resource(Kind.SOURCE, A, "us-east-1", "s", {}, arn=arn)
+    params = {"name": "s", "logType": "APPLICATION_LOGS", "resourceArn": KB}
+    writer.put(api_for(sandbox, retry=QUICK), r, "PutDeliverySource", params, {"reconciler:project": "p"})
+    assert logs.list_tags_for_resource(resourceArn=arn)["tags"] == {"reconciler:project": "p"}
+    writer.delete(api_for(sandbox), r, "DeleteDeliverySource", {"name": "s"})
+    writer.delete(api_for(sandbox), r, "DeleteDeliverySource", {"name": "s"})  # already gone: what was wanted
+
+
+def test_the_retry_policy_is_injected(sandbox: Any) -> None:
+    sandbox.set_faults(Faults(rules=[Rule(operation="DescribeDeliverySources", code="InternalFailure",
+                                          message="boom", status=500, times=-1)]))  # fmt: skip
+    limiter = RateLimiter()
+    api = api_for(sandbox, retry=QUICK, limiter=limiter)
+    with pytest.raises(errors.AwsError) as failed:
+        api.call(A, "us-east-1", "DescribeDeliverySources", "scope")
+    assert failed.value.code == "InternalFailure"
+    assert api.calls["DescribeDeliverySources"] == QUICK.max_attempts
+    assert api.limiter is limiter
+
+
+def test_the_cli_keeps_the_default_policy() -> None:
+    api = Api({}, "us-east-1")
+    assert api.retry == RetryPolicy() and api.retry.max_attempts == 12
+    assert (api.retry.backoff_base_seconds, api.retry.backoff_cap_seconds) == (0.05, 5.0)
