@@ -150,9 +150,12 @@ def test_ctrl_c_during_start_up_has_no_traceback(tmp_path: Path) -> None:
         "from reconciler.launch import main\n"
         "main()\n"
     )
+    # SIGINT as a shell leaves it: a test worker may run with SIGINT ignored, which a child inherits (and Python then
+    # installs no KeyboardInterrupt handler)
     proc = subprocess.run(
-        [sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=60
-    )
+        [sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=60,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )  # fmt: skip
     assert "Traceback" not in proc.stderr
     assert proc.returncode == 130, proc.stderr
     assert proc.stderr.strip() == "interrupted"
