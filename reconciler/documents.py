@@ -4,20 +4,16 @@ the DeliverySelector, and the JSON Schemas written from them."""
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
 from . import catalog
-from .kinds.delivery import DeliverySpec, S3DeliveryConfiguration
+from .kinds.delivery import DeliveryConfig, DeliverySpec
 from .kinds.destination import DestinationSpec
 from .kinds.source import SourceSpec
 from .models import (
-    FIELD_DELIMITER_MAX,
     ORG_KEY,
-    RECORD_FIELD_MAX_LEN,
-    RECORD_FIELD_MIN_LEN,
-    RECORD_FIELDS_MAX,
     Metadata,
     ProjectFile,
     Strict,
@@ -55,15 +51,8 @@ class SelectorSource(Strict):
     _t = field_validator("tags")(lambda cls, v: check_tags(v))
 
 
-class SelectorDelivery(Strict):
-    recordFields: (
-        list[Annotated[str, Field(min_length=RECORD_FIELD_MIN_LEN, max_length=RECORD_FIELD_MAX_LEN)]] | None
-    ) = Field(default=None, max_length=RECORD_FIELDS_MAX)
-    fieldDelimiter: str | None = Field(default=None, max_length=FIELD_DELIMITER_MAX)
-    s3DeliveryConfiguration: S3DeliveryConfiguration | None = None
-    tags: Tags = Field(default_factory=dict)
-
-    _t = field_validator("tags")(lambda cls, v: check_tags(v))
+class SelectorDelivery(DeliveryConfig):
+    """The fields of the deliveries a selector makes: a Delivery's own, without source and destination."""
 
 
 _RESOURCE_TYPE_RE = re.compile(r"([a-z0-9-]+):([A-Za-z0-9/_-]+)", re.ASCII)

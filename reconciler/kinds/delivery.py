@@ -46,11 +46,9 @@ class S3DeliveryConfiguration(Strict):
     enableHiveCompatiblePath: bool | None = None
 
 
-class DeliverySpec(Strict):
-    source: str = Field(description="A DeliverySource name in the manifests (same account and region).")
-    destination: str = Field(
-        description="A DeliveryDestination name in the manifests, or a delivery-destination ARN."
-    )
+class DeliveryConfig(Strict):
+    """A delivery's own fields: a manifest Delivery's, and the deliveries a DeliverySelector makes."""
+
     recordFields: (
         list[Annotated[str, Field(min_length=RECORD_FIELD_MIN_LEN, max_length=RECORD_FIELD_MAX_LEN)]] | None
     ) = Field(default=None, max_length=RECORD_FIELDS_MAX)
@@ -59,6 +57,13 @@ class DeliverySpec(Strict):
     tags: Tags = Field(default_factory=dict)
 
     _t = field_validator("tags")(lambda cls, v: check_tags(v))
+
+
+class DeliverySpec(DeliveryConfig):
+    source: str = Field(description="A DeliverySource name in the manifests (same account and region).")
+    destination: str = Field(
+        description="A DeliveryDestination name in the manifests, or a delivery-destination ARN."
+    )
 
 
 @dataclass(frozen=True)
