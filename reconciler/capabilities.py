@@ -121,7 +121,17 @@ def services_for_arn(arn: str) -> list[Service]:
     if parsed is None:
         return []
     _, arn_service, _, _, resource = parsed
-    return [s for s in table().services if s.matches(arn_service, resource)]
+    return [s for s in _by_arn_service().get(arn_service, ()) if s.matches(arn_service, resource)]
+
+
+@functools.cache
+def _by_arn_service() -> dict[str, tuple[Service, ...]]:
+    """The table's services by ARN service, in table order (a plan asks for every desired delivery's source)."""
+    index: dict[str, list[Service]] = {}
+    for s in table().services:
+        for name in dict.fromkeys(s.arn_services):
+            index.setdefault(name, []).append(s)
+    return {name: tuple(found) for name, found in index.items()}
 
 
 def log_types_for_arn(arn: str) -> tuple[str, ...] | None:

@@ -106,6 +106,7 @@ def apply(
     out = Outcome()
     differing: list[str] = []
     regional = {k[1:]: v for k, v in answers.items()}
+    merged = _LiveCaps()
     for r in desired:
         key = key_of(r)
         if key is None or not regional.get(key[1:]):
@@ -115,8 +116,8 @@ def apply(
         if table_caps is None:
             continue
         dest_type = key[4]
-        caps = live_caps(table_caps, dest_type, regional[key[1:]], str(a.get("sourceResourceArn", "")))
-        if not _same(caps, table_caps, dest_type):
+        caps, same = merged.of(table_caps, key, regional[key[1:]], str(a.get("sourceResourceArn", "")))
+        if not same:
             differing.append(f"{key[2]} {key[3]} to {dest_type}")
         defaults.fill(a, caps, a.get("targetResourceArn"))
         user = _user_values(a)
@@ -150,6 +151,30 @@ def apply(
             "template(s)); deliveries were checked against the capability table instead"
         )
     return out
+
+
+class _LiveCaps:
+    """``live_caps`` and ``_same`` once per (table capabilities, regional template key, template picked): an
+    organisation's thousands of deliveries share a handful."""
+
+    def __init__(self) -> None:
+        # value: (the table's capabilities, kept so its id stays theirs; the live ones; same as the table's)
+        self._seen: dict[tuple[int, tuple[str, ...], int], tuple[Any, capabilities.LogTypeCaps, bool]] = {}
+
+    def of(
+        self,
+        table_caps: capabilities.LogTypeCaps,
+        key: Key,
+        templates: list[dict[str, Any]],
+        resource_arn: str,
+    ) -> tuple[capabilities.LogTypeCaps, bool]:
+        picked = _pick(templates, resource_arn)
+        memo = (id(table_caps), key[1:], id(picked))
+        hit = self._seen.get(memo)
+        if hit is None:
+            caps = live_caps(table_caps, key[4], templates, resource_arn)
+            hit = self._seen[memo] = (table_caps, caps, _same(caps, table_caps, key[4]))
+        return hit[1], hit[2]
 
 
 def _user_values(attrs: dict[str, Any]) -> dict[str, Any]:

@@ -4,6 +4,8 @@ The pure half checks the table; the rest sends real calls through boto3 to the s
 
 from __future__ import annotations
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -88,6 +90,27 @@ def test_put_with_tags_on_an_existing_resource_sends_them_with_tag_resource(sand
     assert logs.list_tags_for_resource(resourceArn=arn)["tags"] == {"reconciler:project": "p"}
     writer.delete(api_for(sandbox), r, "DeleteDeliverySource", {"name": "s"})
     writer.delete(api_for(sandbox), r, "DeleteDeliverySource", {"name": "s"})  # already gone: what was wanted
+
+
+def test_a_client_is_built_once_however_many_threads_ask_for_it(sandbox: Any) -> None:
+    """A plan's first calls into a scope (three listings, the write path, the tag pages) start together; building
+    a botocore client costs milliseconds of CPU, so one thread builds it and the others wait for it."""
+    api = api_for(sandbox)
+    built: list[str] = []
+    api._base_session().events.register("creating-client-class", lambda **kw: built.append("client"))
+    start = threading.Barrier(12)
+
+    def ask(i: int) -> Any:
+        start.wait()
+        return api.logs(A, "us-east-1") if i % 2 else api.caller_account()
+
+    with ThreadPoolExecutor(12) as pool:
+        got = list(pool.map(ask, range(12)))
+    clients = [c for i, c in enumerate(got) if i % 2]
+    assert all(c is clients[0] for c in clients) and {got[i] for i in range(0, 12, 2)} == {A}
+    assert len(built) == 2  # the logs client and the STS client that asked who the caller is
+    api.call(A, "us-east-1", "DescribeDeliverySources", "scope")
+    assert len(built) == 2
 
 
 def test_the_retry_policy_is_injected(sandbox: Any) -> None:

@@ -230,6 +230,7 @@ class Transport:
         self._account_locks: dict[str, threading.Lock] = {}
         self._base: boto3.Session | None = None
         self._clients: dict[tuple[str, str, str], Any] = {}
+        self._client_locks: dict[tuple[str, str, str], threading.Lock] = {}
         self._caller: str | None = None
         self.calls: Counter[str] = Counter()  # HTTP requests per operation, retries included
 
@@ -247,14 +248,32 @@ class Transport:
             return self._base
 
     def _sts(self) -> Any:
-        """One STS client for every AssumeRole (a client per account cost a client's construction each)."""
+        """One STS client for every AssumeRole and the caller's identity (a client per account cost a client's
+        construction each)."""
+        return self._shared_client(("", self.default_region, "sts"), self._base_session)
+
+    def _shared_client(self, key: tuple[str, str, str], session: Callable[[], boto3.Session]) -> Any:
+        """The client for ``key`` (account, region, service) with the caller's own credentials, built once."""
+        return self._client_once(key, lambda: self._raw_client(session(), key[2], key[1]))
+
+    def _client_once(self, key: tuple[str, str, str], build: Callable[[], Any]) -> Any:
+        """The cached client for ``key``, built by one thread however many ask at once: a botocore client costs
+        milliseconds of CPU (its model, endpoint rules and event hooks; the first of a service loads its model from
+        disk), and a plan's first calls into a scope (three listings, the destination's write path, the tag pages)
+        all start together."""
         with self._lock:
-            client = self._clients.get(("", self.default_region, "sts"))
-        if client is None:
-            client = self._raw_client(self._base_session(), "sts", self.default_region)
+            client = self._clients.get(key)
+            if client is not None:
+                return client
+            key_lock = self._client_locks.setdefault(key, threading.Lock())
+        with key_lock:
             with self._lock:
-                client = self._clients.setdefault(("", self.default_region, "sts"), client)
-        return client
+                client = self._clients.get(key)
+            if client is None:
+                client = build()
+                with self._lock:
+                    self._clients[key] = client
+            return client
 
     def caller_account(self) -> str:
         with self._session_lock:
@@ -262,7 +281,7 @@ class Transport:
 
     def _caller_account(self) -> str:
         if self._caller is None:
-            sts = self._raw_client(self._base_session(), "sts", self.default_region)
+            sts = self._sts()
             ident = self._call(
                 sts.get_caller_identity,
                 "GetCallerIdentity",
@@ -357,15 +376,11 @@ class Transport:
         return self.client("logs", account, region)
 
     def client(self, service: str, account: str, region: str) -> Any:
-        key = (account, region, service)
-        with self._lock:
-            client = self._clients.get(key)
-        if client is None:
+        def build() -> Any:
             session, creds = self.session_for(account)
-            client = self._raw_client(session, service, region, creds)
-            with self._lock:
-                client = self._clients.setdefault(key, client)
-        return client
+            return self._raw_client(session, service, region, creds)
+
+        return self._client_once((account, region, service), build)
 
     # ---- error boundary
     def _call(
