@@ -443,6 +443,16 @@ def _regions(value: Any) -> Any:
     return value
 
 
+def _org_accounts(data: Any) -> Any:
+    """``accounts.fromOrganization`` moved to ``accountsFromOrganization`` (``accounts`` maps ids to access)."""
+    if isinstance(data, dict) and isinstance(data.get("accounts"), dict) and ORG_KEY in data["accounts"]:
+        data = dict(data)
+        accounts = dict(data["accounts"])
+        data["accountsFromOrganization"] = accounts.pop(ORG_KEY)
+        data["accounts"] = accounts
+    return data
+
+
 class EnvironmentOverlay(Strict):
     region: str | None = None
     regions: list[str] | None = None
@@ -451,10 +461,13 @@ class EnvironmentOverlay(Strict):
     defaultTags: Tags = Field(default_factory=dict)
     vars: dict[str, Any] = Field(default_factory=dict)
     manifests: str | list[str] | None = None
+    # ``accounts.fromOrganization`` of this environment (replaces the base one), moved here before validation
+    accountsFromOrganization: OrganizationAccounts | None = None
 
     _a = field_validator("account", mode="before")(lambda cls, v: _account(v))
     _r = field_validator("region")(lambda cls, v: _region(v))
     _rs = field_validator("regions")(lambda cls, v: _regions(v))
+    _o = model_validator(mode="before")(lambda cls, data: _org_accounts(data))
 
 
 class ProjectFile(Strict):
@@ -495,12 +508,7 @@ class ProjectFile(Strict):
     @model_validator(mode="before")
     @classmethod
     def _org_accounts(cls, data: Any) -> Any:
-        if isinstance(data, dict) and isinstance(data.get("accounts"), dict) and ORG_KEY in data["accounts"]:
-            data = dict(data)
-            accounts = dict(data["accounts"])
-            data["accountsFromOrganization"] = accounts.pop(ORG_KEY)
-            data["accounts"] = accounts
-        return data
+        return _org_accounts(data)
 
     @field_validator("project")
     @classmethod

@@ -76,6 +76,41 @@ def test_explicit_account_entry_wins_over_the_organization(ws: Workspace, sandbo
     assert f"{ids['p1']}/us-east-1" in doc["scopes"]
 
 
+def test_environment_overlay_resolves_its_own_organizational_units(ws: Workspace, sandbox: Any) -> None:
+    ids = org_with_accounts(sandbox)
+    org_project(ws, ids, extra=(
+        "environments:\n"
+        f"  other:\n    accounts:\n      fromOrganization: {{ous: [{ids['other']}], roleName: reconciler-delivery}}\n"
+        "  tagged:\n    region: us-east-1\n"
+    ))  # fmt: skip
+    ws.write("none.yaml", "")
+
+    def matrix(*env: str) -> list[str]:
+        res = ws.cli("scopes", "--format", "json", *env)
+        assert res.code == 0, res.err
+        return [m["account"] for m in json.loads(res.out)["include"]]
+
+    base = sorted([A, ids["p1"], ids["t1"]])
+    assert matrix() == base
+    assert matrix("--env", "tagged") == base  # an overlay without fromOrganization keeps the base one
+    # the overlay replaces the base fromOrganization: its OU, no exclusion, no tag filter
+    assert matrix("--env", "other") == sorted([A, ids["elsewhere"]])
+    plan = ws.cli("plan", "--no-color", "--env", "other")
+    assert plan.code == 0, plan.err
+    assert f"accounts from AWS Organizations ({ids['other']}): 1: {ids['elsewhere']}" in plan.out
+    assert sandbox.count("DescribeDeliverySources", ids["elsewhere"]) >= 1
+    (ws.root / "reconciler.yaml").write_text(
+        "project: tests\nregion: us-east-1\nenvironments:\n  prod:\n    accounts:\n"
+        "      fromOrganization: {roots: [root]}\n"
+    )
+    res = ws.cli("validate", "--env", "prod")
+    assert res.code == 1
+    assert res.err.strip() == (
+        "error: reconciler.yaml:6: environments.prod.accounts.fromOrganization.roots: 'root' is not a root id like "
+        "r-ab12"
+    )
+
+
 def test_bad_organization_settings_are_one_line(ws: Workspace, sandbox: Any, tmp_path: Path) -> None:
     (ws.root / "reconciler.yaml").write_text(
         "project: tests\nregion: us-east-1\naccounts:\n  fromOrganization: {ous: [prod]}\n"
