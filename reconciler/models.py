@@ -34,8 +34,9 @@ DESCRIBE_LIMIT_MAX = 50
 # Reserved tags
 OWNER_TAG = "reconciler:project"  # ownership: the project's name
 HANDLE_TAG = "reconciler:name"  # a delivery's manifest handle (deliveries have no name in AWS)
+SELECTOR_TAG = "reconciler:selector"  # the DeliverySelector that made a source or delivery (set on create)
 PROTECT_TAGS = ("protect", "reconciler:protect")  # a live protect tag blocks delete and replace
-RESERVED_TAGS = (OWNER_TAG, HANDLE_TAG)
+RESERVED_TAGS = (OWNER_TAG, HANDLE_TAG, SELECTOR_TAG)
 UNPROTECTING_VALUES = ("false", "0", "no")
 
 
@@ -176,6 +177,7 @@ class Resource:
     owner: str | None = None  # live: value of the ownership tag
     protected: bool = False  # live: carries a protect tag
     extra_tags: dict[str, str] = field(default_factory=dict)  # live: tags we do not manage (protect)
+    selector: str | None = None  # the DeliverySelector that made it (desired: expansion; live: SELECTOR_TAG)
 
     address: str = field(init=False, repr=False, compare=False)
     key: str = field(init=False, repr=False, compare=False)  # identity; a string hashes once
@@ -198,7 +200,7 @@ class Resource:
             "attrs": self.attrs,
             "tags": self.tags,
         }
-        for key in ("arn", "id", "origin", "owner"):
+        for key in ("arn", "id", "origin", "owner", "selector"):
             if getattr(self, key) is not None:
                 out[key] = getattr(self, key)
         if self.protected:
@@ -222,6 +224,7 @@ class Resource:
             owner=data.get("owner"),
             protected=bool(data.get("protected", False)),
             extra_tags=data.get("extra_tags", {}),
+            selector=data.get("selector"),
         )
 
 

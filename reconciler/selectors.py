@@ -240,6 +240,7 @@ def _resources(
         tags={**default_tags, **spec.source.tags},
         arn=source_arn(account, region, name),
         origin=origin,
+        selector=sel.name,
     )
     s3 = spec.delivery.s3DeliveryConfiguration
     record_fields = spec.delivery.recordFields
@@ -259,6 +260,7 @@ def _resources(
         },
         tags={**default_tags, **spec.delivery.tags},
         origin=origin,
+        selector=sel.name,
     )
     return source, delivery
 
@@ -298,8 +300,9 @@ def _destination(
 
 
 def annotate(changes: list[Change]) -> None:
-    """Say in each change's reason which selector produced it."""
+    """Say in each change's reason which selector produced it: the desired resource's selector, or for a prune the
+    one named by the live resource's ``reconciler:selector`` tag (set on create), even when that selector is gone."""
     for ch in changes:
-        origin = ch.after.origin if ch.after is not None else None
-        if origin and " DeliverySelector/" in origin:
-            ch.reason = f"{ch.reason} ({origin.rsplit(' ', 1)[1]})"
+        name = ch.resource.selector
+        if name:
+            ch.reason = f"{ch.reason} (DeliverySelector/{name})"

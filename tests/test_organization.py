@@ -202,6 +202,68 @@ def test_selector_expands_creates_for_new_matches_and_prunes_what_stops_matching
     assert ws.cli("plan", "--detailed-exitcode").code == 0
 
 
+def test_a_pruned_selector_resource_names_its_selector_even_when_the_selector_is_gone(
+    ws: Workspace, sandbox: Any
+) -> None:
+    b1 = bus(sandbox, "b1", "payments")
+    bus(sandbox, "b2", "payments")
+    ws.write("sel.yaml", SELECTOR)
+    assert ws.cli("apply", "--auto-approve").code == 0
+    logs = client(sandbox)
+    sources = {s["name"]: s["arn"] for s in logs.describe_delivery_sources()["deliverySources"]}
+    assert (
+        logs.list_tags_for_resource(resourceArn=sources["pay-bus-b1"])["tags"]["reconciler:selector"]
+        == "pay-bus"
+    )
+    delivery = next(
+        d for d in logs.describe_deliveries()["deliveries"] if d["deliverySourceName"] == "pay-bus-b1"
+    )
+    assert (
+        logs.list_tags_for_resource(resourceArn=delivery["arn"])["tags"]["reconciler:selector"] == "pay-bus"
+    )
+
+    client(sandbox, "events").untag_resource(ResourceARN=b1, TagKeys=["team"])  # stops matching
+    pruned = [
+        ("delete", "Delivery/pay-bus-b1", "not in the manifests (prune) (DeliverySelector/pay-bus)"),
+        ("delete", "DeliverySource/pay-bus-b1", "not in the manifests (prune) (DeliverySelector/pay-bus)"),
+    ]
+    assert changes(ws) == pruned
+    doc = json.loads(ws.cli("plan", "--format", "json").out)
+    assert [c.get("selector") for c in doc["changes"]] == ["pay-bus", "pay-bus"]
+    text = ws.cli("plan", "--no-color").out
+    assert "not in the manifests (prune) (DeliverySelector/pay-bus)" in text
+
+    # the selector itself removed from the manifests: what it made is pruned, and still named after it
+    ws.write("sel.yaml", SELECTOR.split("---")[0])
+    assert changes(ws) == [
+        ("delete", "Delivery/pay-bus-b1", "not in the manifests (prune) (DeliverySelector/pay-bus)"),
+        ("delete", "Delivery/pay-bus-b2", "not in the manifests (prune) (DeliverySelector/pay-bus)"),
+        ("delete", "DeliverySource/pay-bus-b1", "not in the manifests (prune) (DeliverySelector/pay-bus)"),
+        ("delete", "DeliverySource/pay-bus-b2", "not in the manifests (prune) (DeliverySelector/pay-bus)"),
+    ]
+    rendered = json.loads(ws.cli("render", "--format", "json").out)
+    assert [(d["kind"], d["metadata"].get("generatedBy")) for d in rendered] == [
+        ("DeliveryDestination", None)
+    ]
+
+
+def test_selector_resources_made_without_the_selector_tag_are_not_drift(ws: Workspace, sandbox: Any) -> None:
+    bus(sandbox, "b1", "payments")
+    ws.write("sel.yaml", SELECTOR)
+    assert ws.cli("apply", "--auto-approve").code == 0
+    logs = client(sandbox)
+    made = [s["arn"] for s in logs.describe_delivery_sources()["deliverySources"]]
+    made += [d["arn"] for d in logs.describe_deliveries()["deliveries"]]
+    for arn in made:  # as an older version left them: no reconciler:selector tag
+        logs.untag_resource(resourceArn=arn, tagKeys=["reconciler:selector"])
+    assert ws.cli("plan", "--detailed-exitcode").code == 0
+    assert ws.cli("drift").code == 0
+    ws.write("sel.yaml", SELECTOR.replace("via: selector", "via: selectors"))  # an update tags it on the way
+    assert [c[:2] for c in changes(ws)] == [("update", "Delivery/pay-bus-b1")]
+    assert ws.cli("apply", "--auto-approve").code == 0
+    assert logs.list_tags_for_resource(resourceArn=made[1])["tags"]["reconciler:selector"] == "pay-bus"
+
+
 def test_selector_names_are_stable_short_and_collision_free() -> None:
     from reconciler.models import Kind, Resource, SelectorSpec
     from reconciler.selectors import Selector, expand
