@@ -264,6 +264,64 @@ def test_selector_resources_made_without_the_selector_tag_are_not_drift(ws: Work
     assert logs.list_tags_for_resource(resourceArn=made[1])["tags"]["reconciler:selector"] == "pay-bus"
 
 
+HAND_MADE = """\
+---
+apiVersion: reconciler/v1
+kind: DeliverySource
+metadata: {name: hand}
+spec: {resourceArn: "arn:aws:events:us-east-1:111111111111:event-bus/b9", logType: ERROR_LOGS}
+---
+apiVersion: reconciler/v1
+kind: Delivery
+metadata: {name: hand}
+spec: {source: hand, destination: central}
+"""
+
+
+def test_selector_deliveries_are_checked_against_the_live_templates(ws: Workspace, sandbox: Any) -> None:
+    from reconciler.sandbox import Faults, Rule
+
+    bus(sandbox, "b1", "payments")
+    fields = "  delivery: {tags: {via: selector}, recordFields: [timestamp, details]}\n"
+    ws.write("sel.yaml", SELECTOR.replace("  delivery: {tags: {via: selector}}\n", fields))
+    sandbox.reset_counters()
+    ok = ws.cli("plan", "--format", "json")  # the sandbox answers from the table, which has both fields
+    assert ok.code == 0, ok.err
+    # known only after discovery, then asked once for the region
+    assert sandbox.count("DescribeConfigurationTemplates") == 1
+    # AWS's live answer no longer offers 'details' for event buses' ERROR_LOGS to CloudWatch Logs
+    allowed = [{"name": "timestamp", "mandatory": True}, {"name": "error", "mandatory": False}]
+    sandbox.options(template_overrides=[{"service": "events", "logType": "ERROR_LOGS",
+                                         "deliveryDestinationType": "CWL", "allowedFields": allowed}])  # fmt: skip
+    try:
+        refused = ws.cli("plan")
+        assert refused.code == 1
+        assert refused.err.splitlines()[-1] == (
+            "error: manifests/sel.yaml:6: DeliverySelector/pay-bus: spec.delivery.recordFields.1: 'details' is not a "
+            "record field of Amazon EventBridge Event Bus (Custom) ERROR_LOGS; allowed: timestamp, error "
+            "(Delivery/pay-bus-b1 in 111111111111/us-east-1; DescribeConfigurationTemplates)"
+        )
+        # a manifest delivery of the same service, log type and destination type: still one request per region
+        ws.write("sel.yaml", SELECTOR + HAND_MADE)
+        sandbox.reset_counters()
+        assert ws.cli("plan").code == 0
+        assert sandbox.count("DescribeConfigurationTemplates") == 1
+    finally:
+        sandbox.options(template_overrides=[])
+    # no template (denied): the selector's deliveries are checked against the capability table instead
+    ws.write(
+        "sel.yaml",
+        SELECTOR.replace("  delivery: {tags: {via: selector}}\n", fields.replace("details", "nosuch")),
+    )
+    sandbox.set_faults(
+        Faults(rules=[Rule("DescribeConfigurationTemplates", code="AccessDeniedException", times=-1)])
+    )
+    denied = ws.cli("plan")
+    assert denied.code == 1
+    assert "spec.delivery.recordFields.1: 'nosuch' is not a record field" in denied.err
+    assert "(Delivery/pay-bus-b1 in 111111111111/us-east-1; the capability table)" in denied.err
+
+
 def test_selector_names_are_stable_short_and_collision_free() -> None:
     from reconciler.models import Kind, Resource, SelectorSpec
     from reconciler.selectors import Selector, expand
