@@ -338,6 +338,33 @@ def test_writes_after_the_nth_are_held_then_dropped_unapplied(sandbox: Any) -> N
     logs.tag_resource(resourceArn=arn, tags={"third": "3"})
 
 
+def test_a_reset_drops_a_write_still_waiting_out_its_latency(sandbox: Any) -> None:
+    """A client killed mid-request (a test that stops a CLI at once) must not write into the next test's state: the
+    write that was still sleeping through its latency when the sandbox was reset never happens."""
+    logs = raw_client(sandbox)
+    sandbox.set_faults(Faults(latency_ms=60_000))
+    failed: list[Exception] = []
+
+    def late_write() -> None:
+        try:
+            logs.put_delivery_source(name="late", logType="APPLICATION_LOGS",
+                                     resourceArn="arn:aws:bedrock:us-east-1:111111111111:knowledge-base/KB00000001",
+                                     tags={"reconciler:project": "tests"})  # fmt: skip
+        except Exception as exc:  # dropped: the connection is closed without an answer
+            failed.append(exc)
+
+    writer = threading.Thread(target=late_write)
+    writer.start()
+    assert (
+        sandbox.wait_counted("PutDeliverySource", timeout=30) == 1
+    )  # it arrived and now waits out the latency
+    sandbox.reset()  # wakes it: it is dropped, not applied after the reset
+    writer.join(timeout=30)
+    assert not writer.is_alive() and len(failed) == 1
+    assert logs.describe_delivery_sources()["deliverySources"] == []
+    assert sandbox.count("PutDeliverySource") == 0  # the reset cleared the counters, and nothing came after
+
+
 def test_counters_are_exact(sandbox: Any) -> None:
     logs = raw_client(sandbox)
     sandbox.reset_counters()

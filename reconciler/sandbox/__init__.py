@@ -103,6 +103,11 @@ class Sandbox:
         """Hold every write request after the next ``after`` ones (each waits in the sandbox, unapplied)."""
         self._call("hold-writes", {"after": after})
 
+    def wait_counted(self, operation: str, count: int = 1, timeout: float = 60) -> int:
+        """Wait until ``count`` requests of ``operation`` arrived (counted before their latency); how many did."""
+        data = {"operation": operation, "count": count, "timeout": timeout}
+        return int(self._call("wait-counted", data, timeout=timeout + 30)["count"])
+
     def wait_held(self, timeout: float = 120) -> bool:
         """Block until a write is held (True), or holding was released or ``timeout`` passed (False)."""
         return bool(self._call("wait-held", {"timeout": timeout}, timeout=timeout + 30)["held"])

@@ -15,7 +15,11 @@ A WSGI middleware in front of moto's app:
   ``POST reset`` (all state and counters), ``POST options`` (fidelity knobs), ``POST deliver`` (one round of
   sample records from every delivery whose grant allows it, or ``{"every": N}`` on a timer; see ``deliver.py``),
   ``POST hold-writes`` (``{"after": N}``: hold the writes after the next N), ``POST wait-held`` (``{"timeout": S}``:
-  answers once a write is held, or holding is released, or after S seconds) and ``POST release-writes``.
+  answers once a write is held, or holding is released, or after S seconds), ``POST release-writes`` and
+  ``POST wait-counted`` (``{"operation": O, "count": N, "timeout": S}``: answers once N requests of O arrived).
+
+A reset drops the requests that arrived before it and still wait out their injected latency: a client killed in the
+middle of a request never writes into the state that follows the reset.
 """
 
 from __future__ import annotations
@@ -144,6 +148,14 @@ class SandboxApp:
         self.hold_after: int | None = None  # writes numbered above this are held (None: none is)
         self.held = 0  # writes held since holding was armed
         self.changed = threading.Condition(self.lock)  # notified when a write is held or holding is released
+        # A reset starts a new epoch: a request that arrived before it and still waits out its latency is dropped
+        # when it wakes (a client killed mid-request must not write into the next test's state); requests already
+        # inside moto finish first (``applying``).
+        self.epoch = 0
+        self.applying = 0
+        self.new_epoch = threading.Condition(self.lock)  # a reset: requests waiting out their latency wake
+        self.drained = threading.Condition(self.lock)  # no request is inside moto any more
+        self.counted = threading.Condition(self.lock)  # a request was counted (``wait-counted``)
         self.set_faults(faults or Faults())
 
     def set_faults(self, faults: Faults) -> None:
@@ -181,6 +193,8 @@ class SandboxApp:
                 self.faulted.clear()
                 self.writes = 0
             result = {"ok": True}
+        elif path == "wait-counted" and method == "POST":
+            result = self._wait_counted(json.loads(body or b"{}"))
         elif path in ("hold-writes", "wait-held", "release-writes") and method == "POST":
             result = self._hold_control(path, json.loads(body or b"{}"))
         elif path == "faults" and method == "POST":
@@ -191,6 +205,10 @@ class SandboxApp:
         elif path == "reset" and method == "POST":
             from moto.core.base_backend import BackendDict
 
+            with self.lock:
+                self.epoch += 1
+                self.new_epoch.notify_all()  # the requests sleeping through their latency wake and are dropped
+                self.drained.wait_for(lambda: self.applying == 0, timeout=HOLD_LIMIT_SECONDS)
             deliver.reset()
             BackendDict.reset()
             xray.reset()
@@ -214,6 +232,17 @@ class SandboxApp:
         data = json.dumps(result).encode()
         start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(data)))])
         return [data]
+
+    def _wait_counted(self, data: dict[str, Any]) -> dict[str, Any]:
+        """Block until ``count`` requests of ``operation`` (any account) were received, or ``timeout`` seconds."""
+        operation, want = str(data["operation"]), int(data.get("count", 1))
+
+        def seen() -> int:
+            return sum(n for (o, _), n in self.counts.items() if o == operation)
+
+        with self.counted:
+            self.counted.wait_for(lambda: seen() >= want, timeout=float(data.get("timeout", 60)))
+            return {"count": seen()}
 
     def _hold_control(self, path: str, data: dict[str, Any]) -> dict[str, Any]:
         """``hold-writes``, ``wait-held`` (blocks until a write is held, holding ends, or the timeout) and
@@ -337,11 +366,37 @@ class SandboxApp:
             return self._hang_up(environ, start_response)
         with self.lock:
             self.counts[(operation, account)] += 1
+            self.counted.notify_all()
             delay = self.faults.latency_ms + (
                 self.rng.random() * self.faults.jitter_ms if self.faults.jitter_ms else 0
             )
+            epoch = self.epoch
         if delay:
-            time.sleep(delay / 1000.0)
+            with self.new_epoch:
+                self.new_epoch.wait_for(lambda: self.epoch != epoch, timeout=delay / 1000.0)
+        with self.lock:
+            stale = self.epoch != epoch  # the sandbox was reset while this request waited: it never happened
+            if not stale:
+                self.applying += 1
+        if stale:
+            return self._hang_up(environ, start_response)
+        try:
+            return self._answer(environ, start_response, body, service, operation, account)
+        finally:
+            with self.lock:
+                self.applying -= 1
+                if self.applying == 0:
+                    self.drained.notify_all()
+
+    def _answer(
+        self,
+        environ: dict[str, Any],
+        start_response: Any,
+        body: bytes,
+        service: str,
+        operation: str,
+        account: str,
+    ) -> Any:
         fault = self._fault(service, operation, account, body)
         if fault == "drop":
             with self.lock:
