@@ -114,6 +114,11 @@ class Source(KindDef):
     def lock_keys(cls, r: Resource) -> set[str]:
         return {source_lock(r.account, r.region, r.name)}
 
+    @staticmethod
+    def slot(r: Resource) -> tuple[str, str, str, str]:
+        """What AWS keeps unique among delivery sources: (account, region, resource ARN, log type)."""
+        return (r.account, r.region, str(r.attrs["resourceArn"]), str(r.attrs["logType"]))
+
     @classmethod
     def from_api(cls, account: str, region: str, item: dict[str, Any], tags: dict[str, str]) -> Resource:
         return from_api(account, region, item, tags)
