@@ -23,7 +23,7 @@ from .diff import Action, Change
 from .errors import AwsError
 from .kinds import KINDS, Delivery, Grant
 from .kinds.grant import CWL_POLICY, FIREHOSE_TAG, KMS_POLICY
-from .models import HANDLE_TAG, OWNER_TAG, Kind, Resource, canonical_policy
+from .models import HANDLE_TAG, OWNER_TAG, SELECTOR_TAG, Kind, Resource, canonical_policy
 from .plan import DELETE, Plan, Step
 from .results import DONE, FAILED, NOT_STARTED, SKIPPED, ApplyResult, ChangeResult
 from .writepath import CWL_POLICY_CHARS_MAX
@@ -32,6 +32,11 @@ INTERRUPT_GRACE_SECONDS = 5.0  # after an interrupt, calls already in flight may
 
 
 Event = Callable[[str, ChangeResult], None]  # ("start" | "done", result)
+
+
+def selector_tag(r: Resource) -> dict[str, str]:
+    """The tag naming the DeliverySelector that made ``r`` (read back when it is pruned), if one did."""
+    return {SELECTOR_TAG: r.selector} if r.selector else {}
 
 
 def _lock_keys(change: Change) -> set[str]:
@@ -159,7 +164,7 @@ class Runner:
         source, dest = Delivery.endpoints(b)
         if self.api.find_delivery(b.account, b.region, source, dest) is not None:
             return  # still there (its delete did not go through after all)
-        tags = {**b.tags, **b.extra_tags, OWNER_TAG: self.plan.project, HANDLE_TAG: b.name}
+        tags = {**b.tags, **b.extra_tags, **selector_tag(b), OWNER_TAG: self.plan.project, HANDLE_TAG: b.name}
         config = {k: v for k, v in Delivery.write_params(b).items() if v not in ("", [], None)}
         writer.create_delivery(self.api, b, source, dest, tags, config)
 
@@ -200,7 +205,7 @@ class Runner:
             writer.put(self.api, d, kind.calls.create, kind.write_params(d))
         else:
             if creating or change.attr_fields():
-                tags = {**d.tags, OWNER_TAG: self.plan.project} if creating else None
+                tags = {**d.tags, **selector_tag(d), OWNER_TAG: self.plan.project} if creating else None
                 writer.put(self.api, d, kind.calls.create, kind.write_params(d), tags)
             if not creating:
                 self._tags(change, d.arn)
@@ -209,6 +214,9 @@ class Runner:
         r = change.after
         assert r is not None and arn is not None
         to_set, to_remove = change.tag_changes()
+        before = change.before
+        if r.selector and before is not None and before.selector != r.selector:
+            to_set = {**to_set, **selector_tag(r)}  # made by an older version, which did not tag it
         if change.adopt:
             to_set = {**to_set, OWNER_TAG: self.plan.project}
             if KINDS[r.kind].handle_tagged:
@@ -234,7 +242,7 @@ class Runner:
         taken over when an earlier run of this project created it and stopped before recording it (our tag), or
         when it has no owner and the plan was made with --adopt. Returns the delivery's id."""
         source, dest = Delivery.endpoints(d)
-        tags = {**d.tags, OWNER_TAG: self.plan.project, HANDLE_TAG: d.name}
+        tags = {**d.tags, **selector_tag(d), OWNER_TAG: self.plan.project, HANDLE_TAG: d.name}
         existing = self.api.find_delivery(d.account, d.region, source, dest)
         if existing is None:
             return writer.create_delivery(

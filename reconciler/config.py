@@ -132,6 +132,8 @@ def _validation_lines(config_path: Path, exc: ValidationError) -> list[str]:
         loc: tuple[str | int, ...] = tuple(err["loc"])
         if loc and loc[0] == "accountsFromOrganization":
             loc = ("accounts", ORG_KEY, *loc[1:])
+        elif loc[:1] == ("environments",) and loc[2:3] == ("accountsFromOrganization",):
+            loc = (*loc[:2], "accounts", ORG_KEY, *loc[3:])
         msg = str(err["msg"]).removeprefix("Value error, ")
         if err["type"] == "extra_forbidden":
             holder = model_at(ProjectFile, loc[:-1])
@@ -211,6 +213,7 @@ class _Overlaid:
     default_tags: dict[str, str]
     variables: dict[str, Any]
     manifests: str | list[str]
+    organization: OrganizationAccounts | None  # accounts.fromOrganization: an overlay's replaces the base one
 
 
 def _overlay(o: _Overlaid, pf: ProjectFile, env: str, config_path: Path) -> None:
@@ -228,6 +231,8 @@ def _overlay(o: _Overlaid, pf: ProjectFile, env: str, config_path: Path) -> None
     o.default_tags.update(overlay.defaultTags)
     o.variables.update(overlay.vars)
     o.manifests = overlay.manifests or o.manifests
+    if overlay.accountsFromOrganization is not None:
+        o.organization = overlay.accountsFromOrganization
 
 
 def load_project(
@@ -239,7 +244,7 @@ def load_project(
     """Read reconciler.yaml, merge the ``--env`` overlay, then variable files, then ``--var``."""
     pf = _project_file(config_path)
     o = _Overlaid(pf.region, pf.account, pf.regions, dict(pf.accounts), dict(pf.defaultTags), dict(pf.vars),
-                  pf.manifests)  # fmt: skip
+                  pf.manifests, pf.accountsFromOrganization)  # fmt: skip
     if env is not None:
         _overlay(o, pf, env, config_path)
     for vf in var_files or []:
@@ -267,5 +272,5 @@ def load_project(
         timeouts=pf.timeouts,
         config_name=config_path.name,
         grants=pf.grants,
-        organization=pf.accountsFromOrganization,
+        organization=o.organization,
     )

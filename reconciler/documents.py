@@ -159,5 +159,8 @@ def json_schemas() -> dict[str, dict[str, Any]]:
     org = project["properties"].pop("accountsFromOrganization")
     org_ref = next(o for o in org.get("anyOf", [org]) if "$ref" in o)
     project["properties"]["accounts"]["properties"] = {ORG_KEY: org_ref}
+    overlay = project["$defs"]["EnvironmentOverlay"]["properties"]  # an environment's replaces the base one
+    overlay.pop("accountsFromOrganization")
+    overlay["accounts"]["properties"] = {ORG_KEY: org_ref}
     out["project"] = project
     return out

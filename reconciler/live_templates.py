@@ -102,41 +102,28 @@ def apply(
     answers: dict[Key, list[dict[str, Any]]],
     failures: dict[Key, str],
 ) -> Outcome:
-    """Use the live answers for the desired deliveries (refill defaults, check rules); notes for the plan."""
+    """Use the live answers for the desired deliveries (refill defaults, check rules); notes for the plan. A
+    delivery a selector made (never checked at validation, its resource is only known now) is checked against the
+    capability table when AWS gave no template for it."""
     out = Outcome()
     differing: list[str] = []
     regional = {k[1:]: v for k, v in answers.items()}
     for r in desired:
         key = key_of(r)
-        if key is None or not regional.get(key[1:]):
+        if key is None:
             continue
         a = r.attrs
         table_caps = capabilities.caps_for(str(a.get("sourceResourceArn", "")), str(a["sourceLogType"]))
-        if table_caps is None:
+        if not regional.get(key[1:]) or table_caps is None:
+            if r.selector:
+                out.problems.extend(_check(r, key, None, "the capability table"))
             continue
         dest_type = key[4]
         caps = live_caps(table_caps, dest_type, regional[key[1:]], str(a.get("sourceResourceArn", "")))
         if not _same(caps, table_caps, dest_type):
             differing.append(f"{key[2]} {key[3]} to {dest_type}")
         defaults.fill(a, caps, a.get("targetResourceArn"))
-        user = _user_values(a)
-        target = delivery_rules.Target(
-            "the destination", dest_type, a.get("targetOutputFormat"), a.get("targetAccount")
-        )
-        for path, message in delivery_rules.check_delivery(
-            str(a.get("sourceResourceArn", "")),
-            key[3],
-            r.account,
-            target,
-            user["recordFields"],
-            user["fieldDelimiter"],
-            user["s3DeliveryConfiguration"],
-            caps=caps,
-        ):
-            out.problems.append(
-                f"{r.origin}: Delivery/{r.name}: spec.{'.'.join(map(str, path))}: {message} "
-                "(DescribeConfigurationTemplates)"
-            )
+        out.problems.extend(_check(r, key, caps, "DescribeConfigurationTemplates"))
     if differing:
         shown = ", ".join(sorted(set(differing))[:3]) + (" ..." if len(set(differing)) > 3 else "")
         out.notes.append(
@@ -149,6 +136,38 @@ def apply(
             f"warning: DescribeConfigurationTemplates could not be read ({failures[first]}; {len(failures)} "
             "template(s)); deliveries were checked against the capability table instead"
         )
+    return out
+
+
+def _check(r: Resource, key: Key, caps: capabilities.LogTypeCaps | None, against: str) -> list[str]:
+    """One delivery's problems against ``caps`` (None: the table), each naming the manifest line that made it:
+    ``FILE:LINE: Delivery/NAME: spec.FIELD`` or, for a selector's, ``FILE:LINE: DeliverySelector/NAME:
+    spec.delivery.FIELD`` and the delivery it made."""
+    a = r.attrs
+    user = _user_values(a)
+    target = delivery_rules.Target(
+        "the destination", key[4], a.get("targetOutputFormat"), a.get("targetAccount")
+    )
+    found = delivery_rules.check_delivery(
+        str(a.get("sourceResourceArn", "")),
+        key[3],
+        r.account,
+        target,
+        user["recordFields"],
+        user["fieldDelimiter"],
+        user["s3DeliveryConfiguration"],
+        caps=caps,
+    )
+    origin = (r.origin or "").split(" ", 1)[0]
+    out = []
+    for path, message in found:
+        dotted = ".".join(map(str, path))
+        if r.selector:
+            dotted = dotted if path[:1] == ("destination",) else f"delivery.{dotted}"
+            out.append(f"{origin}: DeliverySelector/{r.selector}: spec.{dotted}: {message} "
+                       f"(Delivery/{r.name} in {r.account}/{r.region}; {against})")  # fmt: skip
+        else:
+            out.append(f"{r.origin}: Delivery/{r.name}: spec.{dotted}: {message} ({against})")
     return out
 
 

@@ -748,8 +748,8 @@ def render_documents(state: DesiredState) -> list[dict[str, Any]]:
     out = []
     for r in sorted(state.resources, key=lambda r: (r.account, r.region, r.kind.value, r.name)):
         meta = {"name": r.name, "account": r.account, "region": r.region}
-        if r.origin and " DeliverySelector/" in r.origin:
-            meta["generatedBy"] = r.origin.rsplit(" ", 1)[1]
+        if r.selector:
+            meta["generatedBy"] = f"DeliverySelector/{r.selector}"
         out.append(
             {
                 "kind": r.kind.value,

@@ -34,8 +34,9 @@ DESCRIBE_LIMIT_MAX = 50
 # Reserved tags
 OWNER_TAG = "reconciler:project"  # ownership: the project's name
 HANDLE_TAG = "reconciler:name"  # a delivery's manifest handle (deliveries have no name in AWS)
+SELECTOR_TAG = "reconciler:selector"  # the DeliverySelector that made a source or delivery (set on create)
 PROTECT_TAGS = ("protect", "reconciler:protect")  # a live protect tag blocks delete and replace
-RESERVED_TAGS = (OWNER_TAG, HANDLE_TAG)
+RESERVED_TAGS = (OWNER_TAG, HANDLE_TAG, SELECTOR_TAG)
 UNPROTECTING_VALUES = ("false", "0", "no")
 
 
@@ -176,6 +177,7 @@ class Resource:
     owner: str | None = None  # live: value of the ownership tag
     protected: bool = False  # live: carries a protect tag
     extra_tags: dict[str, str] = field(default_factory=dict)  # live: tags we do not manage (protect)
+    selector: str | None = None  # the DeliverySelector that made it (desired: expansion; live: SELECTOR_TAG)
 
     address: str = field(init=False, repr=False, compare=False)
     key: str = field(init=False, repr=False, compare=False)  # identity; a string hashes once
@@ -198,7 +200,7 @@ class Resource:
             "attrs": self.attrs,
             "tags": self.tags,
         }
-        for key in ("arn", "id", "origin", "owner"):
+        for key in ("arn", "id", "origin", "owner", "selector"):
             if getattr(self, key) is not None:
                 out[key] = getattr(self, key)
         if self.protected:
@@ -222,6 +224,7 @@ class Resource:
             owner=data.get("owner"),
             protected=bool(data.get("protected", False)),
             extra_tags=data.get("extra_tags", {}),
+            selector=data.get("selector"),
         )
 
 
@@ -443,6 +446,16 @@ def _regions(value: Any) -> Any:
     return value
 
 
+def _org_accounts(data: Any) -> Any:
+    """``accounts.fromOrganization`` moved to ``accountsFromOrganization`` (``accounts`` maps ids to access)."""
+    if isinstance(data, dict) and isinstance(data.get("accounts"), dict) and ORG_KEY in data["accounts"]:
+        data = dict(data)
+        accounts = dict(data["accounts"])
+        data["accountsFromOrganization"] = accounts.pop(ORG_KEY)
+        data["accounts"] = accounts
+    return data
+
+
 class EnvironmentOverlay(Strict):
     region: str | None = None
     regions: list[str] | None = None
@@ -451,10 +464,13 @@ class EnvironmentOverlay(Strict):
     defaultTags: Tags = Field(default_factory=dict)
     vars: dict[str, Any] = Field(default_factory=dict)
     manifests: str | list[str] | None = None
+    # ``accounts.fromOrganization`` of this environment (replaces the base one), moved here before validation
+    accountsFromOrganization: OrganizationAccounts | None = None
 
     _a = field_validator("account", mode="before")(lambda cls, v: _account(v))
     _r = field_validator("region")(lambda cls, v: _region(v))
     _rs = field_validator("regions")(lambda cls, v: _regions(v))
+    _o = model_validator(mode="before")(lambda cls, data: _org_accounts(data))
 
 
 class ProjectFile(Strict):
@@ -495,12 +511,7 @@ class ProjectFile(Strict):
     @model_validator(mode="before")
     @classmethod
     def _org_accounts(cls, data: Any) -> Any:
-        if isinstance(data, dict) and isinstance(data.get("accounts"), dict) and ORG_KEY in data["accounts"]:
-            data = dict(data)
-            accounts = dict(data["accounts"])
-            data["accountsFromOrganization"] = accounts.pop(ORG_KEY)
-            data["accounts"] = accounts
-        return data
+        return _org_accounts(data)
 
     @field_validator("project")
     @classmethod

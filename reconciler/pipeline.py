@@ -168,7 +168,18 @@ def partial_paths(
     ]
 
 
-def _desired(loaded: Loaded, read: _Read, strict: bool, notes: list[str]) -> list[Resource]:
+def _discovered_templates(api: Api, read: _Read, expanded: list[Resource]) -> None:
+    """AWS's templates for the deliveries selectors made, known only after discovery: once per region and key, and
+    none for a key the manifests' deliveries already asked (their answers are added to ``read``)."""
+    asked = {k[1:] for k in [*read.answers, *read.template_failures]}
+    more = [k for k in live_templates.keys_for(expanded) if k[1:] not in asked]
+    if more:
+        answers, failures = api.read_templates(more)
+        read.answers.update(answers)
+        read.template_failures.update(failures)
+
+
+def _desired(api: Api, loaded: Loaded, read: _Read, strict: bool, notes: list[str]) -> list[Resource]:
     """The manifests' resources (selectors expanded) in the scopes that could be read, checked against AWS's
     templates; notes are appended to ``notes``."""
     state, project = loaded.state, loaded.project
@@ -180,6 +191,7 @@ def _desired(loaded: Loaded, read: _Read, strict: bool, notes: list[str]) -> lis
         raise PlanError("\n".join(expansion.problems))
     notes += expansion.notes()
     desired = [r for r in [*state.resources, *expansion.resources] if (r.account, r.region) in readable]
+    _discovered_templates(api, read, [r for r in expansion.resources if (r.account, r.region) in readable])
     checked = live_templates.apply(desired, read.answers, read.template_failures)
     if checked.problems and strict:
         raise PlanError("\n".join(checked.problems))
@@ -215,7 +227,7 @@ def make_plan(options: PlanOptions, project: configmod.Project, api: Api) -> Pla
         raise errors[0]
     no_prune, partial = partial_paths(project, loaded.state, options)
     notes += partial
-    desired = _desired(loaded, read, options.strict, notes)
+    desired = _desired(api, loaded, read, options.strict, notes)
     live = read.live
     ignore = list(options.ignore) if options.ignore is not None else None
     result = diffmod.diff(desired, live.resources, project.name, prune=not no_prune, adopt=options.adopt,

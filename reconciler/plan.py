@@ -444,6 +444,8 @@ def change_to_json(c: Change, full: bool = False) -> dict[str, Any]:
     }
     if c.after is not None and c.after.origin:
         out["origin"] = c.after.origin
+    if r.selector:
+        out["selector"] = r.selector
     if c.adopt:
         out["adopt"] = True
     if c.warnings:

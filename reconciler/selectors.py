@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .diff import Change
+from .kinds import delivery as delivery_kind
 from .models import NAME_MAX, Kind, Resource, SelectorSpec, destination_arn, parse_destination_arn, source_arn
 
 Match = tuple[str, dict[str, str]]  # (resource ARN, its tags)
@@ -214,17 +215,21 @@ def _names(items: list[tuple[Selector, str, str]], taken: set[str]) -> list[str]
     return names
 
 
+Dest = tuple[str, Resource | None]  # (destination ARN, the manifests' DeliveryDestination when they have it)
+
+
 def _resources(
     sel: Selector,
     account: str,
     region: str,
     name: str,
     arn: str,
-    dest: tuple[str, str | None],
+    dest: Dest,
     default_tags: dict[str, str],
 ) -> tuple[Resource, Resource]:
-    """The source and the delivery of one match."""
-    dest_arn, dest_type = dest
+    """The source and the delivery of one match; the delivery knows its source and destination as a manifest
+    Delivery does (template defaults filled, and checked against AWS's live templates in ``live_templates``)."""
+    dest_arn, dest_r = dest
     spec = sel.spec
     origin = f"{sel.origin} {sel.label}"
     source = Resource(
@@ -240,26 +245,23 @@ def _resources(
         tags={**default_tags, **spec.source.tags},
         arn=source_arn(account, region, name),
         origin=origin,
+        selector=sel.name,
     )
-    s3 = spec.delivery.s3DeliveryConfiguration
-    record_fields = spec.delivery.recordFields
-    delivery = Resource(
-        Kind.DELIVERY,
-        account,
-        region,
-        name,
-        {
-            "deliverySourceName": name,
-            "deliveryDestinationArn": dest_arn,
-            "deliveryDestinationType": dest_type,
-            "sourceService": sel.service,
-            "recordFields": list(record_fields) if record_fields is not None else None,
-            "fieldDelimiter": spec.delivery.fieldDelimiter,
-            "s3DeliveryConfiguration": s3.model_dump(exclude_none=True) if s3 is not None else None,
-        },
-        tags={**default_tags, **spec.delivery.tags},
-        origin=origin,
+    da = dest_r.attrs if dest_r is not None else {}
+    parsed = parse_destination_arn(dest_arn)
+    target = delivery_kind.Target(
+        sourceService=sel.service,
+        sourceResourceArn=arn,
+        sourceLogType=spec.logType,
+        targetResourceArn=da.get("destinationResourceArn"),
+        targetOutputFormat=da.get("outputFormat"),
+        targetAccount=parsed[1] if parsed is not None else None,
     )
+    dest_type = da.get("deliveryDestinationType")
+    delivery = delivery_kind.resource(account, region, name, name, dest_arn,
+                                      str(dest_type) if dest_type is not None else None, target, spec.delivery,
+                                      {**default_tags, **spec.delivery.tags}, origin)  # fmt: skip
+    delivery.selector = sel.name
     return source, delivery
 
 
@@ -270,7 +272,7 @@ def _destination(
     destinations: dict[tuple[str, str, str], Resource],
     dest_by_arn: dict[str, Resource],
     exp: Expansion,
-) -> tuple[str, str | None] | None:
+) -> Dest | None:
     target = sel.spec.destination
     if target.startswith("arn:"):
         dest = dest_by_arn.get(target)
@@ -280,7 +282,7 @@ def _destination(
                 f"{sel.origin}: {sel.label}: destination: {target!r} is not a delivery-destination ARN"
             )
             return None
-        return target, (str(dest.attrs["deliveryDestinationType"]) if dest is not None else None)
+        return target, dest
     found = destinations.get((account, region, target))
     if found is None:
         exp.problems.append(
@@ -294,12 +296,13 @@ def _destination(
             f"{sel.origin}: {sel.label}: delivery.s3DeliveryConfiguration: only for S3 destinations; {target} is {dtype}"
         )
         return None
-    return destination_arn(account, region, target), dtype
+    return destination_arn(account, region, target), found
 
 
 def annotate(changes: list[Change]) -> None:
-    """Say in each change's reason which selector produced it."""
+    """Say in each change's reason which selector produced it: the desired resource's selector, or for a prune the
+    one named by the live resource's ``reconciler:selector`` tag (set on create), even when that selector is gone."""
     for ch in changes:
-        origin = ch.after.origin if ch.after is not None else None
-        if origin and " DeliverySelector/" in origin:
-            ch.reason = f"{ch.reason} ({origin.rsplit(' ', 1)[1]})"
+        name = ch.resource.selector
+        if name:
+            ch.reason = f"{ch.reason} (DeliverySelector/{name})"

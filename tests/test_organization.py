@@ -76,6 +76,41 @@ def test_explicit_account_entry_wins_over_the_organization(ws: Workspace, sandbo
     assert f"{ids['p1']}/us-east-1" in doc["scopes"]
 
 
+def test_environment_overlay_resolves_its_own_organizational_units(ws: Workspace, sandbox: Any) -> None:
+    ids = org_with_accounts(sandbox)
+    org_project(ws, ids, extra=(
+        "environments:\n"
+        f"  other:\n    accounts:\n      fromOrganization: {{ous: [{ids['other']}], roleName: reconciler-delivery}}\n"
+        "  tagged:\n    region: us-east-1\n"
+    ))  # fmt: skip
+    ws.write("none.yaml", "")
+
+    def matrix(*env: str) -> list[str]:
+        res = ws.cli("scopes", "--format", "json", *env)
+        assert res.code == 0, res.err
+        return [m["account"] for m in json.loads(res.out)["include"]]
+
+    base = sorted([A, ids["p1"], ids["t1"]])
+    assert matrix() == base
+    assert matrix("--env", "tagged") == base  # an overlay without fromOrganization keeps the base one
+    # the overlay replaces the base fromOrganization: its OU, no exclusion, no tag filter
+    assert matrix("--env", "other") == sorted([A, ids["elsewhere"]])
+    plan = ws.cli("plan", "--no-color", "--env", "other")
+    assert plan.code == 0, plan.err
+    assert f"accounts from AWS Organizations ({ids['other']}): 1: {ids['elsewhere']}" in plan.out
+    assert sandbox.count("DescribeDeliverySources", ids["elsewhere"]) >= 1
+    (ws.root / "reconciler.yaml").write_text(
+        "project: tests\nregion: us-east-1\nenvironments:\n  prod:\n    accounts:\n"
+        "      fromOrganization: {roots: [root]}\n"
+    )
+    res = ws.cli("validate", "--env", "prod")
+    assert res.code == 1
+    assert res.err.strip() == (
+        "error: reconciler.yaml:6: environments.prod.accounts.fromOrganization.roots: 'root' is not a root id like "
+        "r-ab12"
+    )
+
+
 def test_bad_organization_settings_are_one_line(ws: Workspace, sandbox: Any, tmp_path: Path) -> None:
     (ws.root / "reconciler.yaml").write_text(
         "project: tests\nregion: us-east-1\naccounts:\n  fromOrganization: {ous: [prod]}\n"
@@ -165,6 +200,126 @@ def test_selector_expands_creates_for_new_matches_and_prunes_what_stops_matching
     ]
     assert ws.cli("apply", "--auto-approve").code == 0
     assert ws.cli("plan", "--detailed-exitcode").code == 0
+
+
+def test_a_pruned_selector_resource_names_its_selector_even_when_the_selector_is_gone(
+    ws: Workspace, sandbox: Any
+) -> None:
+    b1 = bus(sandbox, "b1", "payments")
+    bus(sandbox, "b2", "payments")
+    ws.write("sel.yaml", SELECTOR)
+    assert ws.cli("apply", "--auto-approve").code == 0
+    logs = client(sandbox)
+    sources = {s["name"]: s["arn"] for s in logs.describe_delivery_sources()["deliverySources"]}
+    assert (
+        logs.list_tags_for_resource(resourceArn=sources["pay-bus-b1"])["tags"]["reconciler:selector"]
+        == "pay-bus"
+    )
+    delivery = next(
+        d for d in logs.describe_deliveries()["deliveries"] if d["deliverySourceName"] == "pay-bus-b1"
+    )
+    assert (
+        logs.list_tags_for_resource(resourceArn=delivery["arn"])["tags"]["reconciler:selector"] == "pay-bus"
+    )
+
+    client(sandbox, "events").untag_resource(ResourceARN=b1, TagKeys=["team"])  # stops matching
+    pruned = [
+        ("delete", "Delivery/pay-bus-b1", "not in the manifests (prune) (DeliverySelector/pay-bus)"),
+        ("delete", "DeliverySource/pay-bus-b1", "not in the manifests (prune) (DeliverySelector/pay-bus)"),
+    ]
+    assert changes(ws) == pruned
+    doc = json.loads(ws.cli("plan", "--format", "json").out)
+    assert [c.get("selector") for c in doc["changes"]] == ["pay-bus", "pay-bus"]
+    text = ws.cli("plan", "--no-color").out
+    assert "not in the manifests (prune) (DeliverySelector/pay-bus)" in text
+
+    # the selector itself removed from the manifests: what it made is pruned, and still named after it
+    ws.write("sel.yaml", SELECTOR.split("---")[0])
+    assert changes(ws) == [
+        ("delete", "Delivery/pay-bus-b1", "not in the manifests (prune) (DeliverySelector/pay-bus)"),
+        ("delete", "Delivery/pay-bus-b2", "not in the manifests (prune) (DeliverySelector/pay-bus)"),
+        ("delete", "DeliverySource/pay-bus-b1", "not in the manifests (prune) (DeliverySelector/pay-bus)"),
+        ("delete", "DeliverySource/pay-bus-b2", "not in the manifests (prune) (DeliverySelector/pay-bus)"),
+    ]
+    rendered = json.loads(ws.cli("render", "--format", "json").out)
+    assert [(d["kind"], d["metadata"].get("generatedBy")) for d in rendered] == [
+        ("DeliveryDestination", None)
+    ]
+
+
+def test_selector_resources_made_without_the_selector_tag_are_not_drift(ws: Workspace, sandbox: Any) -> None:
+    bus(sandbox, "b1", "payments")
+    ws.write("sel.yaml", SELECTOR)
+    assert ws.cli("apply", "--auto-approve").code == 0
+    logs = client(sandbox)
+    made = [s["arn"] for s in logs.describe_delivery_sources()["deliverySources"]]
+    made += [d["arn"] for d in logs.describe_deliveries()["deliveries"]]
+    for arn in made:  # as an older version left them: no reconciler:selector tag
+        logs.untag_resource(resourceArn=arn, tagKeys=["reconciler:selector"])
+    assert ws.cli("plan", "--detailed-exitcode").code == 0
+    assert ws.cli("drift").code == 0
+    ws.write("sel.yaml", SELECTOR.replace("via: selector", "via: selectors"))  # an update tags it on the way
+    assert [c[:2] for c in changes(ws)] == [("update", "Delivery/pay-bus-b1")]
+    assert ws.cli("apply", "--auto-approve").code == 0
+    assert logs.list_tags_for_resource(resourceArn=made[1])["tags"]["reconciler:selector"] == "pay-bus"
+
+
+HAND_MADE = """\
+---
+apiVersion: reconciler/v1
+kind: DeliverySource
+metadata: {name: hand}
+spec: {resourceArn: "arn:aws:events:us-east-1:111111111111:event-bus/b9", logType: ERROR_LOGS}
+---
+apiVersion: reconciler/v1
+kind: Delivery
+metadata: {name: hand}
+spec: {source: hand, destination: central}
+"""
+
+
+def test_selector_deliveries_are_checked_against_the_live_templates(ws: Workspace, sandbox: Any) -> None:
+    from reconciler.sandbox import Faults, Rule
+
+    bus(sandbox, "b1", "payments")
+    fields = "  delivery: {tags: {via: selector}, recordFields: [timestamp, details]}\n"
+    ws.write("sel.yaml", SELECTOR.replace("  delivery: {tags: {via: selector}}\n", fields))
+    sandbox.reset_counters()
+    ok = ws.cli("plan", "--format", "json")  # the sandbox answers from the table, which has both fields
+    assert ok.code == 0, ok.err
+    # known only after discovery, then asked once for the region
+    assert sandbox.count("DescribeConfigurationTemplates") == 1
+    # AWS's live answer no longer offers 'details' for event buses' ERROR_LOGS to CloudWatch Logs
+    allowed = [{"name": "timestamp", "mandatory": True}, {"name": "error", "mandatory": False}]
+    sandbox.options(template_overrides=[{"service": "events", "logType": "ERROR_LOGS",
+                                         "deliveryDestinationType": "CWL", "allowedFields": allowed}])  # fmt: skip
+    try:
+        refused = ws.cli("plan")
+        assert refused.code == 1
+        assert refused.err.splitlines()[-1] == (
+            "error: manifests/sel.yaml:6: DeliverySelector/pay-bus: spec.delivery.recordFields.1: 'details' is not a "
+            "record field of Amazon EventBridge Event Bus (Custom) ERROR_LOGS; allowed: timestamp, error "
+            "(Delivery/pay-bus-b1 in 111111111111/us-east-1; DescribeConfigurationTemplates)"
+        )
+        # a manifest delivery of the same service, log type and destination type: still one request per region
+        ws.write("sel.yaml", SELECTOR + HAND_MADE)
+        sandbox.reset_counters()
+        assert ws.cli("plan").code == 0
+        assert sandbox.count("DescribeConfigurationTemplates") == 1
+    finally:
+        sandbox.options(template_overrides=[])
+    # no template (denied): the selector's deliveries are checked against the capability table instead
+    ws.write(
+        "sel.yaml",
+        SELECTOR.replace("  delivery: {tags: {via: selector}}\n", fields.replace("details", "nosuch")),
+    )
+    sandbox.set_faults(
+        Faults(rules=[Rule("DescribeConfigurationTemplates", code="AccessDeniedException", times=-1)])
+    )
+    denied = ws.cli("plan")
+    assert denied.code == 1
+    assert "spec.delivery.recordFields.1: 'nosuch' is not a record field" in denied.err
+    assert "(Delivery/pay-bus-b1 in 111111111111/us-east-1; the capability table)" in denied.err
 
 
 def test_selector_names_are_stable_short_and_collision_free() -> None:

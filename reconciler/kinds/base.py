@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, Self
 
-from reconciler.models import HANDLE_TAG, OWNER_TAG, Kind, Resource, is_protect_tag, protects
+from reconciler.models import HANDLE_TAG, OWNER_TAG, SELECTOR_TAG, Kind, Resource, is_protect_tag, protects
 
 if TYPE_CHECKING:
     from reconciler.diff import Change
@@ -213,14 +213,16 @@ class LiveTags:
     handle: str | None
     protected: bool
     extra: dict[str, str]  # the protect tags (not the user's to manage)
+    selector: str | None = None  # the DeliverySelector that made it
 
 
 def split_tags(tags: dict[str, str]) -> LiveTags:
     user = dict(tags)
     owner = user.pop(OWNER_TAG, None)
     handle = user.pop(HANDLE_TAG, None)
+    selector = user.pop(SELECTOR_TAG, None)
     extra = {k: user.pop(k) for k in [k for k in user if is_protect_tag(k)]}
-    return LiveTags(user, owner, handle, any(protects(v) for v in extra.values()), extra)
+    return LiveTags(user, owner, handle, any(protects(v) for v in extra.values()), extra, selector)
 
 
 def live_resource(
@@ -239,6 +241,7 @@ def live_resource(
         owner=tags.owner,
         protected=tags.protected,
         extra_tags=tags.extra,
+        selector=tags.selector,
     )
 
 

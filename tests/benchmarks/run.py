@@ -494,10 +494,11 @@ def xl_baseline(box: Sandbox, xl: XL, parallelism: int = 10) -> tuple[float, int
 def xl_expected_calls(xl: XL) -> int:
     """The physical minimum of our reads: per scope the three listings' pages, the tag pages, a policy read per
     destination, the selector's discovery pages and the destination's write path (the log group and its own
-    resource policies, the account's resource policies); per region the template of the manifests' deliveries (knowledge bases' APPLICATION_LOGS to
-    CWL; the selector's deliveries are known only after discovery and use the capability table); the management
-    account's own scopes are empty."""
-    total = len(XL_REGIONS)  # DescribeConfigurationTemplates
+    resource policies, the account's resource policies); per region the templates of the manifests' deliveries
+    (knowledge bases' APPLICATION_LOGS to CWL) and of the selector's (event buses' ERROR_LOGS to CWL, asked after
+    discovery): DescribeConfigurationTemplates takes one service per request; the management account's own scopes
+    are empty."""
+    total = 2 * len(XL_REGIONS)  # DescribeConfigurationTemplates: two (service, log type) keys per region
     for scope in xl.scopes:
         found = xl.buses[scope]
         sources = XL_SOURCES + found
