@@ -21,7 +21,8 @@ from . import grants as grantsmod
 from .aws import Api, writer
 from .diff import Action, Change
 from .errors import AwsError
-from .kinds import KINDS, Delivery
+from .kinds import KINDS, Delivery, Grant
+from .kinds.grant import CWL_POLICY, FIREHOSE_TAG, KMS_POLICY
 from .models import HANDLE_TAG, OWNER_TAG, SELECTOR_TAG, Kind, Resource, canonical_policy
 from .plan import DELETE, Plan, Step
 from .results import DONE, FAILED, NOT_STARTED, SKIPPED, ApplyResult, ChangeResult
@@ -39,19 +40,9 @@ def selector_tag(r: Resource) -> dict[str, str]:
 
 
 def _lock_keys(change: Change) -> set[str]:
-    r = change.resource
-    if r.kind is Kind.GRANT:
-        return {f"grant:{r.arn}"}  # one read-merge-write of a policy at a time
-    if r.kind is Kind.SOURCE:
-        return {f"src:{r.account}/{r.region}/{r.name}"}
-    if r.kind in (Kind.DESTINATION, Kind.POLICY):
-        return {f"dst:{r.arn}"}
-    keys = set()
-    for side in (change.before, change.after):
-        if side is not None:
-            keys.add(f"src:{side.account}/{side.region}/{side.attrs['deliverySourceName']}")
-            keys.add(f"dst:{side.attrs['deliveryDestinationArn']}")
-    return keys
+    """What the change's writes touch, on both sides (a delivery moved to another source takes both)."""
+    kind = KINDS[change.kind]
+    return {key for side in (change.before, change.after) if side is not None for key in kind.lock_keys(side)}
 
 
 class Runner:
@@ -162,19 +153,15 @@ class Runner:
             if c.kind is not Kind.DELIVERY or c.action is not Action.REPLACE or b is None:
                 continue
             if old.kind is Kind.SOURCE:
-                hit = (b.account, b.region, b.attrs["deliverySourceName"]) == (
-                    old.account,
-                    old.region,
-                    old.name,
-                )
+                hit = Delivery.source_of(b) == (old.account, old.region, old.name)
             else:
-                hit = b.attrs["deliveryDestinationArn"] == old.arn
+                hit = Delivery.endpoints(b)[1] == old.arn
             if hit:
                 victims.append((j, b))
         return victims
 
     def _recreate_delivery(self, b: Resource) -> None:
-        source, dest = str(b.attrs["deliverySourceName"]), str(b.attrs["deliveryDestinationArn"])
+        source, dest = Delivery.endpoints(b)
         if self.api.find_delivery(b.account, b.region, source, dest) is not None:
             return  # still there (its delete did not go through after all)
         tags = {**b.tags, **b.extra_tags, **selector_tag(b), OWNER_TAG: self.plan.project, HANDLE_TAG: b.name}
@@ -254,8 +241,7 @@ class Runner:
         """CreateDelivery, unless the (source, destination) pair exists already (a re-run after a crash): then it is
         taken over when an earlier run of this project created it and stopped before recording it (our tag), or
         when it has no owner and the plan was made with --adopt. Returns the delivery's id."""
-        source = str(d.attrs["deliverySourceName"])
-        dest = str(d.attrs["deliveryDestinationArn"])
+        source, dest = Delivery.endpoints(d)
         tags = {**d.tags, **selector_tag(d), OWNER_TAG: self.plan.project, HANDLE_TAG: d.name}
         existing = self.api.find_delivery(d.account, d.region, source, dest)
         if existing is None:
@@ -280,18 +266,19 @@ class Runner:
     # ---- grants: managed (a read-merge-write, so statements others added meanwhile are kept)
     def _grant(self, change: Change) -> None:
         r = change.resource
-        grant = str(r.attrs.get("grant"))
-        if grant == "firehose-tag":
-            assert change.after is not None
+        grant = Grant.typed(r).grant
+        after = Grant.typed(change.after) if change.after is not None else None
+        if grant == FIREHOSE_TAG:
+            assert after is not None
             name = r.arn.rsplit("/", 1)[-1] if r.arn else r.name
-            tags = [{"Key": k, "Value": v} for k, v in sorted(change.after.attrs["tags"].items())]
+            tags = [{"Key": k, "Value": v} for k, v in sorted((after.tags or {}).items())]
             writer.tag_delivery_stream(self.api, r, name, tags)
             return
-        wanted = dict(change.after.attrs["statements"]) if change.after is not None else {}
-        if grant == "cwl-policy":
+        wanted = dict(after.statements or {}) if after is not None else {}
+        if grant == CWL_POLICY:
             self._grant_cwl(r, wanted)
             return
-        if grant == "kms-policy":
+        if grant == KMS_POLICY:
             key = str(r.arn)
             merged = self._merged(r, writer.key_policy(self.api, r, key), wanted, "key policy")
             writer.put_key_policy(self.api, r, key, merged or "{}")

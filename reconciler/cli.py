@@ -46,6 +46,7 @@ from . import verify as verifymod
 from .aws import Api, Lease, ScopeState
 from .errors import PlanError, ReconcilerError, Unreachable, mask_secrets
 from .findings import Severity
+from .kinds import Destination
 from .models import json_schemas
 from .pipeline import PlanOptions
 from .results import ApplyResult, ChangeResult
@@ -725,9 +726,9 @@ def permissions(paths: tuple[Path, ...], for_: str, **kw: Any) -> None:
     lock = project.lock
     managed = grantsmod.managed_destinations(state.resources, project.grants)
     grant_targets = {
-        str(r.attrs["destinationResourceArn"])
+        target
         for r in state.resources
-        if r.arn in managed and r.attrs.get("destinationResourceArn")
+        if r.arn in managed and (target := Destination.typed(r).destinationResourceArn)
     }
     doc = permissionsmod.document(
         state.resources, project.accounts, for_apply=for_ == "apply", lock=lock,

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from . import catalog
+from .kinds import Delivery, Source
 from .models import Kind, Resource
 from .selectors import Selector
 
@@ -120,12 +121,10 @@ def _row(account: str, region: str, arn: str, service: str, allowed: tuple[str, 
 def _delivered(live: list[Resource]) -> set[tuple[str, str, str]]:
     """(account, resource ARN, log type) of each live source that has a delivery."""
     delivering = {
-        (f"{r.account}/{r.region}", str(r.attrs["deliverySourceName"]))
-        for r in live
-        if r.kind is Kind.DELIVERY
+        (f"{r.account}/{r.region}", Delivery.endpoints(r)[0]) for r in live if r.kind is Kind.DELIVERY
     }
     return {
-        (r.account, str(r.attrs["resourceArn"]), str(r.attrs["logType"]))
+        (r.account, Source.typed(r).resourceArn, str(Source.typed(r).logType))
         for r in live
         if r.kind is Kind.SOURCE and (f"{r.account}/{r.region}", r.name) in delivering
     }

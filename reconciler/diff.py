@@ -21,7 +21,7 @@ from enum import StrEnum
 
 from . import iam
 from .globs import address_matches
-from .kinds import KINDS
+from .kinds import KINDS, Delivery, Policy, Source
 from .kinds import FieldDiff as FieldDiff
 from .kinds.base import dict_diffs
 from .models import DERIVED, KIND_RANK, Kind, Resource, parse_destination_arn
@@ -235,9 +235,11 @@ def _live_handles(
 
 def _moved_delivery(old: Resource, d: Resource) -> Change:
     fields = [
-        FieldDiff(k, old.attrs.get(k), d.attrs.get(k))
-        for k in ("deliverySourceName", "deliveryDestinationArn")
-        if old.attrs.get(k) != d.attrs.get(k)
+        FieldDiff(k, was, now)
+        for k, was, now in zip(
+            Delivery.identity_fields, Delivery.endpoints(old), Delivery.endpoints(d), strict=True
+        )
+        if was != now
     ]
     return Change(Action.REPLACE, old, d, "source/destination of a delivery cannot change", fields)
 
@@ -297,7 +299,7 @@ def _decide(run: _Run, d: Resource, current: Resource, adopting: bool) -> None:
 
 def _update_reason(d: Resource, current: Resource, fields: list[FieldDiff]) -> str:
     if d.kind is Kind.POLICY:
-        wider = iam.grants(d.attrs.get("policy")) - iam.grants(current.attrs.get("policy"))
+        wider = iam.grants(Policy.typed(d).policy) - iam.grants(Policy.typed(current).policy)
         if wider:
             grants = "; ".join(f"{p} {a} on {r}" for p, a, r, _ in sorted(wider)[:3])
             return f"policy WIDENS access: allows {grants}"
@@ -341,10 +343,10 @@ def _cascade(changes: dict[str, Change], unchanged: dict[str, tuple[Resource, Re
 
     def why(r: Resource) -> str | None:
         if r.kind is Kind.DELIVERY:
-            src = (r.account, r.region, str(r.attrs["deliverySourceName"]))
+            src = Delivery.source_of(r)
             if src in replaced_sources:
                 return f"its DeliverySource/{src[2]} is replaced"
-            dest = replaced_dest_arns.get(str(r.attrs["deliveryDestinationArn"]))
+            dest = replaced_dest_arns.get(Delivery.endpoints(r)[1])
             if dest is not None:
                 return f"its DeliveryDestination/{dest.name} is replaced"
         elif r.kind is Kind.POLICY and r.arn in replaced_dest_arns:
@@ -403,16 +405,14 @@ def _check_resource_arns(
         problems.append(
             DiffProblem(
                 after.address,
-                f"{after.address} ({after.origin}): resourceArn is already used for {after.attrs['logType']} by "
+                f"{after.address} ({after.origin}): resourceArn is already used for {Source.typed(after).logType} by "
                 f"{holder.address} (owner: {holder.owner or 'none'}; not being deleted); AWS allows one delivery "
                 "source per resource ARN and log type",
             )
         )
 
 
-def source_slot(r: Resource) -> tuple[str, str, str, str]:
-    """What AWS keeps unique among delivery sources: (account, region, resource ARN, log type)."""
-    return (r.account, r.region, str(r.attrs["resourceArn"]), str(r.attrs["logType"]))
+source_slot = Source.slot
 
 
 def _warn_foreign_deliveries(changes: dict[str, Change], live: list[Resource]) -> None:
@@ -425,7 +425,7 @@ def _warn_foreign_deliveries(changes: dict[str, Change], live: list[Resource]) -
         policy = policies.get(ch.resource.arn)
         if policy is None:
             continue
-        others = sorted(iam.accounts_allowed(policy.attrs.get("policy")) - {ch.resource.account})
+        others = sorted(iam.accounts_allowed(Policy.typed(policy).policy) - {ch.resource.account})
         if others:
             who = (
                 "any account"
@@ -453,8 +453,9 @@ def _check_delete_blockers(
     for r in live:
         if r.kind is not Kind.DELIVERY or r.key in leaving:
             continue
-        src = (r.account, r.region, Kind.SOURCE, str(r.attrs["deliverySourceName"]))
-        parts = parse_destination_arn(str(r.attrs["deliveryDestinationArn"]))
+        source_name, dest_arn = Delivery.endpoints(r)
+        src = (r.account, r.region, Kind.SOURCE, source_name)
+        parts = parse_destination_arn(dest_arn)
         dst = (parts[1], parts[0], Kind.DESTINATION, parts[2]) if parts is not None else None
         for target in (src, dst):
             if target is not None and target in going:

@@ -14,6 +14,7 @@ from typing import Any
 
 from .diff import Action, Change, DiffResult, FieldDiff, Ignore
 from .findings import Finding, Severity
+from .kinds import Delivery
 from .models import IgnoreRule, Kind, Resource
 
 
@@ -81,8 +82,8 @@ def _deleted_out_of_band(r: Resource, ours: set[tuple[Kind, str, str, str]], arn
     """A missing delivery whose source and destination are live and ours, or a missing policy whose destination is
     live and ours, was deleted out of band: they are created together, so it cannot be "never applied"."""
     if r.kind is Kind.DELIVERY:
-        src = (Kind.SOURCE, r.account, r.region, str(r.attrs["deliverySourceName"]))
-        return src in ours and str(r.attrs["deliveryDestinationArn"]) in arns
+        source, dest = Delivery.endpoints(r)
+        return (Kind.SOURCE, r.account, r.region, source) in ours and dest in arns
     if r.kind is Kind.POLICY:
         return (Kind.DESTINATION, r.account, r.region, r.name) in ours
     return False

@@ -31,6 +31,8 @@ from typing import Any
 
 from .diff import Action, Change, FieldDiff
 from .findings import Finding, Severity
+from .kinds import Destination, GrantAttrs
+from .kinds.grant import FIREHOSE_TAG
 from .models import Kind, Resource, canonical_policy
 from .policyeval import as_list, statements
 from .writepath import (
@@ -259,16 +261,17 @@ def managed_destinations(desired: list[Resource], project_grants: str) -> dict[s
     for r in desired:
         if r.kind is not Kind.DESTINATION or not r.arn:
             continue
-        mode = r.attrs.get("grants") or project_grants
-        if mode == "managed" and r.attrs.get("deliveryDestinationType") in GRANT_TYPES:
+        a = Destination.typed(r)
+        mode = a.grants or project_grants
+        if mode == "managed" and a.deliveryDestinationType in GRANT_TYPES:
             out[r.arn] = r.name
     return out
 
 
 def _prune_read(r: Resource) -> Read | None:
     """The read of a policy-holding destination resource (S3 bucket, log group), for pruning our statements."""
-    arn = r.attrs.get("destinationResourceArn")
-    kind = r.attrs.get("deliveryDestinationType")
+    a = Destination.typed(r)
+    arn, kind = a.destinationResourceArn, a.deliveryDestinationType
     if not arn or kind not in ("S3", "CWL"):
         return None
     if kind == "CWL":
@@ -295,8 +298,8 @@ def extra_reads(
     return out
 
 
-def _resource(g: Grant, name: str, attrs: dict[str, Any]) -> Resource:
-    return Resource(Kind.GRANT, g.account, g.region, name, attrs, arn=g.target)
+def _resource(g: Grant, name: str, attrs: GrantAttrs) -> Resource:
+    return Resource(Kind.GRANT, g.account, g.region, name, attrs.as_dict(), arn=g.target)
 
 
 def _owner_of_key(key: str) -> str:
@@ -391,11 +394,9 @@ def _too_big(g: Grant, address: str, p: _Policy, merged: str | None) -> Finding 
 
 
 def _policy_change(g: Grant, p: _Policy, current: dict[str, dict[str, Any]]) -> Change:
-    attrs: dict[str, Any] = {"grant": f"{g.kind}-policy", "destinations": sorted(g.destinations)}
-    if p.policy_name is not None:
-        attrs["policyName"] = p.policy_name
-    old = _resource(g, p.name, {**attrs, "statements": current}) if current else None
-    new = _resource(g, p.name, {**attrs, "statements": g.statements}) if g.statements else None
+    attrs = GrantAttrs(f"{g.kind}-policy", sorted(g.destinations), policyName=p.policy_name)
+    old = _resource(g, p.name, replace(attrs, statements=current)) if current else None
+    new = _resource(g, p.name, replace(attrs, statements=g.statements)) if g.statements else None
     if old is None:
         return Change(Action.CREATE, old, new, f"grant: the {p.what} lacks the delivery statement", [])
     if new is None:
@@ -431,10 +432,10 @@ def _firehose_change(g: Grant, f: Facts | None) -> Change | None:
     if not missing:
         return None
     name = firehose_parts(g.target)[2]
-    attrs = {"grant": "firehose-tag", "destinations": sorted(g.destinations)}
+    attrs = GrantAttrs(FIREHOSE_TAG, sorted(g.destinations))
     had = {k: f.stream_tags[k] for k in missing if k in f.stream_tags}
-    before = _resource(g, name, {**attrs, "tags": had})
-    after = _resource(g, name, {**attrs, "tags": missing})
+    before = _resource(g, name, replace(attrs, tags=had))
+    after = _resource(g, name, replace(attrs, tags=missing))
     fields = [FieldDiff(f"tags.{k}", had.get(k), v) for k, v in missing.items()]
     reason = "grant: the stream needs LogDeliveryEnabled=true"
     if f.stream_tags:

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 
 from . import catalog
 from .diff import Action, Change
+from .kinds import Delivery, Destination, Source
 from .models import Kind, Resource, destination_arn, parse_destination_arn
 
 UNCHANGED = "unchanged"
@@ -114,31 +115,34 @@ def _status(action: Action) -> str:
 
 def _node_of(r: Resource, status: str) -> tuple[str, Node]:
     if r.kind is Kind.SOURCE:
-        service = _service_of_arn(str(r.attrs.get("resourceArn", "")))
-        detail = f"{service} · {r.attrs.get('logType', '?')}"
+        src = Source.typed(r)
+        service = _service_of_arn(src.resourceArn or "")
+        detail = f"{service} · {src.logType or '?'}"
         return _source_key(r.account, r.region, r.name), Node(
             "", "source", r.account, r.region, r.name, service, detail, status
         )
     arn = r.arn or destination_arn(r.account, r.region, r.name)
-    dtype = str(r.attrs.get("deliveryDestinationType") or "")
-    target = r.attrs.get("destinationResourceArn")
-    service = dtype or (catalog.destination_type_for_arn(str(target)) or "?" if target else "?")
-    detail = service + (f" · {r.attrs.get('outputFormat')}" if r.attrs.get("outputFormat") else "")
+    dst = Destination.typed(r)
+    target = dst.destinationResourceArn
+    service = dst.deliveryDestinationType or (
+        catalog.destination_type_for_arn(target) or "?" if target else "?"
+    )
+    detail = service + (f" · {dst.outputFormat}" if dst.outputFormat else "")
     return _dest_key(arn), Node("", "destination", r.account, r.region, r.name, service, detail, status)
 
 
 def _endpoints(d: Resource) -> tuple[tuple[str, Node], tuple[str, Node]]:
     """A delivery's source and destination nodes, from the delivery alone (used when they are not known)."""
-    src_name = str(d.attrs["deliverySourceName"])
-    service = str(d.attrs.get("sourceService") or "?")
+    a = Delivery.typed(d)
+    src_name, arn = a.deliverySourceName, a.deliveryDestinationArn
+    service = (a.target.sourceService if a.target is not None else None) or "?"
     src = (
         _source_key(d.account, d.region, src_name),
         Node("", "source", d.account, d.region, src_name, service, service, UNCHANGED),
     )
-    arn = str(d.attrs["deliveryDestinationArn"])
     parts = parse_destination_arn(arn)
     region, account, name = parts if parts else (d.region, d.account, arn)
-    dtype = str(d.attrs.get("deliveryDestinationType") or "?")
+    dtype = a.deliveryDestinationType or "?"
     dst = _dest_key(arn), Node("", "destination", account, region, name, dtype, dtype, UNCHANGED)
     return src, dst
 
@@ -215,14 +219,14 @@ class _Estate:
         self.by_dest: dict[str, list[Resource]] = defaultdict(list)
         for r in resources:
             if r.kind is Kind.DELIVERY:
-                self.by_source[(r.account, r.region, str(r.attrs["deliverySourceName"]))].append(r)
-                self.by_dest[str(r.attrs["deliveryDestinationArn"])].append(r)
+                self.by_source[Delivery.source_of(r)].append(r)
+                self.by_dest[Delivery.endpoints(r)[1]].append(r)
 
     def ends(self, d: Resource) -> list[Resource]:
         """A delivery's source and destination, those that exist."""
         found = (
-            self.sources.get((d.account, d.region, str(d.attrs["deliverySourceName"]))),
-            self.dests.get(str(d.attrs["deliveryDestinationArn"])),
+            self.sources.get(Delivery.source_of(d)),
+            self.dests.get(Delivery.endpoints(d)[1]),
         )
         return [end for end in found if end is not None]
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from . import capabilities, defaults, delivery_rules
+from .kinds import Delivery, DeliveryAttrs
 from .models import Kind, Resource
 
 Key = tuple[str, str, str, str, str]  # (account, region, service, log type, destination type)
@@ -20,18 +21,13 @@ Key = tuple[str, str, str, str, str]  # (account, region, service, log type, des
 
 def key_of(r: Resource) -> Key | None:
     """The template a desired delivery needs, or None when its source or destination type is unknown."""
-    a = r.attrs
-    if r.kind is not Kind.DELIVERY or not a.get("sourceService") or not a.get("deliveryDestinationType"):
+    if r.kind is not Kind.DELIVERY:
         return None
-    if not a.get("sourceLogType"):
+    a = Delivery.typed(r)
+    t = a.target
+    if t is None or not t.sourceService or not a.deliveryDestinationType or not t.sourceLogType:
         return None
-    return (
-        r.account,
-        r.region,
-        str(a["sourceService"]),
-        str(a["sourceLogType"]),
-        str(a["deliveryDestinationType"]),
-    )
+    return (r.account, r.region, t.sourceService, t.sourceLogType, a.deliveryDestinationType)
 
 
 def keys_for(resources: list[Resource]) -> list[Key]:
@@ -168,13 +164,17 @@ def _check(r: Resource, key: Key, caps: capabilities.LogTypeCaps | None, against
     """One delivery's problems against ``caps`` (None: the table), each naming the manifest line that made it:
     ``FILE:LINE: Delivery/NAME: spec.FIELD`` or, for a selector's, ``FILE:LINE: DeliverySelector/NAME:
     spec.delivery.FIELD`` and the delivery it made."""
-    a = r.attrs
+    a = Delivery.typed(r)
+    t = a.target
     user = _user_values(a)
     target = delivery_rules.Target(
-        "the destination", key[4], a.get("targetOutputFormat"), a.get("targetAccount")
+        "the destination",
+        key[4],
+        t.targetOutputFormat if t is not None else None,
+        t.targetAccount if t is not None else None,
     )
     found = delivery_rules.check_delivery(
-        str(a.get("sourceResourceArn", "")),
+        (t.sourceResourceArn if t is not None else None) or "",
         key[3],
         r.account,
         target,
@@ -196,17 +196,17 @@ def _check(r: Resource, key: Key, caps: capabilities.LogTypeCaps | None, against
     return out
 
 
-def _user_values(attrs: dict[str, Any]) -> dict[str, Any]:
+def _user_values(a: DeliveryAttrs) -> dict[str, Any]:
     """The delivery fields the manifest set (defaulted ones are AWS's own and need no check)."""
-    defaulted = set(attrs.get("defaulted") or [])
-    s3 = attrs.get("s3DeliveryConfiguration")
+    defaulted = set(a.defaulted)
+    s3 = a.s3DeliveryConfiguration
     s3_user = (
         {k: v for k, v in s3.items() if f"s3DeliveryConfiguration.{k}" not in defaulted}
         if isinstance(s3, dict)
         else None
     )
     return {
-        "recordFields": None if "recordFields" in defaulted else attrs.get("recordFields"),
-        "fieldDelimiter": None if "fieldDelimiter" in defaulted else attrs.get("fieldDelimiter"),
+        "recordFields": None if "recordFields" in defaulted else a.recordFields,
+        "fieldDelimiter": None if "fieldDelimiter" in defaulted else a.fieldDelimiter,
         "s3DeliveryConfiguration": s3_user or None,
     }

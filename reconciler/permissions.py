@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from . import catalog
+from .kinds import Destination, Source
 from .models import AccountAccess, Kind, LockConfig, Resource
 from .writepath import firehose_parts, log_group_parts, s3_parts
 
@@ -50,8 +51,8 @@ class _WritePathTargets:
     def of(cls, dests: list[Resource]) -> _WritePathTargets:
         out = cls()
         for d in dests:
-            arn = str(d.attrs.get("destinationResourceArn") or "")
-            dtype = d.attrs.get("deliveryDestinationType")
+            a = Destination.typed(d)
+            arn, dtype = a.destinationResourceArn or "", a.deliveryDestinationType
             if dtype == "S3":
                 out.buckets.add(f"arn:aws:s3:::{s3_parts(arn)[0]}")
                 out.kms_accounts.add(d.account)
@@ -98,7 +99,7 @@ def document(
             {LOG_DELIVERY_SLR.format(account=firehose_parts(s)[1]) for s in targets.streams},
             {"StringLike": {"iam:AWSServiceName": "delivery.logs.amazonaws.com"}},
         ))  # fmt: skip
-    roles_passed = {str(d.attrs["roleArn"]) for d in dests if d.attrs.get("roleArn")}
+    roles_passed = {role for d in dests if (role := Destination.typed(d).roleArn)}
     if roles_passed:
         statements.append(_statement("ReconcilerPassRole", {"iam:PassRole"}, roles_passed))
     if lock is not None:
@@ -168,11 +169,10 @@ def _vended_statements(desired: list[Resource]) -> list[dict[str, Any]]:
     vended: dict[str, set[str]] = {}
     for s in desired:
         if s.kind is Kind.SOURCE:
-            parts = catalog.split_arn(str(s.attrs["resourceArn"]))
+            resource_arn = Source.typed(s).resourceArn
+            parts = catalog.split_arn(resource_arn)
             if parts is not None:
-                vended.setdefault(f"{parts[1]}:AllowVendedLogDeliveryForResource", set()).add(
-                    str(s.attrs["resourceArn"])
-                )
+                vended.setdefault(f"{parts[1]}:AllowVendedLogDeliveryForResource", set()).add(resource_arn)
     return [
         _statement("ReconcilerVended" + action.split(":")[0].replace("-", "").title(), {action}, arns)
         for action, arns in sorted(vended.items())

@@ -31,7 +31,7 @@ from .errors import StalePlanError
 from .findings import Finding
 from .globs import address_matches as address_matches
 from .globs import short_address
-from .kinds import KINDS
+from .kinds import KINDS, Delivery, Grant
 from .models import KIND_RANK, Kind, Resource
 
 FORMAT_VERSION = 1
@@ -149,49 +149,8 @@ def _difference(address: str, b: dict[str, Any] | None, n: dict[str, Any] | None
 
 
 def calls_for(change: Change) -> list[str]:
-    """The API calls a change makes, in order (the kind's ``calls``)."""
-    kind, action = change.kind, change.action
-    if kind not in KINDS:
-        return grant_calls(change)
-    calls = KINDS[kind].calls
-    create = [*calls.reads_before_create, calls.create]
-    if action is Action.CREATE:
-        return create
-    if action is Action.DELETE:
-        return [calls.delete]
-    if action is Action.REPLACE:
-        # a policy is replaced only with its destination (diff's cascade), which takes it away: only the Put remains
-        return [calls.delete, *create] if calls.replace_deletes else [calls.create]
-    if action is Action.UPDATE:
-        out: list[str] = []
-        if change.attr_fields():
-            out.append(calls.update)
-        to_set, to_remove = change.tag_changes()
-        if calls.tagged and (to_set or change.adopt):
-            out.append("TagResource")
-        if calls.tagged and to_remove:
-            out.append("UntagResource")
-        return out
-    return []
-
-
-def grant_calls(change: Change) -> list[str]:
-    """A DestinationGrant reads the policy again, merges, and writes it (or tags the stream)."""
-    grant = str(change.resource.attrs.get("grant", ""))
-    if grant == "firehose-tag":
-        return ["TagDeliveryStream"]
-    if grant == "kms-policy":
-        return ["GetKeyPolicy", "PutKeyPolicy"]
-    if grant == "cwl-policy":
-        write = (
-            "PutResourcePolicy or DeleteResourcePolicy"
-            if change.action is Action.DELETE
-            else "PutResourcePolicy"
-        )
-        return ["DescribeResourcePolicies", write]
-    if change.action is Action.DELETE:
-        return ["GetBucketPolicy", "PutBucketPolicy or DeleteBucketPolicy"]
-    return ["GetBucketPolicy", "PutBucketPolicy"]
+    """The API calls a change makes, in order (its kind's ``calls_for``)."""
+    return KINDS[change.kind].calls_for(change)
 
 
 def phases(change: Change) -> list[str]:
@@ -273,7 +232,7 @@ def _index_delivery(g: _Steps, i: int, c: Change) -> None:
 
 
 def _index_grant(g: _Steps, i: int, c: Change) -> None:
-    for dest in c.resource.attrs.get("destinations", []):
+    for dest in Grant.typed(c.resource).destinations:
         g.grants_by_dest.setdefault(str(dest), []).append(i)
 
 
@@ -287,7 +246,7 @@ _INDEX: dict[Kind, Callable[[_Steps, int, Change], None]] = {
 
 
 def _source_of(delivery: Resource) -> Place:
-    return (delivery.account, delivery.region, str(delivery.attrs["deliverySourceName"]))
+    return Delivery.source_of(delivery)
 
 
 def _edges(changes: list[Change]) -> dict[Step, set[Step]]:
@@ -304,7 +263,7 @@ def _grant_edges(g: _Steps, i: int, c: Change) -> None:
     """A grant is written after the destinations it serves."""
     if c.after is None:
         return
-    for dest in c.resource.attrs.get("destinations", []):
+    for dest in Grant.typed(c.resource).destinations:
         if dest in g.dest_apply:
             g.add((g.dest_apply[dest], APPLY), (i, APPLY))
 
@@ -331,12 +290,12 @@ def _policy_edges(g: _Steps, i: int, c: Change) -> None:
 def _delivery_grant_edges(g: _Steps, i: int, c: Change) -> None:
     """A delivery is created after its destination's grant; deleted before a grant that is removed."""
     if c.after is not None:
-        for j in g.grants_by_dest.get(str(c.after.attrs["deliveryDestinationArn"]), []):
+        for j in g.grants_by_dest.get(Delivery.endpoints(c.after)[1], []):
             if g.changes[j].after is not None:
                 g.add((j, APPLY), (i, APPLY))
     going = _going(c)
     if going is not None:
-        for j in g.grants_by_dest.get(str(going.attrs["deliveryDestinationArn"]), []):
+        for j in g.grants_by_dest.get(Delivery.endpoints(going)[1], []):
             if g.changes[j].action is Action.DELETE:
                 g.add((i, DELETE), (j, DELETE))
 
@@ -345,7 +304,7 @@ def _delivery_apply_edges(g: _Steps, i: int, c: Change) -> None:
     """A delivery is created after its source, its destination and the destination's policy."""
     if c.after is None:
         return
-    dest = str(c.after.attrs["deliveryDestinationArn"])
+    dest = Delivery.endpoints(c.after)[1]
     for parents in (g.dest_apply, g.policy_apply):
         if dest in parents:
             g.add((parents[dest], APPLY), (i, APPLY))
@@ -360,7 +319,7 @@ def _delivery_delete_edges(g: _Steps, i: int, c: Change) -> None:
     going = _going(c)
     if going is None:
         return
-    src, dest = _source_of(going), str(going.attrs["deliveryDestinationArn"])
+    src, dest = _source_of(going), Delivery.endpoints(going)[1]
     if src in g.sources_delete:
         g.add((i, DELETE), (g.sources_delete[src], DELETE))
     if dest in g.dest_delete:

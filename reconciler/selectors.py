@@ -20,8 +20,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .diff import Change
+from .kinds import Destination, Source
 from .kinds import delivery as delivery_kind
-from .models import NAME_MAX, Kind, Resource, SelectorSpec, destination_arn, parse_destination_arn, source_arn
+from .kinds import source as source_kind
+from .models import NAME_MAX, Kind, Resource, SelectorSpec, destination_arn, parse_destination_arn
 
 Match = tuple[str, dict[str, str]]  # (resource ARN, its tags)
 Key = tuple[str, str, str]  # (selector name, account, region)
@@ -136,7 +138,8 @@ class _Desired:
             if r.kind in (Kind.SOURCE, Kind.DELIVERY):
                 out.taken[(r.account, r.region)].add(r.name)
             if r.kind is Kind.SOURCE:
-                out.covered.add((r.account, str(r.attrs["resourceArn"]), str(r.attrs["logType"])))
+                a = Source.typed(r)
+                out.covered.add((r.account, a.resourceArn, str(a.logType)))
             if r.kind is Kind.DESTINATION:
                 out.destinations[(r.account, r.region, r.name)] = r
                 out.dest_by_arn[destination_arn(r.account, r.region, r.name)] = r
@@ -232,34 +235,21 @@ def _resources(
     dest_arn, dest_r = dest
     spec = sel.spec
     origin = f"{sel.origin} {sel.label}"
-    source = Resource(
-        Kind.SOURCE,
-        account,
-        region,
-        name,
-        {
-            "resourceArn": arn,
-            "logType": spec.logType,
-            "deliverySourceConfiguration": dict(spec.source.deliverySourceConfiguration),
-        },
-        tags={**default_tags, **spec.source.tags},
-        arn=source_arn(account, region, name),
-        origin=origin,
-        selector=sel.name,
-    )
-    da = dest_r.attrs if dest_r is not None else {}
+    source = source_kind.resource(account, region, name, arn, spec.logType, spec.source.deliverySourceConfiguration,
+                                  {**default_tags, **spec.source.tags}, origin)  # fmt: skip
+    source.selector = sel.name
+    da = Destination.typed(dest_r) if dest_r is not None else None
     parsed = parse_destination_arn(dest_arn)
     target = delivery_kind.Target(
         sourceService=sel.service,
         sourceResourceArn=arn,
         sourceLogType=spec.logType,
-        targetResourceArn=da.get("destinationResourceArn"),
-        targetOutputFormat=da.get("outputFormat"),
+        targetResourceArn=da.destinationResourceArn if da is not None else None,
+        targetOutputFormat=da.outputFormat if da is not None else None,
         targetAccount=parsed[1] if parsed is not None else None,
     )
-    dest_type = da.get("deliveryDestinationType")
-    delivery = delivery_kind.resource(account, region, name, name, dest_arn,
-                                      str(dest_type) if dest_type is not None else None, target, spec.delivery,
+    dest_type = da.deliveryDestinationType if da is not None else None
+    delivery = delivery_kind.resource(account, region, name, name, dest_arn, dest_type, target, spec.delivery,
                                       {**default_tags, **spec.delivery.tags}, origin)  # fmt: skip
     delivery.selector = sel.name
     return source, delivery
@@ -290,7 +280,7 @@ def _destination(
             "where the selector matches resources"
         )
         return None
-    dtype = str(found.attrs["deliveryDestinationType"])
+    dtype = str(Destination.typed(found).deliveryDestinationType)
     if sel.spec.delivery.s3DeliveryConfiguration is not None and dtype != "S3":
         exp.problems.append(
             f"{sel.origin}: {sel.label}: delivery.s3DeliveryConfiguration: only for S3 destinations; {target} is {dtype}"

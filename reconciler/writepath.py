@@ -37,6 +37,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .findings import Finding, Severity
+from .kinds import Delivery, Destination
 from .models import Kind, Resource
 from .policyeval import Miss, Request, account_of_arn, evaluate, near_misses, region_of_arn, statements
 
@@ -184,8 +185,9 @@ def _destinations(desired: list[Resource], live: list[Resource]) -> dict[str, Re
 
 
 def _target(r: Resource, dest: Resource, s3: dict[str, Any], new: set[str]) -> Target | None:
-    dest_type = str(dest.attrs.get("deliveryDestinationType") or "")
-    resource_arn = dest.attrs.get("destinationResourceArn")
+    d, a = Destination.typed(dest), Delivery.typed(r)
+    dest_type = d.deliveryDestinationType or ""
+    resource_arn = d.destinationResourceArn
     if dest_type != "XRAY" and not resource_arn:
         return None
     return Target(
@@ -193,8 +195,8 @@ def _target(r: Resource, dest: Resource, s3: dict[str, Any], new: set[str]) -> T
         name=r.name,
         source_account=r.account,
         source_region=r.region,
-        source_name=str(r.attrs["deliverySourceName"]),
-        source_service=r.attrs.get("sourceService"),
+        source_name=a.deliverySourceName,
+        source_service=a.target.sourceService if a.target is not None else None,
         dest_type=dest_type,
         dest_account=dest.account,
         dest_region=dest.region,
@@ -212,12 +214,12 @@ def targets(desired: list[Resource], live: list[Resource], new: set[str]) -> lis
     live_deliveries = {r.key: r for r in live if r.kind is Kind.DELIVERY}
     out = []
     for r in desired:
-        dest = dests.get(str(r.attrs.get("deliveryDestinationArn"))) if r.kind is Kind.DELIVERY else None
+        dest = dests.get(Delivery.endpoints(r)[1]) if r.kind is Kind.DELIVERY else None
         if dest is None:
             continue
-        s3 = r.attrs.get("s3DeliveryConfiguration") or {}
+        s3 = Delivery.typed(r).s3DeliveryConfiguration or {}
         if not s3 and r.key in live_deliveries:
-            s3 = live_deliveries[r.key].attrs.get("s3DeliveryConfiguration") or {}
+            s3 = Delivery.typed(live_deliveries[r.key]).s3DeliveryConfiguration or {}
         t = _target(r, dest, s3, new)
         if t is not None:
             out.append(t)

@@ -17,15 +17,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from reconciler.errors import AccessDenied, AwsError, Invalid, NotFound
+from reconciler.kinds import KINDS
 from reconciler.kinds.delivery import from_api as delivery_from_api
 from reconciler.kinds.destination import from_api as destination_from_api
 from reconciler.kinds.policy import from_api as policy_from_api
 from reconciler.kinds.source import from_api as source_from_api
-from reconciler.models import (
-    AccountAccess,
-    Kind,
-    Resource,
-)
+from reconciler.models import AccountAccess, Kind, Resource, destination_arn
 from reconciler.policyeval import account_of_arn, region_of_arn
 from reconciler.verify import Observation
 from reconciler.writepath import Facts, Read, cwl_group_arn, firehose_parts, log_group_parts, s3_parts
@@ -477,27 +474,19 @@ class Api(Transport):
     def read_one(
         self, kind: Kind, account: str, region: str, name: str, delivery_id: str | None = None
     ) -> Resource | None:
-        """Re-read one resource (None when it does not exist)."""
+        """Re-read one resource (None when it does not exist): the kind's ``calls.read``."""
+        kind_def = KINDS[kind]
+        arn = destination_arn(account, region, name)
+        if not kind_def.owned:  # a policy: no tags of its own, an empty answer when there is none
+            return self._policy(account, region, name, arn)
+        params = kind_def.read_params(name, delivery_id)
         try:
-            if kind is Kind.SOURCE:
-                item = self.call(account, region, "GetDeliverySource", name, name=name)["deliverySource"]
-                tags = self._tags(account, region, item)
-                return None if tags is None else source_from_api(account, region, item, tags)
-            if kind is Kind.DESTINATION:
-                item = self.call(account, region, "GetDeliveryDestination", name, name=name)[
-                    "deliveryDestination"
-                ]
-                tags = self._tags(account, region, item)
-                return None if tags is None else destination_from_api(account, region, item, tags)
-            if kind is Kind.POLICY:
-                arn = f"arn:aws:logs:{region}:{account}:delivery-destination:{name}"
-                return self._policy(account, region, name, arn)
-            assert delivery_id is not None
-            item = self.call(account, region, "GetDelivery", delivery_id, id=delivery_id)["delivery"]
-            tags = self._tags(account, region, item)
-            return None if tags is None else delivery_from_api(account, region, item, tags)
+            out = self.call(account, region, kind_def.calls.read, delivery_id or name, **params)
         except NotFound:
             return None
+        item = out[kind_def.calls.read_answer]
+        tags = self._tags(account, region, item)
+        return None if tags is None else kind_def.from_api(account, region, item, tags)
 
     # ---- AWS Organizations (accounts.fromOrganization)
     def _org(self) -> Any:

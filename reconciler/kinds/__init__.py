@@ -7,10 +7,11 @@ from reconciler.models import Kind
 from .base import Attrs, Calls, ExportContext, FieldDiff, KindDef
 from .delivery import Delivery, DeliveryAttrs
 from .destination import Destination, DestinationAttrs
+from .grant import Grant, GrantAttrs
 from .policy import Policy, PolicyAttrs
 from .source import Source, SourceAttrs
 
-KINDS: dict[Kind, type[KindDef]] = {k.kind: k for k in (Source, Destination, Policy, Delivery)}
+KINDS: dict[Kind, type[KindDef]] = {k.kind: k for k in (Source, Destination, Policy, Grant, Delivery)}
 
 __all__ = [
     "KINDS",
@@ -22,6 +23,8 @@ __all__ = [
     "DestinationAttrs",
     "ExportContext",
     "FieldDiff",
+    "Grant",
+    "GrantAttrs",
     "KindDef",
     "Policy",
     "PolicyAttrs",

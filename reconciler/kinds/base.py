@@ -14,9 +14,12 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, ClassVar, Self
+from typing import TYPE_CHECKING, Any, ClassVar, Self
 
 from reconciler.models import HANDLE_TAG, OWNER_TAG, SELECTOR_TAG, Kind, Resource, is_protect_tag, protects
+
+if TYPE_CHECKING:
+    from reconciler.diff import Change
 
 
 @dataclass
@@ -60,6 +63,8 @@ class Calls:
     reads_before_create: tuple[str, ...] = ()
     tagged: bool = True  # takes Tag/UntagResource (a policy has no tags)
     replace_deletes: bool = True  # a replace deletes first (a policy goes with its destination instead)
+    read: str = ""  # the Get* that reads one back (verify after a write)
+    read_answer: str = ""  # the key of the Get*'s answer that holds the resource
 
 
 class KindDef:
@@ -113,7 +118,46 @@ class KindDef:
         """A line to show under an in-place update, when it does more than it seems to."""
         return None
 
-    # ---- apply
+    # ---- plan and apply
+    @classmethod
+    def calls_for(cls, change: Change) -> list[str]:
+        """The API calls a change of this kind makes, in order (what the plan shows under each change)."""
+        calls, action = cls.calls, change.action.value
+        create = [*calls.reads_before_create, calls.create]
+        if action == "create":
+            return create
+        if action == "delete":
+            return [calls.delete]
+        if action == "replace":
+            # a policy is replaced only with its destination (diff's cascade), which takes it away: the Put remains
+            return [calls.delete, *create] if calls.replace_deletes else [calls.create]
+        if action == "update":
+            out: list[str] = []
+            if change.attr_fields():
+                out.append(calls.update)
+            to_set, to_remove = change.tag_changes()
+            if calls.tagged and (to_set or change.adopt):
+                out.append("TagResource")
+            if calls.tagged and to_remove:
+                out.append("UntagResource")
+            return out
+        return []
+
+    @classmethod
+    def lock_keys(cls, r: Resource) -> set[str]:
+        """What a write of ``r`` touches: two writes sharing a key never run at once (TF #42194)."""
+        return {f"{cls.kind.value}:{r.account}/{r.region}/{r.name}"}
+
+    @classmethod
+    def read_params(cls, name: str, resource_id: str | None) -> dict[str, Any]:
+        """The parameters of ``calls.read`` for one resource (by name, or by id where AWS gives no name)."""
+        return {"name": name}
+
+    @classmethod
+    def from_api(cls, account: str, region: str, item: dict[str, Any], tags: dict[str, str]) -> Resource:
+        """A live resource from the answer of ``calls.read`` or a listing, and its tags."""
+        raise NotImplementedError(f"{cls.kind.value} is not read from a listing")
+
     @classmethod
     def write_params(cls, r: Resource) -> dict[str, Any]:
         """The parameters of the create/put call (without tags)."""
@@ -127,6 +171,16 @@ class KindDef:
     @classmethod
     def export_spec(cls, r: Resource, live: ExportContext) -> dict[str, Any]:
         raise NotImplementedError
+
+
+def source_lock(account: str, region: str, name: str) -> str:
+    """The lock key of a source's writes (its deliveries' writes take it too)."""
+    return f"src:{account}/{region}/{name}"
+
+
+def destination_lock(arn: str) -> str:
+    """The lock key of a destination's writes (its policy's and its deliveries' writes take it too)."""
+    return f"dst:{arn}"
 
 
 @dataclass

@@ -32,7 +32,18 @@ from reconciler.models import (
     parse_destination_arn,
 )
 
-from .base import Attrs, Calls, ExportContext, FieldDiff, KindDef, dict_diffs, live_resource, split_tags
+from .base import (
+    Attrs,
+    Calls,
+    ExportContext,
+    FieldDiff,
+    KindDef,
+    destination_lock,
+    dict_diffs,
+    live_resource,
+    source_lock,
+    split_tags,
+)
 from .source import SourceAttrs
 
 # The configuration: compared, updated in place (UpdateDeliveryConfiguration), the server's when omitted
@@ -130,9 +141,38 @@ class Delivery(KindDef):
         update="UpdateDeliveryConfiguration",
         delete="DeleteDelivery",
         reads_before_create=("DescribeDeliveries",),
+        read="GetDelivery",
+        read_answer="delivery",
     )
     export_rank = 2
     handle_tagged = True
+
+    @classmethod
+    def typed(cls, r: Resource) -> DeliveryAttrs:
+        return DeliveryAttrs.from_mapping(r.attrs)
+
+    @staticmethod
+    def endpoints(r: Resource) -> tuple[str, str]:
+        """A delivery's source name and destination ARN: its identity within its account and region."""
+        return str(r.attrs["deliverySourceName"]), str(r.attrs["deliveryDestinationArn"])
+
+    @staticmethod
+    def source_of(r: Resource) -> tuple[str, str, str]:
+        """(account, region, source name) of a delivery's source."""
+        return r.account, r.region, str(r.attrs["deliverySourceName"])
+
+    @classmethod
+    def lock_keys(cls, r: Resource) -> set[str]:
+        source, dest = cls.endpoints(r)
+        return {source_lock(r.account, r.region, source), destination_lock(dest)}
+
+    @classmethod
+    def read_params(cls, name: str, resource_id: str | None) -> dict[str, Any]:
+        return {"id": resource_id}
+
+    @classmethod
+    def from_api(cls, account: str, region: str, item: dict[str, Any], tags: dict[str, str]) -> Resource:
+        return from_api(account, region, item, tags)
 
     @classmethod
     def delete_params(cls, r: Resource) -> dict[str, Any]:

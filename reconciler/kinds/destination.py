@@ -26,7 +26,7 @@ from reconciler.models import (
     destination_arn,
 )
 
-from .base import Attrs, Calls, ExportContext, FieldDiff, KindDef, live_resource, split_tags
+from .base import Attrs, Calls, ExportContext, FieldDiff, KindDef, destination_lock, live_resource, split_tags
 from .policy import PolicyAttrs
 
 
@@ -131,9 +131,25 @@ class Destination(KindDef):
     }
     server_defaulted = ("outputFormat",)
     calls = Calls(
-        create="PutDeliveryDestination", update="PutDeliveryDestination", delete="DeleteDeliveryDestination"
+        create="PutDeliveryDestination",
+        update="PutDeliveryDestination",
+        delete="DeleteDeliveryDestination",
+        read="GetDeliveryDestination",
+        read_answer="deliveryDestination",
     )
     export_rank = 1
+
+    @classmethod
+    def typed(cls, r: Resource) -> DestinationAttrs:
+        return DestinationAttrs.from_mapping(r.attrs)
+
+    @classmethod
+    def lock_keys(cls, r: Resource) -> set[str]:
+        return {destination_lock(str(r.arn))}
+
+    @classmethod
+    def from_api(cls, account: str, region: str, item: dict[str, Any], tags: dict[str, str]) -> Resource:
+        return from_api(account, region, item, tags)
 
     @classmethod
     def replace_reason(cls, fields: list[FieldDiff], live: Resource, desired: Resource) -> str | None:

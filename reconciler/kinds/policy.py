@@ -13,7 +13,7 @@ from typing import Any
 
 from reconciler.models import Kind, Resource, canonical_policy, destination_arn
 
-from .base import Attrs, Calls, FieldDiff, KindDef
+from .base import Attrs, Calls, FieldDiff, KindDef, destination_lock
 
 
 @dataclass(frozen=True)
@@ -32,7 +32,21 @@ class Policy(KindDef):
         delete="DeleteDeliveryDestinationPolicy",
         tagged=False,
         replace_deletes=False,
+        read="GetDeliveryDestinationPolicy",
+        read_answer="policy",
     )
+
+    @classmethod
+    def typed(cls, r: Resource) -> PolicyAttrs:
+        return PolicyAttrs.from_mapping(r.attrs)
+
+    @classmethod
+    def lock_keys(cls, r: Resource) -> set[str]:
+        return {destination_lock(str(r.arn))}
+
+    @classmethod
+    def read_params(cls, name: str, resource_id: str | None) -> dict[str, Any]:
+        return {"deliveryDestinationName": name}
 
     @classmethod
     def compare_field(

@@ -26,7 +26,17 @@ from reconciler.models import (
     source_arn,
 )
 
-from .base import Attrs, Calls, ExportContext, FieldDiff, KindDef, dict_diffs, live_resource, split_tags
+from .base import (
+    Attrs,
+    Calls,
+    ExportContext,
+    FieldDiff,
+    KindDef,
+    dict_diffs,
+    live_resource,
+    source_lock,
+    split_tags,
+)
 
 
 class SourceSpec(Strict):
@@ -92,8 +102,26 @@ class Source(KindDef):
         "resourceArn": "resourceArn cannot change in place",
         "logType": "logType cannot change in place",
     }
-    calls = Calls(create="PutDeliverySource", update="PutDeliverySource", delete="DeleteDeliverySource")
+    calls = Calls(create="PutDeliverySource", update="PutDeliverySource", delete="DeleteDeliverySource",
+                  read="GetDeliverySource", read_answer="deliverySource")  # fmt: skip
     export_rank = 0
+
+    @classmethod
+    def typed(cls, r: Resource) -> SourceAttrs:
+        return SourceAttrs.from_mapping(r.attrs)
+
+    @classmethod
+    def lock_keys(cls, r: Resource) -> set[str]:
+        return {source_lock(r.account, r.region, r.name)}
+
+    @staticmethod
+    def slot(r: Resource) -> tuple[str, str, str, str]:
+        """What AWS keeps unique among delivery sources: (account, region, resource ARN, log type)."""
+        return (r.account, r.region, str(r.attrs["resourceArn"]), str(r.attrs["logType"]))
+
+    @classmethod
+    def from_api(cls, account: str, region: str, item: dict[str, Any], tags: dict[str, str]) -> Resource:
+        return from_api(account, region, item, tags)
 
     @classmethod
     def compare_field(
