@@ -1,0 +1,73 @@
+"""Organisation scale as a user meets it: edge cases of accounts from Organizations, selectors and coverage,
+through the CLI on the sandbox."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from conftest import Workspace, client
+from test_organization import SELECTOR, bus, changes
+
+OTHER_SELECTOR = """\
+---
+apiVersion: reconciler/v1
+kind: DeliverySelector
+metadata: {name: pay}
+spec:
+  resourceType: events:event-bus
+  logType: ERROR_LOGS
+  tags: {team: other}
+  destination: central
+  accounts: ["111111111111"]
+"""
+
+
+def test_a_new_colliding_match_never_renames_an_existing_selector_source(ws: Workspace, sandbox: Any) -> None:
+    b1 = bus(sandbox, "b1", "payments")
+    ws.write("sel.yaml", SELECTOR)
+    assert ws.cli("apply", "--auto-approve").code == 0
+    # selector 'pay' over bus 'bus-b1' derives 'pay-bus-b1' too: the newcomer gets the hash, the live one stays
+    bus(sandbox, "bus-b1", "other")
+    ws.write("sel.yaml", SELECTOR + OTHER_SELECTOR)
+    planned = changes(ws)
+    assert [c[0] for c in planned] == ["create", "create"], planned
+    hashed = planned[0][1].split("/")[1]
+    assert hashed.startswith("pay-bus-b1-") and len(hashed) == len("pay-bus-b1-") + 8
+    assert planned == [
+        ("create", f"DeliverySource/{hashed}", "not in AWS (DeliverySelector/pay)"),
+        ("create", f"Delivery/{hashed}", "not in AWS (DeliverySelector/pay)"),
+    ]
+    rendered = json.loads(ws.cli("render", "--format", "json").out)
+    assert sorted(d["metadata"]["name"] for d in rendered if d["kind"] == "DeliverySource") == [
+        "pay-bus-b1",
+        hashed,
+    ]
+    assert ws.cli("apply", "--auto-approve").code == 0
+    assert ws.cli("plan", "--detailed-exitcode").code == 0
+    # the collision ends (b1 loses its tag): b1's source is pruned, bus-b1's keeps its hashed name
+    client(sandbox, "events").untag_resource(ResourceARN=b1, TagKeys=["team"])
+    assert [c[:2] for c in changes(ws)] == [
+        ("delete", "Delivery/pay-bus-b1"),
+        ("delete", "DeliverySource/pay-bus-b1"),
+    ]
+
+
+def test_two_selectors_matching_one_resource_say_which_took_it(ws: Workspace, sandbox: Any) -> None:
+    bus(sandbox, "b1", "payments")
+    first = OTHER_SELECTOR.replace("{name: pay}", "{name: aaa-first}").replace(
+        "team: other", "team: payments"
+    )
+    ws.write("sel.yaml", SELECTOR + first)
+    res = ws.cli("plan", "--format", "json")
+    assert res.code == 0, res.err
+    doc = json.loads(res.out)
+    assert [c["address"].split("/", 2)[2] for c in doc["changes"] if c.get("selector")] == [
+        "DeliverySource/aaa-first-b1",
+        "Delivery/aaa-first-b1",
+    ]
+    assert "DeliverySelector/aaa-first: 1 matching resources" in doc["notes"]
+    assert (
+        "DeliverySelector/pay-bus: 0 matching resources (1 more taken by DeliverySelector/aaa-first)"
+        in doc["notes"]
+    )
