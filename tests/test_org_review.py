@@ -7,7 +7,7 @@ import json
 from typing import Any
 
 from conftest import Workspace, client
-from test_organization import SELECTOR, bus, changes
+from test_organization import A, B, SELECTOR, bus, changes
 
 OTHER_SELECTOR = """\
 ---
@@ -71,3 +71,40 @@ def test_two_selectors_matching_one_resource_say_which_took_it(ws: Workspace, sa
         "DeliverySelector/pay-bus: 0 matching resources (1 more taken by DeliverySelector/aaa-first)"
         in doc["notes"]
     )
+
+
+def test_coverage_of_an_unreadable_account_is_exit_3_and_counts_nothing_there(
+    ws: Workspace, sandbox: Any, quick_retries: Any
+) -> None:
+    from reconciler.sandbox import Faults, Rule
+
+    b1 = bus(sandbox, "b1", "payments")
+    client(sandbox, "events", account=B).create_event_bus(
+        Name="bb", Tags=[{"Key": "team", "Value": "payments"}]
+    )
+    ws.write("sel.yaml", SELECTOR)
+    # B's event bus is found, but B's deliveries cannot be listed: nothing may say it delivers nothing
+    sandbox.set_faults(Faults(rules=[Rule("DescribeDeliverySources", code="AccessDeniedException",
+                                          message="not allowed", times=-1, account=B)]))  # fmt: skip
+    res = ws.cli("coverage", "--format", "json")
+    assert res.code == 3, res.err  # unreadable wins over a selector below 100 %, as in drift
+    doc = json.loads(res.out)
+    why = f"DescribeDeliverySources {B}/us-east-1: AccessDeniedException: not allowed"
+    assert doc["unreadable"] == {f"{B}/us-east-1": why}
+    scope_b = next(s for s in doc["scopes"] if s["scope"] == f"{B}/us-east-1")
+    assert scope_b["readable"] is False and scope_b["resources"] == []
+    assert scope_b["totals"] == {"resources": 0, "covered": 0, "percent": 0.0}
+    assert next(s for s in doc["scopes"] if s["scope"] == f"{A}/us-east-1")["readable"] is True
+    assert doc["totals"] == {"resources": 1, "covered": 0, "percent": 0.0}
+    assert doc["selectors"][0]["expected"] == 1 and doc["selectors"][0]["missing"] == [f"{b1} ERROR_LOGS"]
+    text = ws.cli("coverage")
+    assert text.code == 3
+    assert f"{B}/us-east-1: could not be read: {why}" in text.out.splitlines()
+    assert "Total: 0 of 1 resources covered (0.0%); 1 scope could not be read, not counted" in text.out
+    assert "bb" not in text.out and f"{B}/us-east-1: 0 of" not in text.out
+    # tagging API denied in B: the same, whatever was denied
+    sandbox.set_faults(
+        Faults(rules=[Rule("GetResources", code="AccessDeniedException", times=-1, account=B)])
+    )
+    md = ws.cli("coverage", "--format", "markdown")
+    assert md.code == 3 and "1 scope could not be read, not counted" in md.out.splitlines()[0]
