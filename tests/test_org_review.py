@@ -108,3 +108,24 @@ def test_coverage_of_an_unreadable_account_is_exit_3_and_counts_nothing_there(
     )
     md = ws.cli("coverage", "--format", "markdown")
     assert md.code == 3 and "1 scope could not be read, not counted" in md.out.splitlines()[0]
+
+
+def test_an_excluded_account_listed_explicitly_is_read_and_the_plan_says_so(
+    ws: Workspace, sandbox: Any
+) -> None:
+    from test_organization import org_project, org_with_accounts
+
+    ids = org_with_accounts(sandbox)
+    explicit = f'  "{ids["excluded"]}": {{roleArn: "arn:aws:iam::{ids["excluded"]}:role/hand-picked"}}\n'
+    org_project(ws, ids, extra=explicit)
+    ws.write("none.yaml", "")
+    res = ws.cli("plan", "--format", "json")
+    assert res.code == 0, res.err
+    doc = json.loads(res.out)
+    assert f"{ids['excluded']}/us-east-1" in doc["scopes"]  # the explicit entry wins over exclude
+    want = sorted([ids["p1"], ids["t1"]])
+    assert doc["notes"] == [
+        f"accounts from AWS Organizations ({ids['prod']}): 2: {want[0]}, {want[1]}; "
+        f"excluded, but an explicit accounts: entry wins: {ids['excluded']}"
+    ]
+    assert sandbox.count("DescribeDeliverySources", ids["excluded"]) >= 1
