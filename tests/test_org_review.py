@@ -7,7 +7,7 @@ import json
 from typing import Any
 
 from conftest import Workspace, client
-from test_organization import A, B, SELECTOR, bus, changes
+from test_organization import SELECTOR, A, B, bus, changes
 
 OTHER_SELECTOR = """\
 ---
