@@ -96,9 +96,7 @@ def compute(
     rows: list[Row] = []
     totals = {s.name: SelectorTotal(s.name) for s in selectors}
     seen: set[tuple[str, str]] = set()  # a region-less ARN (an S3 bucket) counts once per account
-    for account, region in sorted(scopes):
-        if f"{account}/{region}" in (unreadable or {}):
-            continue  # what it delivers is unknown: no row says "not delivered", no selector counts it
+    for account, region in _readable(scopes, unreadable or {}):
         for arn, tags in sorted(found.get((account, region), [])):
             parsed = catalog.split_arn(arn)
             if parsed is None or (service is not None and parsed[1] != service) or (account, arn) in seen:
@@ -113,6 +111,12 @@ def compute(
     return Report(
         project, service, sorted(scopes), rows, [totals[n] for n in sorted(totals)], dict(unreadable or {})
     )
+
+
+def _readable(scopes: list[tuple[str, str]], unreadable: dict[str, str]) -> list[tuple[str, str]]:
+    """The scopes that could be read, sorted: what an unreadable one delivers is unknown, so no row of it says "not
+    delivered" and no selector counts it."""
+    return [(a, r) for a, r in sorted(scopes) if f"{a}/{r}" not in unreadable]
 
 
 def _row(account: str, region: str, arn: str, service: str, allowed: tuple[str, ...],
