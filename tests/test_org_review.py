@@ -129,3 +129,39 @@ def test_an_excluded_account_listed_explicitly_is_read_and_the_plan_says_so(
         f"excluded, but an explicit accounts: entry wins: {ids['excluded']}"
     ]
     assert sandbox.count("DescribeDeliverySources", ids["excluded"]) >= 1
+
+
+def test_organization_refusals_are_one_line_saying_what_to_fix(
+    ws: Workspace, sandbox: Any, quick_retries: Any
+) -> None:
+    from reconciler.sandbox import Faults, Rule
+    from test_organization import org_project, org_with_accounts
+
+    ids = org_with_accounts(sandbox)
+    org_project(ws, ids)
+    ws.write("none.yaml", "")
+    # not the management account (or a delegated administrator)
+    denied = "You don't have permissions to access this resource."
+    sandbox.set_faults(Faults(rules=[Rule("ListAccountsForParent", code="AccessDeniedException", message=denied,
+                                          times=-1)]))  # fmt: skip
+    for command in (["plan"], ["scopes"], ["coverage"]):
+        res = ws.cli(*command)
+        assert res.code == 1 and "Traceback" not in res.err
+        assert res.err.strip().splitlines() == [
+            f"error: ListAccountsForParent {ids['prod']}: AccessDeniedException: {denied}; reconciler.yaml "
+            "accounts.fromOrganization is read with the caller's credentials, which must be the organisation's "
+            "management account or a delegated administrator allowed organizations:ListAccountsForParent, "
+            "ListChildren and ListTagsForResource"
+        ]
+    sandbox.set_faults(Faults())
+    # an OU id of another organisation (or a typo that is still a valid id)
+    (ws.root / "reconciler.yaml").write_text(
+        f'project: tests\nregion: us-east-1\naccount: "{A}"\n'
+        "accounts:\n  fromOrganization: {ous: [ou-zzzz-zzzzzzzz]}\nmanifests: manifests/\n"
+    )
+    res = ws.cli("plan")
+    assert res.code == 1
+    assert res.err.strip() == (
+        "error: ListAccountsForParent ou-zzzz-zzzzzzzz: ParentNotFoundException: You specified parent that doesn't "
+        "exist.; reconciler.yaml accounts.fromOrganization names a root or OU this organisation does not have"
+    )
