@@ -165,3 +165,29 @@ def test_organization_refusals_are_one_line_saying_what_to_fix(
         "error: ListAccountsForParent ou-zzzz-zzzzzzzz: ParentNotFoundException: You specified parent that doesn't "
         "exist.; reconciler.yaml accounts.fromOrganization names a root or OU this organisation does not have"
     )
+
+
+def test_coverage_of_one_service_reports_only_that_services_selectors(ws: Workspace, sandbox: Any) -> None:
+    bus(sandbox, "b1", "payments")
+    ws.write("sel.yaml", SELECTOR)
+    res = ws.cli("coverage", "--format", "json", "--service", "s3")
+    assert res.code == 0, res.err  # the event-bus selector is below 100 %, but not asked about
+    doc = json.loads(res.out)
+    assert doc["service"] == "s3" and doc["selectors"] == [] and doc["totals"]["resources"] == 0
+    assert "pay-bus" not in ws.cli("coverage", "--service", "s3").out
+    events = ws.cli("coverage", "--format", "json", "--service", "events")
+    assert events.code == 2 and [s["name"] for s in json.loads(events.out)["selectors"]] == ["pay-bus"]
+
+
+def test_coverage_says_that_never_tagged_resources_are_not_listed(ws: Workspace, sandbox: Any) -> None:
+    from reconciler.coverage import UNTAGGED
+
+    bus(sandbox, "b1", "payments")
+    client(sandbox, "events").create_event_bus(Name="never-tagged")
+    ws.write("sel.yaml", SELECTOR)
+    text, md = ws.cli("coverage"), ws.cli("coverage", "--format", "markdown")
+    assert (
+        "never-tagged" not in text.out and "never-tagged" not in md.out
+    )  # the tagging API does not return it
+    assert text.out.splitlines()[-1] == UNTAGGED and md.out.splitlines()[-1] == UNTAGGED
+    assert "never had a tag" in UNTAGGED
