@@ -7,7 +7,10 @@ import json
 from typing import Any
 
 from conftest import Workspace, client
-from test_organization import SELECTOR, A, B, bus, changes
+from test_organization import SELECTOR, A, B, bus, changes, org_project, org_with_accounts
+
+from reconciler.coverage import UNTAGGED
+from reconciler.sandbox import Faults, Rule
 
 OTHER_SELECTOR = """\
 ---
@@ -76,8 +79,6 @@ def test_two_selectors_matching_one_resource_say_which_took_it(ws: Workspace, sa
 def test_coverage_of_an_unreadable_account_is_exit_3_and_counts_nothing_there(
     ws: Workspace, sandbox: Any, quick_retries: Any
 ) -> None:
-    from reconciler.sandbox import Faults, Rule
-
     b1 = bus(sandbox, "b1", "payments")
     client(sandbox, "events", account=B).create_event_bus(
         Name="bb", Tags=[{"Key": "team", "Value": "payments"}]
@@ -113,8 +114,6 @@ def test_coverage_of_an_unreadable_account_is_exit_3_and_counts_nothing_there(
 def test_an_excluded_account_listed_explicitly_is_read_and_the_plan_says_so(
     ws: Workspace, sandbox: Any
 ) -> None:
-    from test_organization import org_project, org_with_accounts
-
     ids = org_with_accounts(sandbox)
     explicit = f'  "{ids["excluded"]}": {{roleArn: "arn:aws:iam::{ids["excluded"]}:role/hand-picked"}}\n'
     org_project(ws, ids, extra=explicit)
@@ -134,9 +133,6 @@ def test_an_excluded_account_listed_explicitly_is_read_and_the_plan_says_so(
 def test_organization_refusals_are_one_line_saying_what_to_fix(
     ws: Workspace, sandbox: Any, quick_retries: Any
 ) -> None:
-    from reconciler.sandbox import Faults, Rule
-    from test_organization import org_project, org_with_accounts
-
     ids = org_with_accounts(sandbox)
     org_project(ws, ids)
     ws.write("none.yaml", "")
@@ -180,8 +176,6 @@ def test_coverage_of_one_service_reports_only_that_services_selectors(ws: Worksp
 
 
 def test_coverage_says_that_never_tagged_resources_are_not_listed(ws: Workspace, sandbox: Any) -> None:
-    from reconciler.coverage import UNTAGGED
-
     bus(sandbox, "b1", "payments")
     client(sandbox, "events").create_event_bus(Name="never-tagged")
     ws.write("sel.yaml", SELECTOR)
