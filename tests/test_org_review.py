@@ -185,3 +185,30 @@ def test_coverage_says_that_never_tagged_resources_are_not_listed(ws: Workspace,
     )  # the tagging API does not return it
     assert text.out.splitlines()[-1] == UNTAGGED and md.out.splitlines()[-1] == UNTAGGED
     assert "never had a tag" in UNTAGGED
+
+
+def test_a_selector_naming_an_account_or_region_outside_the_scopes_is_noted(
+    ws: Workspace, sandbox: Any
+) -> None:
+    bus(sandbox, "b1", "payments")
+    typo = SELECTOR.replace(
+        "  destination: central\n", '  destination: central\n  accounts: ["111111111112"]\n'
+    )
+    ws.write("sel.yaml", typo)
+    res = ws.cli("plan", "--format", "json")
+    assert res.code == 0, res.err
+    assert json.loads(res.out)["notes"] == [
+        "manifests/sel.yaml:6: DeliverySelector/pay-bus: account 111111111112 not among the scopes read; "
+        "it covers none of them"
+    ]
+    partly = typo.replace('["111111111112"]', f'["{A}", "111111111112"]\n  regions: [us-east-1, eu-west-3]')
+    ws.write("sel.yaml", partly)
+    notes = json.loads(ws.cli("plan", "--format", "json").out)["notes"]
+    assert notes == [
+        "DeliverySelector/pay-bus: 1 matching resources",
+        "manifests/sel.yaml:6: DeliverySelector/pay-bus: account 111111111112, region eu-west-3 not among the "
+        "scopes read",
+    ]
+    assert (
+        "account 111111111112, region eu-west-3 not among the scopes read" in ws.cli("plan", "--no-color").out
+    )
