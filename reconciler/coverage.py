@@ -61,7 +61,7 @@ class SelectorTotal:
 
     @property
     def percent(self) -> float:
-        return 100.0 if not self.expected else round(100.0 * self.delivered / self.expected, 1)
+        return _pct(self.delivered, self.expected)
 
 
 @dataclass
@@ -79,11 +79,15 @@ class Report:
         selector's expected coverage is below 100 %, else 0."""
         if self.unreadable:
             return 3
-        return 2 if any(s.percent < 100.0 for s in self.selectors) else 0
+        return 2 if any(s.delivered < s.expected for s in self.selectors) else 0
 
 
 def _pct(part: int, whole: int) -> float:
-    return 100.0 if not whole else round(100.0 * part / whole, 1)
+    """One decimal; never 100.0 while something is missing (1999 of 2000 is 99.9, not a rounded 100.0)."""
+    if not whole:
+        return 100.0
+    pct = round(100.0 * part / whole, 1)
+    return 99.9 if pct == 100.0 and part < whole else pct
 
 
 def compute(

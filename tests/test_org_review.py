@@ -212,3 +212,16 @@ def test_a_selector_naming_an_account_or_region_outside_the_scopes_is_noted(
     assert (
         "account 111111111112, region eu-west-3 not among the scopes read" in ws.cli("plan", "--no-color").out
     )
+
+
+def test_one_missing_delivery_in_thousands_is_below_100_percent_and_exit_2() -> None:
+    from reconciler.coverage import Report, SelectorTotal, render_text, to_json
+
+    # 1999 of 2000 rounds to 100.0; a selector missing one delivery must neither say 100 % nor exit 0
+    total = SelectorTotal("web", expected=2000, delivered=1999, missing=["arn:aws:x ERROR_LOGS"])
+    report = Report("p", None, [(A, "us-east-1")], [], [total], {})
+    assert total.percent == 99.9 and report.exit_code == 2
+    assert to_json(report)["selectors"][0]["percent"] == 99.9
+    assert "DeliverySelector/web: 1999 of 2000 expected deliveries (99.9%)" in render_text(report)
+    assert SelectorTotal("web", expected=3, delivered=2).percent == 66.7
+    assert SelectorTotal("web", expected=2, delivered=2).percent == 100.0
