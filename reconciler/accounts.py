@@ -24,6 +24,9 @@ class Resolution:
     accounts: list[str]  # resolved and kept, sorted
     excluded: list[str]  # resolved but excluded by the project file
     seconds: float
+    overridden: list[str] = dataclasses.field(
+        default_factory=list
+    )  # excluded, yet listed under accounts: (read)
 
     def note(self) -> str:
         """One line for the plan."""
@@ -32,6 +35,8 @@ class Resolution:
         )
         if self.excluded:
             line += f"; excluded: {', '.join(self.excluded)}"
+        if self.overridden:
+            line += f"; excluded, but an explicit accounts: entry wins: {', '.join(self.overridden)}"
         return line
 
 
@@ -46,7 +51,8 @@ def resolve(project: Project, api: Api) -> tuple[Project, Resolution | None]:
         asked = pool.submit(api.caller_account)  # while the organisation is read
         found = [a["Id"] for a in api.organization_accounts(parents, dict(org.tags))]
         caller = asked.result()
-    excluded = sorted(set(found) & set(org.exclude))
+    excluded = sorted(set(found) & set(org.exclude) - set(project.accounts))
+    overridden = sorted(set(found) & set(org.exclude) & set(project.accounts))  # explicit entries win
     accounts: dict[str, AccountAccess] = {}
     for account in found:
         if account in org.exclude:
@@ -60,4 +66,4 @@ def resolve(project: Project, api: Api) -> tuple[Project, Resolution | None]:
     accounts.update(project.accounts)  # explicit entries win
     resolved = dataclasses.replace(project, accounts=accounts)
     api.accounts = resolved.accounts
-    return resolved, Resolution(parents, kept, excluded, time.perf_counter() - started)
+    return resolved, Resolution(parents, kept, excluded, time.perf_counter() - started, overridden)

@@ -221,8 +221,13 @@ def render_cmd(paths: tuple[Path, ...], fmt: str, **kw: Any) -> None:
         api = make_api(c, project)
         loaded = validated.resolve(api)
         state, scopes = loaded.state, loaded.scopes()
-        found = api.discover_all(selectorsmod.discovery_jobs(state.selectors, scopes))
-        expansion = selectorsmod.expand(state.selectors, found, state.resources, loaded.project.default_tags)
+        # the live sources too: a name a live source already has is kept, as plan keeps it
+        live = api.read_live(scopes, selectorsmod.discovery_jobs(state.selectors, scopes))
+        errors = live.errors()
+        if errors:
+            raise errors[0]
+        expansion = selectorsmod.expand(state.selectors, live.discovered, state.resources,
+                                        loaded.project.default_tags, selectorsmod.live_names(live.resources))  # fmt: skip
         if expansion.problems:
             raise PlanError("\n".join(expansion.problems))
         state.resources.extend(expansion.resources)

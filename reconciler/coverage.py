@@ -71,10 +71,11 @@ class Report:
 
     @property
     def exit_code(self) -> int:
-        """2 when a selector's expected coverage is below 100 %, 3 when a scope could not be read, else 0."""
-        if any(s.percent < 100.0 for s in self.selectors):
-            return 2
-        return 3 if self.unreadable else 0
+        """3 when a scope could not be read (as ``drift``: never a verdict about what was not read), 2 when a
+        selector's expected coverage is below 100 %, else 0."""
+        if self.unreadable:
+            return 3
+        return 2 if any(s.percent < 100.0 for s in self.selectors) else 0
 
 
 def _pct(part: int, whole: int) -> float:
@@ -95,7 +96,7 @@ def compute(
     rows: list[Row] = []
     totals = {s.name: SelectorTotal(s.name) for s in selectors}
     seen: set[tuple[str, str]] = set()  # a region-less ARN (an S3 bucket) counts once per account
-    for account, region in sorted(scopes):
+    for account, region in _readable(scopes, unreadable or {}):
         for arn, tags in sorted(found.get((account, region), [])):
             parsed = catalog.split_arn(arn)
             if parsed is None or (service is not None and parsed[1] != service) or (account, arn) in seen:
@@ -110,6 +111,12 @@ def compute(
     return Report(
         project, service, sorted(scopes), rows, [totals[n] for n in sorted(totals)], dict(unreadable or {})
     )
+
+
+def _readable(scopes: list[tuple[str, str]], unreadable: dict[str, str]) -> list[tuple[str, str]]:
+    """The scopes that could be read, sorted: what an unreadable one delivers is unknown, so no row of it says "not
+    delivered" and no selector counts it."""
+    return [(a, r) for a, r in sorted(scopes) if f"{a}/{r}" not in unreadable]
 
 
 def _row(account: str, region: str, arn: str, service: str, allowed: tuple[str, ...],
@@ -157,11 +164,13 @@ def to_json(report: Report) -> dict[str, Any]:
     for account, region in report.scopes:
         rows = by_scope.get((account, region), [])
         covered = sum(1 for r in rows if r.covered)
+        readable = f"{account}/{region}" not in report.unreadable
         scopes.append({
-            "scope": f"{account}/{region}", "account": account, "region": region,
+            "scope": f"{account}/{region}", "account": account, "region": region, "readable": readable,
             "resources": [{"arn": r.arn, "service": r.service, "logTypes": r.log_types, "expected": r.expected,
                            "selectors": r.selectors, "covered": r.covered} for r in rows],
-            "totals": {"resources": len(rows), "covered": covered, "percent": _pct(covered, len(rows))},
+            "totals": {"resources": len(rows), "covered": covered,
+                       "percent": _pct(covered, len(rows)) if readable else 0.0},
         })  # fmt: skip
     covered = sum(1 for r in report.rows if r.covered)
     return {
@@ -210,21 +219,29 @@ def _log_types(row: Row) -> str:
     )
 
 
+def _unread(report: Report) -> str:
+    n = len(report.unreadable)
+    return f"; {n} scope{'s' if n > 1 else ''} could not be read, not counted" if n else ""
+
+
 def render_text(report: Report) -> str:
     doc = to_json(report)
     lines: list[str] = []
     by_scope = _scope_rows(report)
     for scope in doc["scopes"]:
         t = scope["totals"]
+        if not scope["readable"]:
+            lines.append(f"{scope['scope']}: could not be read: {report.unreadable[scope['scope']]}")
+            continue
         lines.append(
             f"{scope['scope']}: {t['covered']} of {t['resources']} resources covered ({t['percent']}%)"
         )
         for row in by_scope.get((scope["account"], scope["region"]), []):
             lines.append(f"  {'ok ' if row.covered else 'NO '} {row.arn}  {_log_types(row)}")
-    for name, why in sorted(report.unreadable.items()):
-        lines.append(f"{name}: could not be read: {why}")
     t = doc["totals"]
-    lines.append(f"Total: {t['covered']} of {t['resources']} resources covered ({t['percent']}%)")
+    lines.append(
+        f"Total: {t['covered']} of {t['resources']} resources covered ({t['percent']}%){_unread(report)}"
+    )
     for s in report.selectors:
         lines.append(
             f"DeliverySelector/{s.name}: {s.delivered} of {s.expected} expected deliveries ({s.percent}%)"
@@ -236,7 +253,10 @@ def render_text(report: Report) -> str:
 def render_markdown(report: Report) -> str:
     doc = to_json(report)
     t = doc["totals"]
-    out = [f"### Log delivery coverage: {t['covered']} of {t['resources']} resources ({t['percent']}%)", ""]
+    out = [
+        f"### Log delivery coverage: {t['covered']} of {t['resources']} resources ({t['percent']}%){_unread(report)}",
+        "",
+    ]
     if report.selectors:
         out += ["| selector | expected | delivered | coverage |", "|---|---:|---:|---:|"]
         out += [f"| `{s.name}` | {s.expected} | {s.delivered} | {s.percent}% |" for s in report.selectors]

@@ -185,7 +185,11 @@ def _desired(api: Api, loaded: Loaded, read: _Read, strict: bool, notes: list[st
     state, project = loaded.state, loaded.project
     readable = {s for s, st in read.live.scopes.items() if st.error is None}
     expansion = selectorsmod.expand(
-        state.selectors, read.live.discovered, state.resources, project.default_tags
+        state.selectors,
+        read.live.discovered,
+        state.resources,
+        project.default_tags,
+        selectorsmod.live_names(read.live.resources),
     )
     if expansion.problems:
         raise PlanError("\n".join(expansion.problems))

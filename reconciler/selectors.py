@@ -6,7 +6,9 @@ Resource Groups Tagging API's ``GetResources``, 100 per page) and ``expand`` tur
 ``DeliverySource`` and a ``Delivery``, exactly as if they were written by hand. The expansion is deterministic:
 matches sorted by ARN, names derived from the resource (``<selector>-<resource id>``, characters AWS refuses
 replaced by ``-``); a name longer than 60 characters, or one that collides with another name in its scope (a
-manifest's or another match's), is cut and given an 8-character hash of the resource ARN and log type. A resource
+manifest's or another match's), is cut and given an 8-character hash of the resource ARN and log type. A name a live
+source of the same resource and log type already has (the base or the hashed one) is kept, so a match that starts
+or stops colliding never renames what exists (no delete and re-create). A resource
 that a manifest already covers with the same log type is left to the manifest (explicit wins). A resource that
 stops matching leaves the expansion, so the plan prunes its source and delivery like any owned resource.
 """
@@ -111,13 +113,21 @@ class Expansion:
     skipped: dict[str, int] = field(
         default_factory=dict
     )  # selector name -> matches a manifest already covers
+    yielded: dict[str, dict[str, int]] = field(
+        default_factory=dict
+    )  # selector name -> {selector (first by name) that took the same resource and log type: matches}
 
     def notes(self) -> list[str]:
         out = []
         for name in sorted(self.matched):
             line = f"DeliverySelector/{name}: {self.matched[name]} matching resources"
-            if self.skipped.get(name):
-                line += f" ({self.skipped[name]} more already covered by a manifest)"
+            more = [f"{n} more already covered by a manifest"] if (n := self.skipped.get(name)) else []
+            more += [
+                f"{n} more taken by DeliverySelector/{o}"
+                for o, n in sorted(self.yielded.get(name, {}).items())
+            ]
+            if more:
+                line += f" ({'; '.join(more)})"
             out.append(line)
         return out
 
@@ -151,19 +161,36 @@ Planned = dict[
 ]  # scope -> (selector, resource ARN, base name)
 
 
+# scope -> live source name -> (resource ARN, log type)
+LiveNames = dict[tuple[str, str], dict[str, tuple[str, str]]]
+
+
+def live_names(live: list[Resource]) -> LiveNames:
+    """The names live delivery sources have, per scope, with the resource and log type each names."""
+    out: LiveNames = defaultdict(dict)
+    for r in live:
+        if r.kind is Kind.SOURCE:
+            a = Source.typed(r)
+            out[(r.account, r.region)][r.name] = (a.resourceArn, str(a.logType))
+    return out
+
+
 def expand(
     selectors: list[Selector],
     discovered: dict[Key, list[Match]],
     desired: list[Resource],
     default_tags: dict[str, str],
+    live: LiveNames | None = None,
 ) -> Expansion:
-    """Sources and deliveries for every match, deterministic whatever the order of the inputs."""
+    """Sources and deliveries for every match, deterministic whatever the order of the inputs; ``live`` (the names
+    live sources have) keeps an existing source's name when a collision starts or ends."""
     exp = Expansion()
     known = _Desired.of(desired)
     planned = _plan_matches(selectors, discovered, known.covered, exp)
     for (account, region), items in sorted(planned.items()):
         taken = known.taken[(account, region)]
-        for (sel, arn, _), name in zip(items, _names(items, taken), strict=True):
+        have = (live or {}).get((account, region), {})
+        for (sel, arn, _), name in zip(items, _names(items, taken, have), strict=True):
             if name in taken:
                 exp.problems.append(
                     f"{sel.origin}: {sel.label}: the name {name!r} derived for {arn} is already used in "
@@ -187,6 +214,7 @@ def _plan_matches(
     """Every (scope, selector, match), sorted; the first selector (by name) wins a resource + log type."""
     by_name = {s.name: s for s in selectors}
     planned: Planned = defaultdict(list)
+    owner: dict[tuple[str, str, str], str] = {}  # (account, ARN, log type) -> the selector that took it
     for key in sorted(discovered):
         name, account, region = key
         sel = by_name.get(name)
@@ -197,24 +225,41 @@ def _plan_matches(
             if not sel.matches(arn, tags):
                 continue
             ident = (account, arn, sel.spec.logType)
+            if ident in owner:  # another selector (or this one, for a region-less ARN seen in two regions)
+                if owner[ident] == name:
+                    continue
+                taken = exp.yielded.setdefault(name, {})
+                taken[owner[ident]] = taken.get(owner[ident], 0) + 1
+                continue
             if ident in covered:
                 exp.skipped[name] = exp.skipped.get(name, 0) + 1
                 continue
-            covered.add(ident)
+            owner[ident] = name
             planned[(account, region)].append((sel, arn, base_name(sel, arn)))
             exp.matched[name] += 1
     return planned
 
 
-def _names(items: list[tuple[Selector, str, str]], taken: set[str]) -> list[str]:
-    """One scope's derived names: the base name, or a hashed one when it is too long or clashes."""
+def _names(
+    items: list[tuple[Selector, str, str]], taken: set[str], live: dict[str, tuple[str, str]]
+) -> list[str]:
+    """One scope's derived names: the name a live source of the same resource and log type already has (base or
+    hashed), else the base name, or a hashed one when it is too long or clashes."""
+    kept: dict[int, str] = {}
+    for i, (sel, arn, base) in enumerate(items):
+        for name in (base, hashed_name(base, arn, sel.spec.logType)):
+            if len(name) <= NAME_MAX and name not in taken and live.get(name) == (arn, sel.spec.logType):
+                kept[i] = name
+                break
+    used = set(kept.values())
     counts: dict[str, int] = defaultdict(int)
-    for _, _, base in items:
-        counts[base] += 1
+    for i, (_, _, base) in enumerate(items):
+        if i not in kept:
+            counts[base] += 1
     names: list[str] = []
-    for sel, arn, base in items:
-        clash = len(base) > NAME_MAX or counts[base] > 1 or base in taken
-        names.append(hashed_name(base, arn, sel.spec.logType) if clash else base)
+    for i, (sel, arn, base) in enumerate(items):
+        clash = len(base) > NAME_MAX or counts[base] > 1 or base in taken or base in used
+        names.append(kept.get(i) or (hashed_name(base, arn, sel.spec.logType) if clash else base))
     return names
 
 

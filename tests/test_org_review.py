@@ -1,0 +1,131 @@
+"""Organisation scale as a user meets it: edge cases of accounts from Organizations, selectors and coverage,
+through the CLI on the sandbox."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from conftest import Workspace, client
+from test_organization import SELECTOR, A, B, bus, changes
+
+OTHER_SELECTOR = """\
+---
+apiVersion: reconciler/v1
+kind: DeliverySelector
+metadata: {name: pay}
+spec:
+  resourceType: events:event-bus
+  logType: ERROR_LOGS
+  tags: {team: other}
+  destination: central
+  accounts: ["111111111111"]
+"""
+
+
+def test_a_new_colliding_match_never_renames_an_existing_selector_source(ws: Workspace, sandbox: Any) -> None:
+    b1 = bus(sandbox, "b1", "payments")
+    ws.write("sel.yaml", SELECTOR)
+    assert ws.cli("apply", "--auto-approve").code == 0
+    # selector 'pay' over bus 'bus-b1' derives 'pay-bus-b1' too: the newcomer gets the hash, the live one stays
+    bus(sandbox, "bus-b1", "other")
+    ws.write("sel.yaml", SELECTOR + OTHER_SELECTOR)
+    planned = changes(ws)
+    assert [c[0] for c in planned] == ["create", "create"], planned
+    hashed = planned[0][1].split("/")[1]
+    assert hashed.startswith("pay-bus-b1-") and len(hashed) == len("pay-bus-b1-") + 8
+    assert planned == [
+        ("create", f"DeliverySource/{hashed}", "not in AWS (DeliverySelector/pay)"),
+        ("create", f"Delivery/{hashed}", "not in AWS (DeliverySelector/pay)"),
+    ]
+    rendered = json.loads(ws.cli("render", "--format", "json").out)
+    assert sorted(d["metadata"]["name"] for d in rendered if d["kind"] == "DeliverySource") == [
+        "pay-bus-b1",
+        hashed,
+    ]
+    assert ws.cli("apply", "--auto-approve").code == 0
+    assert ws.cli("plan", "--detailed-exitcode").code == 0
+    # the collision ends (b1 loses its tag): b1's source is pruned, bus-b1's keeps its hashed name
+    client(sandbox, "events").untag_resource(ResourceARN=b1, TagKeys=["team"])
+    assert [c[:2] for c in changes(ws)] == [
+        ("delete", "Delivery/pay-bus-b1"),
+        ("delete", "DeliverySource/pay-bus-b1"),
+    ]
+
+
+def test_two_selectors_matching_one_resource_say_which_took_it(ws: Workspace, sandbox: Any) -> None:
+    bus(sandbox, "b1", "payments")
+    first = OTHER_SELECTOR.replace("{name: pay}", "{name: aaa-first}").replace(
+        "team: other", "team: payments"
+    )
+    ws.write("sel.yaml", SELECTOR + first)
+    res = ws.cli("plan", "--format", "json")
+    assert res.code == 0, res.err
+    doc = json.loads(res.out)
+    assert [c["address"].split("/", 2)[2] for c in doc["changes"] if c.get("selector")] == [
+        "DeliverySource/aaa-first-b1",
+        "Delivery/aaa-first-b1",
+    ]
+    assert "DeliverySelector/aaa-first: 1 matching resources" in doc["notes"]
+    assert (
+        "DeliverySelector/pay-bus: 0 matching resources (1 more taken by DeliverySelector/aaa-first)"
+        in doc["notes"]
+    )
+
+
+def test_coverage_of_an_unreadable_account_is_exit_3_and_counts_nothing_there(
+    ws: Workspace, sandbox: Any, quick_retries: Any
+) -> None:
+    from reconciler.sandbox import Faults, Rule
+
+    b1 = bus(sandbox, "b1", "payments")
+    client(sandbox, "events", account=B).create_event_bus(
+        Name="bb", Tags=[{"Key": "team", "Value": "payments"}]
+    )
+    ws.write("sel.yaml", SELECTOR)
+    # B's event bus is found, but B's deliveries cannot be listed: nothing may say it delivers nothing
+    sandbox.set_faults(Faults(rules=[Rule("DescribeDeliverySources", code="AccessDeniedException",
+                                          message="not allowed", times=-1, account=B)]))  # fmt: skip
+    res = ws.cli("coverage", "--format", "json")
+    assert res.code == 3, res.err  # unreadable wins over a selector below 100 %, as in drift
+    doc = json.loads(res.out)
+    why = f"DescribeDeliverySources {B}/us-east-1: AccessDeniedException: not allowed"
+    assert doc["unreadable"] == {f"{B}/us-east-1": why}
+    scope_b = next(s for s in doc["scopes"] if s["scope"] == f"{B}/us-east-1")
+    assert scope_b["readable"] is False and scope_b["resources"] == []
+    assert scope_b["totals"] == {"resources": 0, "covered": 0, "percent": 0.0}
+    assert next(s for s in doc["scopes"] if s["scope"] == f"{A}/us-east-1")["readable"] is True
+    assert doc["totals"] == {"resources": 1, "covered": 0, "percent": 0.0}
+    assert doc["selectors"][0]["expected"] == 1 and doc["selectors"][0]["missing"] == [f"{b1} ERROR_LOGS"]
+    text = ws.cli("coverage")
+    assert text.code == 3
+    assert f"{B}/us-east-1: could not be read: {why}" in text.out.splitlines()
+    assert "Total: 0 of 1 resources covered (0.0%); 1 scope could not be read, not counted" in text.out
+    assert "bb" not in text.out and f"{B}/us-east-1: 0 of" not in text.out
+    # tagging API denied in B: the same, whatever was denied
+    sandbox.set_faults(
+        Faults(rules=[Rule("GetResources", code="AccessDeniedException", times=-1, account=B)])
+    )
+    md = ws.cli("coverage", "--format", "markdown")
+    assert md.code == 3 and "1 scope could not be read, not counted" in md.out.splitlines()[0]
+
+
+def test_an_excluded_account_listed_explicitly_is_read_and_the_plan_says_so(
+    ws: Workspace, sandbox: Any
+) -> None:
+    from test_organization import org_project, org_with_accounts
+
+    ids = org_with_accounts(sandbox)
+    explicit = f'  "{ids["excluded"]}": {{roleArn: "arn:aws:iam::{ids["excluded"]}:role/hand-picked"}}\n'
+    org_project(ws, ids, extra=explicit)
+    ws.write("none.yaml", "")
+    res = ws.cli("plan", "--format", "json")
+    assert res.code == 0, res.err
+    doc = json.loads(res.out)
+    assert f"{ids['excluded']}/us-east-1" in doc["scopes"]  # the explicit entry wins over exclude
+    want = sorted([ids["p1"], ids["t1"]])
+    assert doc["notes"] == [
+        f"accounts from AWS Organizations ({ids['prod']}): 2: {want[0]}, {want[1]}; "
+        f"excluded, but an explicit accounts: entry wins: {ids['excluded']}"
+    ]
+    assert sandbox.count("DescribeDeliverySources", ids["excluded"]) >= 1
