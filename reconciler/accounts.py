@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from .aws import Api
 from .config import Project
+from .errors import AccessDenied, AwsError, NotFound
 from .models import AccountAccess
 
 
@@ -40,6 +41,28 @@ class Resolution:
         return line
 
 
+_NOT_MANAGEMENT = (
+    "; reconciler.yaml accounts.fromOrganization is read with the caller's credentials, which must be the "
+    "organisation's management account or a delegated administrator allowed organizations:ListAccountsForParent, "
+    "ListChildren and ListTagsForResource"
+)
+_NO_PARENT = "; reconciler.yaml accounts.fromOrganization names a root or OU this organisation does not have"
+
+
+def _organization_accounts(api: Api, parents: list[str], tags: dict[str, str]) -> list[dict[str, str]]:
+    """``api.organization_accounts``, its refusals ending in what the user can do about them."""
+    try:
+        return api.organization_accounts(parents, tags)
+    except AwsError as exc:
+        if isinstance(exc, NotFound) and exc.code == "ParentNotFoundException":
+            hint = _NO_PARENT
+        elif isinstance(exc, AccessDenied) or exc.code == "AWSOrganizationsNotInUseException":
+            hint = _NOT_MANAGEMENT
+        else:
+            raise
+        raise type(exc)(exc.operation, exc.resource, exc.code, exc.message + hint) from exc
+
+
 def resolve(project: Project, api: Api) -> tuple[Project, Resolution | None]:
     """The project with its organisation accounts added (and ``api`` told how to reach them)."""
     org = project.organization
@@ -49,7 +72,7 @@ def resolve(project: Project, api: Api) -> tuple[Project, Resolution | None]:
     parents = [*org.roots, *org.ous]
     with ThreadPoolExecutor(1, thread_name_prefix="caller") as pool:
         asked = pool.submit(api.caller_account)  # while the organisation is read
-        found = [a["Id"] for a in api.organization_accounts(parents, dict(org.tags))]
+        found = [a["Id"] for a in _organization_accounts(api, parents, dict(org.tags))]
         caller = asked.result()
     excluded = sorted(set(found) & set(org.exclude) - set(project.accounts))
     overridden = sorted(set(found) & set(org.exclude) & set(project.accounts))  # explicit entries win

@@ -24,6 +24,10 @@ from .models import Kind, Resource
 from .selectors import Selector
 
 FORMAT_VERSION = 1
+# what the Resource Groups Tagging API cannot show, said under every text and markdown report
+UNTAGGED = (
+    "(resources that never had a tag are not listed: the Resource Groups Tagging API does not return them)"
+)
 
 
 def services() -> list[str]:
@@ -92,11 +96,27 @@ def compute(
     unreadable: dict[str, str] | None = None,
 ) -> Report:
     """The coverage report; ``found`` maps each scope to the (ARN, tags) of resources there."""
-    delivered = _delivered(live)
-    rows: list[Row] = []
+    if service is not None:  # a selector of another service is not reported on (nor counted as 100 %)
+        selectors = [s for s in selectors if s.service == service]
     totals = {s.name: SelectorTotal(s.name) for s in selectors}
+    rows = _rows(_readable(scopes, unreadable or {}), found, _delivered(live), selectors, service, totals)
+    return Report(
+        project, service, sorted(scopes), rows, [totals[n] for n in sorted(totals)], dict(unreadable or {})
+    )
+
+
+def _rows(
+    scopes: list[tuple[str, str]],
+    found: dict[tuple[str, str], list[tuple[str, dict[str, str]]]],
+    delivered: set[tuple[str, str, str]],
+    selectors: list[Selector],
+    service: str | None,
+    totals: dict[str, SelectorTotal],
+) -> list[Row]:
+    """One row per resource of a supported service (of ``service``) in the scopes; selector totals counted."""
+    rows: list[Row] = []
     seen: set[tuple[str, str]] = set()  # a region-less ARN (an S3 bucket) counts once per account
-    for account, region in _readable(scopes, unreadable or {}):
+    for account, region in scopes:
         for arn, tags in sorted(found.get((account, region), [])):
             parsed = catalog.split_arn(arn)
             if parsed is None or (service is not None and parsed[1] != service) or (account, arn) in seen:
@@ -108,9 +128,7 @@ def compute(
                 row = _row(account, region, arn, parsed[1], allowed, delivered, matching)
                 rows.append(row)
                 _count(row, matching, totals)
-    return Report(
-        project, service, sorted(scopes), rows, [totals[n] for n in sorted(totals)], dict(unreadable or {})
-    )
+    return rows
 
 
 def _readable(scopes: list[tuple[str, str]], unreadable: dict[str, str]) -> list[tuple[str, str]]:
@@ -247,6 +265,7 @@ def render_text(report: Report) -> str:
             f"DeliverySelector/{s.name}: {s.delivered} of {s.expected} expected deliveries ({s.percent}%)"
         )
     lines.append("(* = expected by a selector)")
+    lines.append(UNTAGGED)
     return "\n".join(lines) + "\n"
 
 
@@ -268,4 +287,5 @@ def render_markdown(report: Report) -> str:
         )
     for name, why in sorted(report.unreadable.items()):
         out.append(f"\n> {name} could not be read: {why}")
+    out.append(f"\n{UNTAGGED}")
     return "\n".join(out) + "\n"

@@ -193,7 +193,7 @@ def _desired(api: Api, loaded: Loaded, read: _Read, strict: bool, notes: list[st
     )
     if expansion.problems:
         raise PlanError("\n".join(expansion.problems))
-    notes += expansion.notes()
+    notes += expansion.notes() + selectorsmod.scope_notes(state.selectors, sorted(read.live.scopes))
     desired = [r for r in [*state.resources, *expansion.resources] if (r.account, r.region) in readable]
     _discovered_templates(api, read, [r for r in expansion.resources if (r.account, r.region) in readable])
     checked = live_templates.apply(desired, read.answers, read.template_failures)

@@ -93,6 +93,20 @@ def discovery_jobs(
     ]
 
 
+def scope_notes(selectors: list[Selector], scopes: list[tuple[str, str]]) -> list[str]:
+    """A selector's ``accounts``/``regions`` that none of the scopes read has (a typo, an account left out of the
+    project or excluded from the organisation): it discovers nothing there, which the plan says."""
+    accounts, regions = {a for a, _ in scopes}, {r for _, r in scopes}
+    out = []
+    for sel in sorted(selectors, key=lambda s: s.name):
+        unknown = [f"account {a}" for a in sel.spec.accounts if a not in accounts]
+        unknown += [f"region {r}" for r in sel.spec.regions if r not in regions]
+        if unknown:
+            covers = "" if any(sel.in_scope(a, r) for a, r in scopes) else "; it covers none of them"
+            out.append(f"{sel.origin}: {sel.label}: {', '.join(unknown)} not among the scopes read{covers}")
+    return out
+
+
 def hashed_name(base: str, arn: str, log_type: str) -> str:
     digest = hashlib.sha256(f"{arn}|{log_type}".encode()).hexdigest()[:_HASH]
     return f"{base[: NAME_MAX - _HASH - 1].rstrip('-_')}-{digest}"

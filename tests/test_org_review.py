@@ -7,7 +7,10 @@ import json
 from typing import Any
 
 from conftest import Workspace, client
-from test_organization import SELECTOR, A, B, bus, changes
+from test_organization import SELECTOR, A, B, bus, changes, org_project, org_with_accounts
+
+from reconciler.coverage import UNTAGGED
+from reconciler.sandbox import Faults, Rule
 
 OTHER_SELECTOR = """\
 ---
@@ -76,8 +79,6 @@ def test_two_selectors_matching_one_resource_say_which_took_it(ws: Workspace, sa
 def test_coverage_of_an_unreadable_account_is_exit_3_and_counts_nothing_there(
     ws: Workspace, sandbox: Any, quick_retries: Any
 ) -> None:
-    from reconciler.sandbox import Faults, Rule
-
     b1 = bus(sandbox, "b1", "payments")
     client(sandbox, "events", account=B).create_event_bus(
         Name="bb", Tags=[{"Key": "team", "Value": "payments"}]
@@ -113,8 +114,6 @@ def test_coverage_of_an_unreadable_account_is_exit_3_and_counts_nothing_there(
 def test_an_excluded_account_listed_explicitly_is_read_and_the_plan_says_so(
     ws: Workspace, sandbox: Any
 ) -> None:
-    from test_organization import org_project, org_with_accounts
-
     ids = org_with_accounts(sandbox)
     explicit = f'  "{ids["excluded"]}": {{roleArn: "arn:aws:iam::{ids["excluded"]}:role/hand-picked"}}\n'
     org_project(ws, ids, extra=explicit)
@@ -129,3 +128,87 @@ def test_an_excluded_account_listed_explicitly_is_read_and_the_plan_says_so(
         f"excluded, but an explicit accounts: entry wins: {ids['excluded']}"
     ]
     assert sandbox.count("DescribeDeliverySources", ids["excluded"]) >= 1
+
+
+def test_organization_refusals_are_one_line_saying_what_to_fix(
+    ws: Workspace, sandbox: Any, quick_retries: Any
+) -> None:
+    ids = org_with_accounts(sandbox)
+    org_project(ws, ids)
+    ws.write("none.yaml", "")
+    # not the management account (or a delegated administrator)
+    denied = "You don't have permissions to access this resource."
+    sandbox.set_faults(Faults(rules=[Rule("ListAccountsForParent", code="AccessDeniedException", message=denied,
+                                          times=-1)]))  # fmt: skip
+    for command in (["plan"], ["scopes"], ["coverage"]):
+        res = ws.cli(*command)
+        assert res.code == 1 and "Traceback" not in res.err
+        assert res.err.strip().splitlines() == [
+            f"error: ListAccountsForParent {ids['prod']}: AccessDeniedException: {denied}; reconciler.yaml "
+            "accounts.fromOrganization is read with the caller's credentials, which must be the organisation's "
+            "management account or a delegated administrator allowed organizations:ListAccountsForParent, "
+            "ListChildren and ListTagsForResource"
+        ]
+    sandbox.set_faults(Faults())
+    # an OU id of another organisation (or a typo that is still a valid id)
+    (ws.root / "reconciler.yaml").write_text(
+        f'project: tests\nregion: us-east-1\naccount: "{A}"\n'
+        "accounts:\n  fromOrganization: {ous: [ou-zzzz-zzzzzzzz]}\nmanifests: manifests/\n"
+    )
+    res = ws.cli("plan")
+    assert res.code == 1
+    assert res.err.strip() == (
+        "error: ListAccountsForParent ou-zzzz-zzzzzzzz: ParentNotFoundException: You specified parent that doesn't "
+        "exist.; reconciler.yaml accounts.fromOrganization names a root or OU this organisation does not have"
+    )
+
+
+def test_coverage_of_one_service_reports_only_that_services_selectors(ws: Workspace, sandbox: Any) -> None:
+    bus(sandbox, "b1", "payments")
+    ws.write("sel.yaml", SELECTOR)
+    res = ws.cli("coverage", "--format", "json", "--service", "s3")
+    assert res.code == 0, res.err  # the event-bus selector is below 100 %, but not asked about
+    doc = json.loads(res.out)
+    assert doc["service"] == "s3" and doc["selectors"] == [] and doc["totals"]["resources"] == 0
+    assert "pay-bus" not in ws.cli("coverage", "--service", "s3").out
+    events = ws.cli("coverage", "--format", "json", "--service", "events")
+    assert events.code == 2 and [s["name"] for s in json.loads(events.out)["selectors"]] == ["pay-bus"]
+
+
+def test_coverage_says_that_never_tagged_resources_are_not_listed(ws: Workspace, sandbox: Any) -> None:
+    bus(sandbox, "b1", "payments")
+    client(sandbox, "events").create_event_bus(Name="never-tagged")
+    ws.write("sel.yaml", SELECTOR)
+    text, md = ws.cli("coverage"), ws.cli("coverage", "--format", "markdown")
+    assert (
+        "never-tagged" not in text.out and "never-tagged" not in md.out
+    )  # the tagging API does not return it
+    assert text.out.splitlines()[-1] == UNTAGGED and md.out.splitlines()[-1] == UNTAGGED
+    assert "never had a tag" in UNTAGGED
+
+
+def test_a_selector_naming_an_account_or_region_outside_the_scopes_is_noted(
+    ws: Workspace, sandbox: Any
+) -> None:
+    bus(sandbox, "b1", "payments")
+    typo = SELECTOR.replace(
+        "  destination: central\n", '  destination: central\n  accounts: ["111111111112"]\n'
+    )
+    ws.write("sel.yaml", typo)
+    res = ws.cli("plan", "--format", "json")
+    assert res.code == 0, res.err
+    assert json.loads(res.out)["notes"] == [
+        "manifests/sel.yaml:6: DeliverySelector/pay-bus: account 111111111112 not among the scopes read; "
+        "it covers none of them"
+    ]
+    partly = typo.replace('["111111111112"]', f'["{A}", "111111111112"]\n  regions: [us-east-1, eu-west-3]')
+    ws.write("sel.yaml", partly)
+    notes = json.loads(ws.cli("plan", "--format", "json").out)["notes"]
+    assert notes == [
+        "DeliverySelector/pay-bus: 1 matching resources",
+        "manifests/sel.yaml:6: DeliverySelector/pay-bus: account 111111111112, region eu-west-3 not among the "
+        "scopes read",
+    ]
+    assert (
+        "account 111111111112, region eu-west-3 not among the scopes read" in ws.cli("plan", "--no-color").out
+    )
