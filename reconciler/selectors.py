@@ -95,7 +95,8 @@ def discovery_jobs(
 
 def scope_notes(selectors: list[Selector], scopes: list[tuple[str, str]]) -> list[str]:
     """A selector's ``accounts``/``regions`` that none of the scopes read has (a typo, an account left out of the
-    project or excluded from the organisation): it discovers nothing there, which the plan says."""
+    project or excluded from the organisation): it discovers nothing there, which the plan says; and a selector
+    without tag filters, which still cannot find resources that never had a tag."""
     accounts, regions = {a for a, _ in scopes}, {r for _, r in scopes}
     out = []
     for sel in sorted(selectors, key=lambda s: s.name):
@@ -104,7 +105,15 @@ def scope_notes(selectors: list[Selector], scopes: list[tuple[str, str]]) -> lis
         if unknown:
             covers = "" if any(sel.in_scope(a, r) for a, r in scopes) else "; it covers none of them"
             out.append(f"{sel.origin}: {sel.label}: {', '.join(unknown)} not among the scopes read{covers}")
+        if not sel.spec.tags:
+            out.append(f"{sel.origin}: {sel.label}: {UNTAGGED_NOTE}")
     return out
+
+
+UNTAGGED_NOTE = (
+    "no tag filter, yet resources that never had a tag are not matched (the Resource Groups Tagging API does not "
+    "return them)"
+)
 
 
 def hashed_name(base: str, arn: str, log_type: str) -> str:

@@ -225,3 +225,23 @@ def test_one_missing_delivery_in_thousands_is_below_100_percent_and_exit_2() -> 
     assert "DeliverySelector/web: 1999 of 2000 expected deliveries (99.9%)" in render_text(report)
     assert SelectorTotal("web", expected=3, delivered=2).percent == 66.7
     assert SelectorTotal("web", expected=2, delivered=2).percent == 100.0
+
+
+def test_a_selector_without_tag_filters_says_never_tagged_resources_are_not_matched(
+    ws: Workspace, sandbox: Any
+) -> None:
+    from reconciler.selectors import UNTAGGED_NOTE
+
+    bus(sandbox, "b1", "payments")
+    client(sandbox, "events").create_event_bus(Name="never-tagged")
+    ws.write("sel.yaml", SELECTOR.replace("  tags: {team: payments}\n", ""))
+    res = ws.cli("plan", "--format", "json")
+    assert res.code == 0, res.err
+    doc = json.loads(res.out)
+    assert {c["address"].split("/", 2)[2] for c in doc["changes"] if c.get("selector")} == {
+        "DeliverySource/pay-bus-b1",
+        "Delivery/pay-bus-b1",
+    }  # 'never-tagged' is not found
+    assert f"manifests/sel.yaml:6: DeliverySelector/pay-bus: {UNTAGGED_NOTE}" in doc["notes"]
+    ws.write("sel.yaml", SELECTOR)
+    assert not any(UNTAGGED_NOTE in n for n in json.loads(ws.cli("plan", "--format", "json").out)["notes"])
