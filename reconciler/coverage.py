@@ -153,9 +153,10 @@ def _delivered(live: list[Resource]) -> set[tuple[str, str, str]]:
         (f"{r.account}/{r.region}", Delivery.endpoints(r)[0]) for r in live if r.kind is Kind.DELIVERY
     }
     return {
-        (r.account, Source.typed(r).resourceArn, str(Source.typed(r).logType))
+        (r.account, a.resourceArn, str(a.logType))
         for r in live
         if r.kind is Kind.SOURCE and (f"{r.account}/{r.region}", r.name) in delivering
+        for a in (Source.typed(r),)
     }
 
 

@@ -397,9 +397,9 @@ def _check_resource_arns(
     if not creating:
         return
     leaving = _leaving(changes)
-    holders = {source_slot(r): r for r in live if r.kind is Kind.SOURCE}
+    holders = {Source.slot(r): r for r in live if r.kind is Kind.SOURCE}
     for after in creating:
-        holder = holders.get(source_slot(after))
+        holder = holders.get(Source.slot(after))
         if holder is None or holder.key == after.key or holder.key in leaving:
             continue
         problems.append(
@@ -410,9 +410,6 @@ def _check_resource_arns(
                 "source per resource ARN and log type",
             )
         )
-
-
-source_slot = Source.slot
 
 
 def _warn_foreign_deliveries(changes: dict[str, Change], live: list[Resource]) -> None:

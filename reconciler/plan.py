@@ -26,12 +26,12 @@ from types import MappingProxyType
 from typing import Any
 
 from . import hints
-from .diff import Action, Change, FieldDiff, source_slot
+from .diff import Action, Change, FieldDiff
 from .errors import StalePlanError
 from .findings import Finding
 from .globs import address_matches as address_matches
 from .globs import short_address
-from .kinds import KINDS, Delivery, Grant
+from .kinds import KINDS, Delivery, Grant, Source
 from .models import KIND_RANK, Kind, Resource
 
 FORMAT_VERSION = 1
@@ -207,7 +207,7 @@ def _index_source(g: _Steps, i: int, c: Change) -> None:
     if c.after is not None:
         g.sources_apply[(c.after.account, c.after.region, c.after.name)] = i
         if c.action in (Action.CREATE, Action.REPLACE):
-            g.source_slots_created.setdefault(source_slot(c.after), []).append(i)
+            g.source_slots_created.setdefault(Source.slot(c.after), []).append(i)
     going = _going(c)
     if going is not None:
         g.sources_delete[(going.account, going.region, going.name)] = i
@@ -272,7 +272,7 @@ def _source_slot_edges(g: _Steps, i: int, c: Change) -> None:
     """A source deleted from a (resource ARN, log type) before one is created on it (one source per slot)."""
     going = _going(c)
     if going is not None:
-        for j in g.source_slots_created.get(source_slot(going), []):
+        for j in g.source_slots_created.get(Source.slot(going), []):
             g.add((i, DELETE), (j, APPLY))
 
 

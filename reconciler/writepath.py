@@ -37,7 +37,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .findings import Finding, Severity
-from .kinds import Delivery, Destination
+from .kinds import Delivery, DeliveryAttrs, Destination
 from .models import Kind, Resource
 from .policyeval import Miss, Request, account_of_arn, evaluate, near_misses, region_of_arn, statements
 
@@ -184,8 +184,10 @@ def _destinations(desired: list[Resource], live: list[Resource]) -> dict[str, Re
     return {r.arn: r for r in [*live, *desired] if r.kind is Kind.DESTINATION and r.arn}
 
 
-def _target(r: Resource, dest: Resource, s3: dict[str, Any], new: set[str]) -> Target | None:
-    d, a = Destination.typed(dest), Delivery.typed(r)
+def _target(
+    r: Resource, a: DeliveryAttrs, dest: Resource, s3: dict[str, Any], new: set[str]
+) -> Target | None:
+    d = Destination.typed(dest)
     dest_type = d.deliveryDestinationType or ""
     resource_arn = d.destinationResourceArn
     if dest_type != "XRAY" and not resource_arn:
@@ -214,13 +216,16 @@ def targets(desired: list[Resource], live: list[Resource], new: set[str]) -> lis
     live_deliveries = {r.key: r for r in live if r.kind is Kind.DELIVERY}
     out = []
     for r in desired:
-        dest = dests.get(Delivery.endpoints(r)[1]) if r.kind is Kind.DELIVERY else None
+        if r.kind is not Kind.DELIVERY:
+            continue
+        a = Delivery.typed(r)
+        dest = dests.get(a.deliveryDestinationArn)
         if dest is None:
             continue
-        s3 = Delivery.typed(r).s3DeliveryConfiguration or {}
+        s3 = a.s3DeliveryConfiguration or {}
         if not s3 and r.key in live_deliveries:
             s3 = Delivery.typed(live_deliveries[r.key]).s3DeliveryConfiguration or {}
-        t = _target(r, dest, s3, new)
+        t = _target(r, a, dest, s3, new)
         if t is not None:
             out.append(t)
     return sorted(out, key=lambda t: t.address)

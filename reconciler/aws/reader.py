@@ -476,9 +476,8 @@ class Api(Transport):
     ) -> Resource | None:
         """Re-read one resource (None when it does not exist): the kind's ``calls.read``."""
         kind_def = KINDS[kind]
-        arn = destination_arn(account, region, name)
         if not kind_def.owned:  # a policy: no tags of its own, an empty answer when there is none
-            return self._policy(account, region, name, arn)
+            return self._policy(account, region, name, destination_arn(account, region, name))
         params = kind_def.read_params(name, delivery_id)
         try:
             out = self.call(account, region, kind_def.calls.read, delivery_id or name, **params)

@@ -117,6 +117,16 @@ def policy(account: str, region: str, dest: str) -> dict[str, Any]:
     }
 
 
+def grant_log_delivery(logs: Any, account: str, region: str) -> None:
+    """The account's log-group resource policy that lets the delivery service write (the write path the plan checks)."""
+    logs.put_resource_policy(policyName="AWSLogDeliveryWrite20150319", policyDocument=json.dumps({
+        "Version": "2012-10-17", "Statement": [{
+            "Effect": "Allow", "Principal": {"Service": "delivery.logs.amazonaws.com"},
+            "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+            "Resource": f"arn:aws:logs:{region}:{account}:log-group:*:log-stream:*",
+            "Condition": {"StringEquals": {"aws:SourceAccount": account}}}]}))  # fmt: skip
+
+
 def write_project(sc: Scenario, root: Path) -> None:
     (root / "manifests").mkdir(parents=True)
     (root / "reconciler.yaml").write_text(
@@ -162,12 +172,7 @@ def seed(box: Sandbox, sc: Scenario) -> dict[str, Any]:
                 deliveryDestinationConfiguration={"destinationResourceArn": f"arn:aws:logs:{region}:{account}:log-group:{d}"},
             ), n["destinations"]))  # fmt: skip
             list(pool.map(lambda d, logs=logs: logs.create_log_group(logGroupName=d), n["destinations"]))  # fmt: skip
-            logs.put_resource_policy(policyName="AWSLogDeliveryWrite20150319", policyDocument=json.dumps({
-                "Version": "2012-10-17", "Statement": [{
-                    "Effect": "Allow", "Principal": {"Service": "delivery.logs.amazonaws.com"},
-                    "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
-                    "Resource": f"arn:aws:logs:{region}:{account}:log-group:*:log-stream:*",
-                    "Condition": {"StringEquals": {"aws:SourceAccount": account}}}]}))  # fmt: skip
+            grant_log_delivery(logs, account, region)
             list(pool.map(lambda d, logs=logs, account=account, region=region: logs.put_delivery_destination_policy(
                 deliveryDestinationName=d, deliveryDestinationPolicy=json.dumps(policy(account, region, d))
             ), n["destinations"]))  # fmt: skip
@@ -397,12 +402,7 @@ def xl_seed(box: Sandbox, n_accounts: int, n_discovered: int) -> XL:
         logs.create_log_group(
             logGroupName="central"
         )  # the write path the plan checks: the group and its grant
-        logs.put_resource_policy(policyName="AWSLogDeliveryWrite20150319", policyDocument=json.dumps({
-            "Version": "2012-10-17", "Statement": [{
-                "Effect": "Allow", "Principal": {"Service": "delivery.logs.amazonaws.com"},
-                "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
-                "Resource": f"arn:aws:logs:{region}:{account}:log-group:*:log-stream:*",
-                "Condition": {"StringEquals": {"aws:SourceAccount": account}}}]}))  # fmt: skip
+        grant_log_delivery(logs, account, region)
         for i in range(XL_SOURCES):
             name = f"src-{i:02d}"
             logs.put_delivery_source(name=name, resourceArn=kb_arn(account, region, name), logType="APPLICATION_LOGS",
