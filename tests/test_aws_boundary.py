@@ -12,7 +12,7 @@ import pytest
 
 from reconciler import errors
 from reconciler.aws import ERROR_TABLE, Api, RateLimiter, RetryPolicy, aws_error, writer
-from reconciler.models import Kind, Resource
+from reconciler.models import AccountAccess, Kind, Resource
 from reconciler.sandbox import Faults, Rule
 
 from .conftest import client
@@ -111,6 +111,25 @@ def test_a_client_is_built_once_however_many_threads_ask_for_it(sandbox: Any) ->
     assert len(built) == 2  # the logs client and the STS client that asked who the caller is
     api.call(A, "us-east-1", "DescribeDeliverySources", "scope")
     assert len(built) == 2
+
+
+def test_the_clients_of_every_account_share_one_connection_pool(sandbox: Any) -> None:
+    """A client per (account, region, service) each with its own pool meant a connection per client: at 200
+    accounts, thousands of idle keep-alive sockets (the sandbox's server stalled for its 60 s idle timeout once it
+    held 1,000). Clients of one endpoint share one pool, so connections are bounded by what is in flight."""
+    members = [f"{n:012d}" for n in range(300000000001, 300000000013)]
+    accounts = {m: AccountAccess(roleArn=f"arn:aws:iam::{m}:role/r") for m in members}
+    api = Api(accounts, "us-east-1", sandbox.url, read_concurrency=2, list_concurrency=2)
+    sandbox.reset_counters()
+    live = api.read_live([(m, "us-east-1") for m in members])
+    assert not live.errors() and len(live.scopes) == 12
+    counters = sandbox.counters()
+    assert counters["total"] >= 12 * 4  # three listings and a tag page per account, two clients per account
+    assert counters["connections"] <= 2 + 2 * 2 + 1, counters["connections"]  # in flight at most, and STS's
+    assert (
+        api.logs(members[0], "us-east-1")._endpoint.http_session
+        is api.logs(members[1], "us-east-1")._endpoint.http_session
+    )
 
 
 def test_the_retry_policy_is_injected(sandbox: Any) -> None:

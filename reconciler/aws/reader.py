@@ -85,7 +85,8 @@ class Api(Transport):
             accounts,
             default_region,
             endpoint_url,
-            pool_connections=max(read_concurrency, 10),
+            # every request in flight to one endpoint: listings, per-resource reads and the write-path reads
+            pool_connections=list_concurrency + 2 * read_concurrency,
             connect_timeout=connect_timeout,
             unreachable_seconds=unreachable_seconds,
             retry=retry,

@@ -230,6 +230,7 @@ class Transport:
         self._account_locks: dict[str, threading.Lock] = {}
         self._base: boto3.Session | None = None
         self._clients: dict[tuple[str, str, str], Any] = {}
+        self._http_sessions: dict[str, Any] = {}  # endpoint host -> the connection pool its clients share
         self._client_locks: dict[tuple[str, str, str], threading.Lock] = {}
         self._caller: str | None = None
         self.calls: Counter[str] = Counter()  # HTTP requests per operation, retries included
@@ -299,7 +300,25 @@ class Transport:
             service, region_name=region, endpoint_url=self.endpoint_url, config=self._config, **(creds or {})
         )
         client.meta.events.register("before-send", lambda request, **kw: self._count_request(request))
+        self._share_connections(client)
         return client
+
+    def _share_connections(self, client: Any) -> None:
+        """Let every client of one endpoint share one connection pool.
+
+        botocore gives each client its own pool, and a client exists per (account, region, service): at
+        organisation scale that is hundreds of pools to the same few endpoints (``logs.<region>.amazonaws.com`` for
+        every account), each opening its own connections: a TCP and TLS handshake per client, and thousands of
+        idle keep-alive sockets (file descriptors here, connections the server must hold). Connections carry no
+        credentials (every request is signed on its own), so the clients of one endpoint host share the first
+        one's pool (sized by ``pool_connections``); the pools they would have used are closed unused.
+        """
+        endpoint = client._endpoint
+        with self._lock:
+            shared = self._http_sessions.setdefault(endpoint.host, endpoint.http_session)
+        if shared is not endpoint.http_session:
+            endpoint.http_session.close()
+            endpoint.http_session = shared
 
     def _count_request(self, request: Any) -> None:
         target = request.headers.get("X-Amz-Target", b"")

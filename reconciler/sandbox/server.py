@@ -141,6 +141,9 @@ class SandboxApp:
         self.default_account = default_account
         self.lock = threading.Lock()
         self.counts: Counter[tuple[str, str]] = Counter()
+        self.connections: set[tuple[str, str]] = (
+            set()
+        )  # client (address, port) pairs seen: TCP connections opened
         self.faults_injected: Counter[str] = Counter()
         self.faulted: Counter[tuple[str, str]] = Counter()  # (operation, account) -> answered with a fault
         self.apps: dict[str, Any] = {}  # X-Amz-Target service prefix -> moto's Flask app for it
@@ -185,10 +188,12 @@ class SandboxApp:
                     ],
                     "faults": dict(self.faults_injected),
                     "writes": self.writes,
+                    "connections": len(self.connections),
                 }
         elif path == "reset-counters" and method == "POST":
             with self.lock:
                 self.counts.clear()
+                self.connections.clear()
                 self.faults_injected.clear()
                 self.faulted.clear()
                 self.writes = 0
@@ -215,6 +220,7 @@ class SandboxApp:
             self._hold_control("release-writes", {})
             with self.lock:
                 self.counts.clear()
+                self.connections.clear()
                 self.faults_injected.clear()
                 self.faulted.clear()
                 self.writes = 0
@@ -366,6 +372,7 @@ class SandboxApp:
             return self._hang_up(environ, start_response)
         with self.lock:
             self.counts[(operation, account)] += 1
+            self.connections.add((str(environ.get("REMOTE_ADDR", "")), str(environ.get("REMOTE_PORT", ""))))
             self.counted.notify_all()
             delay = self.faults.latency_ms + (
                 self.rng.random() * self.faults.jitter_ms if self.faults.jitter_ms else 0
