@@ -132,6 +132,36 @@ def test_the_clients_of_every_account_share_one_connection_pool(sandbox: Any) ->
     )
 
 
+def test_assumed_role_accounts_share_one_client_per_service_and_each_call_signs_as_its_account(
+    sandbox: Any,
+) -> None:
+    """A botocore client per account cost milliseconds of CPU and a good part of a megabyte each (two or more per
+    scope at organisation scale); accounts reached by an assumed role share one per (region, service), and each
+    call still signs with its own account's credentials, from any thread."""
+    members = [f"{n:012d}" for n in range(300000000001, 300000000009)]
+    for i, m in enumerate(members):
+        client(sandbox, account=m).put_delivery_source(
+            name=f"s{i}",
+            logType="APPLICATION_LOGS",
+            resourceArn=f"arn:aws:bedrock:us-east-1:{m}:knowledge-base/K{i}",
+        )
+    accounts = {m: AccountAccess(roleArn=f"arn:aws:iam::{m}:role/r") for m in members}
+    api = Api(accounts, "us-east-1", sandbox.url)
+    sandbox.reset_counters()
+    live = api.read_live([(m, "us-east-1") for m in members])
+    assert not live.errors()
+    for i, m in enumerate(members):  # each scope read its own account's source, and only that
+        assert [r.name for r in live.scopes[(m, "us-east-1")].resources] == [f"s{i}"]
+    per_account = {
+        c["account"] for c in sandbox.counters()["counts"] if c["operation"] == "DescribeDeliverySources"
+    }
+    assert per_account == set(members)
+    shared = {id(api.logs(m, "us-east-1")._client) for m in members}
+    assert len(shared) == 1 and len({id(api.logs(m, "eu-west-1")._client) for m in members}) == 1
+    with pytest.raises(RuntimeError, match="outside an account's view"):  # never signs with a stale account
+        api.logs(members[0], "us-east-1")._client.describe_delivery_sources()
+
+
 def test_the_retry_policy_is_injected(sandbox: Any) -> None:
     sandbox.set_faults(Faults(rules=[Rule(operation="DescribeDeliverySources", code="InternalFailure",
                                           message="boom", status=500, times=-1)]))  # fmt: skip

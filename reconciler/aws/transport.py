@@ -7,6 +7,7 @@ rate learned from throttling (``RateLimiter``). Every botocore error is translat
 
 from __future__ import annotations
 
+import contextvars
 import functools
 import random
 import threading
@@ -18,7 +19,9 @@ from typing import Any, TypeVar
 
 import boto3
 import botocore.config
+import botocore.credentials
 import botocore.exceptions
+import botocore.session
 
 from reconciler import hints
 from reconciler.errors import (
@@ -126,6 +129,73 @@ BACKOFF_BASE_SECONDS = DEFAULT_RETRY.backoff_base_seconds
 BACKOFF_CAP_SECONDS = DEFAULT_RETRY.backoff_cap_seconds
 
 
+# ---- one client for every assumed-role account
+
+# The credentials the current call signs with, set by ``_AccountClient`` around each of its method calls (per thread:
+# every botocore call signs in the thread that makes it).
+_CALL_CREDENTIALS: contextvars.ContextVar[botocore.credentials.ReadOnlyCredentials | None] = (
+    contextvars.ContextVar("reconciler_call_credentials", default=None)
+)
+
+# Services whose clients are never shared across accounts: DynamoDB's endpoint rules take the account id from the
+# client's credentials (account-based endpoints), so its client stays per account.
+_PER_ACCOUNT_SERVICES = frozenset({"dynamodb"})
+
+
+class _PerCallCredentials(botocore.credentials.Credentials):  # type: ignore[misc]
+    """The credentials of the account whose ``_AccountClient`` is calling: a shared client signs each request with
+    them (SigV4 reads ``get_frozen_credentials`` once per request, in the calling thread)."""
+
+    def __init__(self) -> None:
+        super().__init__("per-call", "per-call", None, method="reconciler-per-call")
+
+    def get_frozen_credentials(self) -> botocore.credentials.ReadOnlyCredentials:
+        creds = _CALL_CREDENTIALS.get()
+        if creds is None:
+            raise RuntimeError(
+                "a client shared by assumed-role accounts was called outside an account's view"
+            )
+        return creds
+
+
+class _PerCallProvider(botocore.credentials.CredentialProvider):  # type: ignore[misc]
+    METHOD = "reconciler-per-call"
+
+    def load(self) -> botocore.credentials.Credentials:
+        return _PerCallCredentials()
+
+
+class _AccountClient:
+    """One account's view of a client that every assumed-role account shares: each API method called through it
+    signs with this account's credentials; everything else (``meta``, ``exceptions``, the endpoint) is the shared
+    client's."""
+
+    __slots__ = ("_client", "_creds")
+
+    def __init__(self, client: Any, creds: botocore.credentials.ReadOnlyCredentials) -> None:
+        self._client = client
+        self._creds = creds
+
+    def __getattr__(self, name: str) -> Any:
+        attr = getattr(self._client, name)
+        if (
+            name.startswith("_")
+            or not callable(attr)
+            or name in ("get_paginator", "get_waiter", "can_paginate")
+        ):
+            return attr
+        creds = self._creds
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            token = _CALL_CREDENTIALS.set(creds)
+            try:
+                return attr(*args, **kwargs)
+            finally:
+                _CALL_CREDENTIALS.reset(token)
+
+        return call
+
+
 @dataclass
 class _Window:
     rate: float | None = None  # requests per second; None = unlimited
@@ -231,6 +301,9 @@ class Transport:
         self._base: boto3.Session | None = None
         self._clients: dict[tuple[str, str, str], Any] = {}
         self._http_sessions: dict[str, Any] = {}  # endpoint host -> the connection pool its clients share
+        self._per_call: boto3.Session | None = (
+            None  # signs with the calling account's assumed-role credentials
+        )
         self._client_locks: dict[tuple[str, str, str], threading.Lock] = {}
         self._caller: str | None = None
         self.calls: Counter[str] = Counter()  # HTTP requests per operation, retries included
@@ -395,11 +468,46 @@ class Transport:
         return self.client("logs", account, region)
 
     def client(self, service: str, account: str, region: str) -> Any:
-        def build() -> Any:
-            session, creds = self.session_for(account)
-            return self._raw_client(session, service, region, creds)
+        """The client that reaches ``service`` in ``account`` and ``region``.
 
-        return self._client_once((account, region, service), build)
+        Accounts reached by an assumed role share one client per (region, service), signing each call with the
+        account's own credentials (``_AccountClient``): a botocore client costs milliseconds of CPU and a good part
+        of a megabyte, and at organisation scale there were two or more per scope (logs, the tagging API, the
+        write path's services). Accounts reached by a profile, and the caller's own, keep a client each.
+        """
+        session, creds = self.session_for(account)
+        if creds and service not in _PER_ACCOUNT_SERVICES:
+            shared = self._client_once(
+                ("*", region, service), lambda: self._raw_client(self._per_call_session(), service, region)
+            )
+            return _AccountClient(shared, self._frozen(account, creds))
+        return self._client_once(
+            (account, region, service), lambda: self._raw_client(session, service, region, creds)
+        )
+
+    def _per_call_session(self) -> boto3.Session:
+        """A session whose credentials are the calling account's (``_PerCallCredentials``), sharing the base
+        session's loaded models."""
+        loader = self._base_session()._session.get_component(
+            "data_loader"
+        )  # before the lock: it takes it too
+        with self._lock:
+            if self._per_call is None:
+                core = botocore.session.Session()
+                core.register_component("data_loader", loader)
+                core.register_component(
+                    "credential_provider", botocore.credentials.CredentialResolver([_PerCallProvider()])
+                )
+                self._per_call = boto3.Session(botocore_session=core)
+            return self._per_call
+
+    def _frozen(self, account: str, creds: dict[str, str]) -> botocore.credentials.ReadOnlyCredentials:
+        return botocore.credentials.ReadOnlyCredentials(
+            creds["aws_access_key_id"],
+            creds["aws_secret_access_key"],
+            creds.get("aws_session_token"),
+            account,
+        )
 
     # ---- error boundary
     def _call(
