@@ -25,7 +25,15 @@ from .diff import Change
 from .kinds import Destination, Source
 from .kinds import delivery as delivery_kind
 from .kinds import source as source_kind
-from .models import NAME_MAX, Kind, Resource, SelectorSpec, destination_arn, parse_destination_arn
+from .models import (
+    NAME_MAX,
+    Kind,
+    Resource,
+    SelectorSpec,
+    destination_arn,
+    parse_destination_arn,
+    tags_match,
+)
 
 Match = tuple[str, dict[str, str]]  # (resource ARN, its tags)
 Key = tuple[str, str, str]  # (selector name, account, region)
@@ -71,10 +79,7 @@ class Selector:
         resource = parts[5]
         if not (resource.startswith(self.type_path + "/") or resource.startswith(self.type_path + ":")):
             return False
-        for f in self.spec.tag_filters():
-            if f["Key"] not in tags or ("Values" in f and tags[f["Key"]] not in f["Values"]):
-                return False
-        return True
+        return tags_match(self.spec.tags, tags)
 
     def resource_id(self, arn: str) -> str:
         resource = arn.split(":", 5)[5]
