@@ -121,6 +121,10 @@ UNTAGGED_NOTE = (
 )
 
 
+# a selector whose type and tag filters matched no resource in any scope read (plan and coverage say it alike)
+NO_MATCH = "matched no resource; check its resourceType and tags"
+
+
 def hashed_name(base: str, arn: str, log_type: str) -> str:
     digest = hashlib.sha256(f"{arn}|{log_type}".encode()).hexdigest()[:_HASH]
     return f"{base[: NAME_MAX - _HASH - 1].rstrip('-_')}-{digest}"
@@ -148,6 +152,9 @@ class Expansion:
     def notes(self) -> list[str]:
         out = []
         for name in sorted(self.matched):
+            if not (self.matched[name] or self.skipped.get(name) or self.yielded.get(name)):
+                out.append(f"DeliverySelector/{name}: {NO_MATCH}")  # a typo in a tag key or value, say
+                continue
             line = f"DeliverySelector/{name}: {self.matched[name]} matching resources"
             more = [f"{n} more already covered by a manifest"] if (n := self.skipped.get(name)) else []
             more += [

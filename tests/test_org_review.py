@@ -11,6 +11,7 @@ from test_organization import SELECTOR, A, B, bus, changes, org_project, org_wit
 
 from reconciler.coverage import UNTAGGED
 from reconciler.sandbox import Faults, Rule
+from reconciler.selectors import NO_MATCH
 
 OTHER_SELECTOR = """\
 ---
@@ -218,7 +219,9 @@ def test_one_missing_delivery_in_thousands_is_below_100_percent_and_exit_2() -> 
     from reconciler.coverage import Report, SelectorTotal, render_text, to_json
 
     # 1999 of 2000 rounds to 100.0; a selector missing one delivery must neither say 100 % nor exit 0
-    total = SelectorTotal("web", expected=2000, delivered=1999, missing=["arn:aws:x ERROR_LOGS"])
+    total = SelectorTotal(
+        "web", expected=2000, delivered=1999, missing=["arn:aws:x ERROR_LOGS"], matched=2000
+    )
     report = Report("p", None, [(A, "us-east-1")], [], [total], {})
     assert total.percent == 99.9 and report.exit_code == 2
     assert to_json(report)["selectors"][0]["percent"] == 99.9
@@ -245,3 +248,56 @@ def test_a_selector_without_tag_filters_says_never_tagged_resources_are_not_matc
     assert f"manifests/sel.yaml:6: DeliverySelector/pay-bus: {UNTAGGED_NOTE}" in doc["notes"]
     ws.write("sel.yaml", SELECTOR)
     assert not any(UNTAGGED_NOTE in n for n in json.loads(ws.cli("plan", "--format", "json").out)["notes"])
+
+
+def test_a_selector_that_matches_nothing_says_so_in_coverage_and_plan(ws: Workspace, sandbox: Any) -> None:
+    bus(sandbox, "b1", "payments")
+    ws.write("sel.yaml", SELECTOR.replace("team: payments", "team: paymnets"))  # a typo in the tag value
+    res = ws.cli("coverage", "--format", "json")
+    assert res.code == 0, res.err  # nothing expected is nothing missing: the exit code stays
+    doc = json.loads(res.out)
+    assert doc["format_version"] == 1
+    assert doc["selectors"] == [
+        {"name": "pay-bus", "expected": 0, "delivered": 0, "percent": 100.0, "missing": [], "matched": 0}
+    ]
+    assert NO_MATCH == "matched no resource; check its resourceType and tags"
+    text = ws.cli("coverage")
+    assert text.code == 0 and f"DeliverySelector/pay-bus: {NO_MATCH}" in text.out.splitlines()
+    assert "expected deliveries" not in text.out  # no "0 of 0 expected deliveries (100.0%)"
+    md = ws.cli("coverage", "--format", "markdown").out.splitlines()
+    assert "| `pay-bus` | 0 | 0 | no match |" in md and f"> `pay-bus`: {NO_MATCH}" in md
+    # the plan says it in the same words
+    notes = json.loads(ws.cli("plan", "--format", "json").out)["notes"]
+    assert notes == [f"DeliverySelector/pay-bus: {NO_MATCH}"]
+    assert f"DeliverySelector/pay-bus: {NO_MATCH}" in ws.cli("plan", "--no-color").out
+
+    ws.write("sel.yaml", SELECTOR)  # fixed: it matches, and says how many
+    doc = json.loads(ws.cli("coverage", "--format", "json").out)
+    assert doc["selectors"][0]["matched"] == 1 and doc["selectors"][0]["expected"] == 1
+    assert NO_MATCH not in ws.cli("coverage").out
+    assert json.loads(ws.cli("plan", "--format", "json").out)["notes"] == [
+        "DeliverySelector/pay-bus: 1 matching resources"
+    ]
+
+
+def test_a_selector_that_matches_nothing_because_its_scopes_were_not_read_says_that_instead(
+    ws: Workspace, sandbox: Any, quick_retries: Any
+) -> None:
+    only_b = SELECTOR.replace("  destination: central\n", f'  destination: central\n  accounts: ["{B}"]\n')
+    ws.write("sel.yaml", only_b)
+    sandbox.set_faults(Faults(rules=[Rule("DescribeDeliverySources", code="AccessDeniedException",
+                                          message="not allowed", times=-1, account=B)]))  # fmt: skip
+    res = ws.cli("coverage")
+    assert res.code == 3, res.err
+    assert (
+        "DeliverySelector/pay-bus: matched no resource; none of the scopes it covers could be read" in res.out
+    )
+    sandbox.set_faults(Faults())
+    res = ws.cli("coverage", "--scope", f"{A}/us-east-1", "--format", "json")  # B left out of the report
+    assert res.code == 0, res.err
+    assert json.loads(res.out)["selectors"][0]["matched"] == 0
+    text = ws.cli("coverage", "--scope", f"{A}/us-east-1").out
+    assert (
+        "DeliverySelector/pay-bus: matched no resource; its accounts and regions cover none of the scopes read"
+        in text
+    )

@@ -418,7 +418,7 @@ def test_coverage_on_a_seeded_estate(ws: Workspace, sandbox: Any) -> None:
     doc = json.loads(before.out)
     assert doc["format_version"] == 1 and doc["totals"] == {"resources": 4, "covered": 0, "percent": 0.0}
     assert doc["selectors"] == [{"name": "pay-bus", "expected": 2, "delivered": 0, "percent": 0.0,
-                                 "missing": [f"{b1} ERROR_LOGS", f"{b2} ERROR_LOGS"]}]  # fmt: skip
+                                 "missing": [f"{b1} ERROR_LOGS", f"{b2} ERROR_LOGS"], "matched": 2}]  # fmt: skip
     assert ws.cli("apply", "--auto-approve").code == 0
     after = ws.cli("coverage", "--format", "json")
     assert after.code == 0, after.err
@@ -430,6 +430,7 @@ def test_coverage_on_a_seeded_estate(ws: Workspace, sandbox: Any) -> None:
         "delivered": 2,
         "percent": 100.0,
         "missing": [],
+        "matched": 2,
     }
     scope_a = next(s for s in doc["scopes"] if s["scope"] == f"{A}/us-east-1")
     assert scope_a["totals"] == {"resources": 3, "covered": 2, "percent": 66.7}
