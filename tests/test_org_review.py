@@ -301,3 +301,110 @@ def test_a_selector_that_matches_nothing_because_its_scopes_were_not_read_says_t
         "DeliverySelector/pay-bus: matched no resource; its accounts and regions cover none of the scopes read"
         in text
     )
+
+
+def selector(name: str, tags: str) -> str:
+    return (
+        SELECTOR.split("---\n")[1]
+        .replace("{name: pay-bus}", f"{{name: {name}}}")
+        .replace("{team: payments}", tags)
+    )
+
+
+def test_a_resource_stays_with_the_selector_that_delivers_it_while_that_one_matches(
+    ws: Workspace, sandbox: Any
+) -> None:
+    events = client(sandbox, "events")
+    b1 = bus(sandbox, "b1", "payments")
+    destination = SELECTOR.split("---\n")[0]
+    ws.write("sel.yaml", destination + "---\n" + selector("zzz", "{team: payments}"))
+    assert ws.cli("apply", "--auto-approve").code == 0
+
+    # a new selector, first by name, starts matching the bus zzz delivers: zzz keeps it (no delete and re-create)
+    events.tag_resource(ResourceARN=b1, Tags=[{"Key": "env", "Value": "prod"}])
+    both = (
+        destination + "---\n" + selector("zzz", "{team: payments}") + "---\n" + selector("aaa", "{env: prod}")
+    )
+    ws.write("sel.yaml", both)
+    res = ws.cli("plan", "--format", "json", "--detailed-exitcode")
+    assert res.code == 0, res.err  # no changes
+    doc = json.loads(res.out)
+    assert doc["changes"] == []
+    assert doc["notes"] == [
+        "DeliverySelector/aaa: 0 matching resources (1 more taken by DeliverySelector/zzz)",
+        "DeliverySelector/zzz: 1 matching resources",
+    ]
+    rendered = json.loads(ws.cli("render", "--format", "json").out)  # render shows what plan keeps
+    assert [(d["metadata"]["name"], d["metadata"]["generatedBy"]) for d in rendered
+            if d["kind"] == "DeliverySource"] == [("zzz-b1", "DeliverySelector/zzz")]  # fmt: skip
+    # a bus both match that nothing delivers yet: the first by name takes it
+    b2 = str(events.create_event_bus(Name="b2", Tags=[{"Key": "team", "Value": "payments"},
+                                                      {"Key": "env", "Value": "prod"}])["EventBusArn"])  # fmt: skip
+    doc = json.loads(ws.cli("plan", "--format", "json").out)
+    assert [(c["action"], c["address"].split("/", 2)[2]) for c in doc["changes"]] == [
+        ("create", "DeliverySource/aaa-b2"),
+        ("create", "Delivery/aaa-b2"),
+    ]
+    assert doc["notes"] == [
+        "DeliverySelector/aaa: 1 matching resources (1 more taken by DeliverySelector/zzz)",
+        "DeliverySelector/zzz: 1 matching resources (1 more taken by DeliverySelector/aaa)",
+    ]
+    assert ws.cli("apply", "--auto-approve").code == 0
+    assert ws.cli("plan", "--detailed-exitcode").code == 0
+
+    # zzz stops matching b1 (its tag removed): only then does b1 move to aaa
+    events.untag_resource(ResourceARN=b1, TagKeys=["team"])
+    assert sorted(changes(ws)) == [
+        ("create", "Delivery/aaa-b1", "not in AWS (DeliverySelector/aaa)"),
+        ("create", "DeliverySource/aaa-b1", "not in AWS (DeliverySelector/aaa)"),
+        ("delete", "Delivery/zzz-b1", "not in the manifests (prune) (DeliverySelector/zzz)"),
+        ("delete", "DeliverySource/zzz-b1", "not in the manifests (prune) (DeliverySelector/zzz)"),
+    ]
+    assert ws.cli("apply", "--auto-approve").code == 0
+    assert ws.cli("plan", "--detailed-exitcode").code == 0
+    # zzz matches b1 again: aaa now delivers it and keeps it, both ways
+    events.tag_resource(ResourceARN=b1, Tags=[{"Key": "team", "Value": "payments"}])
+    assert ws.cli("plan", "--detailed-exitcode").code == 0
+    live = client(sandbox).describe_delivery_sources()["deliverySources"]
+    assert sorted((s["name"], s["resourceArns"][0]) for s in live) == [("aaa-b1", b1), ("aaa-b2", b2)]
+
+    # the selector that delivers them is gone from the manifests: the other one takes them over
+    ws.write("sel.yaml", destination + "---\n" + selector("zzz", "{team: payments}"))
+    assert sorted(c[:2] for c in changes(ws)) == [
+        ("create", "Delivery/zzz-b1"),
+        ("create", "Delivery/zzz-b2"),
+        ("create", "DeliverySource/zzz-b1"),
+        ("create", "DeliverySource/zzz-b2"),
+        ("delete", "Delivery/aaa-b1"),
+        ("delete", "Delivery/aaa-b2"),
+        ("delete", "DeliverySource/aaa-b1"),
+        ("delete", "DeliverySource/aaa-b2"),
+    ]
+    assert ws.cli("apply", "--auto-approve").code == 0
+    assert ws.cli("plan", "--detailed-exitcode").code == 0
+
+
+def test_only_a_live_source_tagged_with_a_matching_selector_keeps_its_resource_there() -> None:
+    from reconciler.models import Kind, Resource, SelectorSpec
+    from reconciler.selectors import Selector, expand, live_names
+
+    arn = f"arn:aws:events:us-east-1:{A}:event-bus/b1"
+    spec = SelectorSpec.model_validate({"resourceType": "events:event-bus", "logType": "ERROR_LOGS",
+                                        "destination": "d"})  # fmt: skip
+    aaa, zzz = Selector("aaa", spec, "m.yaml:1"), Selector("zzz", spec, "m.yaml:9")
+    found = {("aaa", A, "us-east-1"): [(arn, {"t": "x"})], ("zzz", A, "us-east-1"): [(arn, {"t": "x"})]}
+    dest = Resource(Kind.DESTINATION, A, "us-east-1", "d", {"deliveryDestinationType": "CWL",
+                    "destinationResourceArn": f"arn:aws:logs:us-east-1:{A}:log-group:g"})  # fmt: skip
+
+    def taker(selector: str | None, selectors: list[Selector]) -> str:
+        live = Resource(Kind.SOURCE, A, "us-east-1", "zzz-b1", {"resourceArn": arn, "logType": "ERROR_LOGS"},
+                        selector=selector)  # fmt: skip
+        exp = expand(selectors, found, [dest], {}, live_names([live]))
+        (source,) = [r for r in exp.resources if r.kind is Kind.SOURCE]
+        return f"{source.selector}:{source.name}"
+
+    assert taker("zzz", [aaa, zzz]) == "zzz:zzz-b1"  # its live selector still matches: it keeps the resource
+    assert taker("zzz", [zzz, aaa]) == "zzz:zzz-b1"  # whatever the order of the inputs
+    assert taker(None, [aaa, zzz]) == "aaa:aaa-b1"  # hand-made, or made before the tag: first by name
+    assert taker("gone", [aaa, zzz]) == "aaa:aaa-b1"  # its selector was deleted
+    assert taker("zzz", [aaa]) == "aaa:aaa-b1"  # ... or no longer matches
