@@ -1,7 +1,7 @@
 """The project's accounts: the explicit ``accounts:`` entries plus ``accounts.fromOrganization`` resolved live.
 
 ``fromOrganization`` names organisational units (read recursively) or roots; their ACTIVE member accounts, less
-``exclude`` and filtered by account ``tags``, become accounts reached by assuming ``roleName`` in each. An explicit
+``exclude`` and filtered by account ``tags`` (the forms of a selector's tag filters), become accounts reached by assuming ``roleName`` in each. An explicit
 entry under ``accounts:`` wins over the resolved one; the caller's own account (the management or delegated
 administrator account, which has no such role) is used with the caller's credentials.
 """
@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from .aws import Api
 from .config import Project
 from .errors import AccessDenied, AwsError, NotFound
-from .models import AccountAccess
+from .models import AccountAccess, TagFilter
 
 
 @dataclass
@@ -49,7 +49,7 @@ _NOT_MANAGEMENT = (
 _NO_PARENT = "; reconciler.yaml accounts.fromOrganization names a root or OU this organisation does not have"
 
 
-def _organization_accounts(api: Api, parents: list[str], tags: dict[str, str]) -> list[dict[str, str]]:
+def _organization_accounts(api: Api, parents: list[str], tags: TagFilter) -> list[dict[str, str]]:
     """``api.organization_accounts``, its refusals ending in what the user can do about them."""
     try:
         return api.organization_accounts(parents, tags)

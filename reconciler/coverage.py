@@ -4,7 +4,9 @@ Input: the resources of supported services found in each scope (the Resource Gro
 the live delivery sources and deliveries, and the project's selectors. A resource's *expected* log types are the
 log types of the selectors that match it; a resource no selector matches is expected to deliver at least one of
 its service's log types. A log type is *delivered* when a delivery source in the resource's account names the
-resource and that log type and at least one delivery uses that source.
+resource and that log type and at least one delivery uses that source. A selector that matched no resource expects
+nothing (0 of 0, 100 %, exit 0 as before), so the views say it apart (a typo in a tag key or value, say) and the
+JSON adds ``matched``, the number of resources each selector matched.
 
 Views: text, JSON (``format_version`` 1, documented in the README), markdown and CSV.
 """
@@ -16,12 +18,12 @@ import io
 import json
 from collections import defaultdict
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from . import catalog
 from .kinds import Delivery, Source
 from .models import Kind, Resource
-from .selectors import Selector
+from .selectors import NO_MATCH, Selector
 
 FORMAT_VERSION = 1
 # what the Resource Groups Tagging API cannot show, said under every text and markdown report
@@ -58,10 +60,25 @@ class SelectorTotal:
     expected: int = 0  # (resource, log type) pairs
     delivered: int = 0
     missing: list[str] = field(default_factory=list)  # "ARN LOGTYPE"
+    matched: int = 0  # resources it matched in the scopes read
+    covers: Literal["readable", "unreadable", "none"] = (
+        "readable"  # some scope it covers was read; none was; none
+    )
 
     @property
     def percent(self) -> float:
         return _pct(self.delivered, self.expected)
+
+    @property
+    def no_match(self) -> str | None:
+        """Why a selector that matched nothing expects nothing (0 of 0 is no evidence of coverage), or None."""
+        if self.matched:
+            return None
+        if self.covers == "unreadable":
+            return "matched no resource; none of the scopes it covers could be read"
+        if self.covers == "none":
+            return "matched no resource; its accounts and regions cover none of the scopes read"
+        return NO_MATCH
 
 
 @dataclass
@@ -102,8 +119,9 @@ def compute(
     """The coverage report; ``found`` maps each scope to the (ARN, tags) of resources there."""
     if service is not None:  # a selector of another service is not reported on (nor counted as 100 %)
         selectors = [s for s in selectors if s.service == service]
-    totals = {s.name: SelectorTotal(s.name) for s in selectors}
-    rows = _rows(_readable(scopes, unreadable or {}), found, _delivered(live), selectors, service, totals)
+    readable = _readable(scopes, unreadable or {})
+    totals = {s.name: SelectorTotal(s.name, covers=_covers(s, scopes, readable)) for s in selectors}
+    rows = _rows(readable, found, _delivered(live), selectors, service, totals)
     return Report(
         project, service, sorted(scopes), rows, [totals[n] for n in sorted(totals)], dict(unreadable or {})
     )
@@ -135,6 +153,14 @@ def _rows(
     return rows
 
 
+def _covers(
+    sel: Selector, scopes: list[tuple[str, str]], readable: list[tuple[str, str]]
+) -> Literal["readable", "unreadable", "none"]:
+    if any(sel.in_scope(a, r) for a, r in readable):
+        return "readable"
+    return "unreadable" if any(sel.in_scope(a, r) for a, r in scopes) else "none"
+
+
 def _readable(scopes: list[tuple[str, str]], unreadable: dict[str, str]) -> list[tuple[str, str]]:
     """The scopes that could be read, sorted: what an unreadable one delivers is unknown, so no row of it says "not
     delivered" and no selector counts it."""
@@ -164,6 +190,7 @@ def _count(row: Row, matching: list[Selector], totals: dict[str, SelectorTotal])
     """Each selector that matches the row expects its log type: delivered, or missing."""
     for s in matching:
         t = totals[s.name]
+        t.matched += 1
         t.expected += 1
         if row.log_types.get(s.spec.logType):
             t.delivered += 1
@@ -213,6 +240,7 @@ def to_json(report: Report) -> dict[str, Any]:
                 "delivered": s.delivered,
                 "percent": s.percent,
                 "missing": s.missing,
+                "matched": s.matched,
             }
             for s in report.selectors
         ],
@@ -267,7 +295,9 @@ def render_text(report: Report) -> str:
     )
     for s in report.selectors:
         lines.append(
-            f"DeliverySelector/{s.name}: {s.delivered} of {s.expected} expected deliveries ({s.percent}%)"
+            f"DeliverySelector/{s.name}: {s.no_match}"
+            if s.no_match
+            else f"DeliverySelector/{s.name}: {s.delivered} of {s.expected} expected deliveries ({s.percent}%)"
         )
     lines.append("(* = expected by a selector)")
     lines.append(UNTAGGED)
@@ -283,8 +313,10 @@ def render_markdown(report: Report) -> str:
     ]
     if report.selectors:
         out += ["| selector | expected | delivered | coverage |", "|---|---:|---:|---:|"]
-        out += [f"| `{s.name}` | {s.expected} | {s.delivered} | {s.percent}% |" for s in report.selectors]
+        out += [f"| `{s.name}` | {s.expected} | {s.delivered} | {'no match' if s.no_match else f'{s.percent}%'} |"
+                for s in report.selectors]  # fmt: skip
         out.append("")
+        out += [f"> `{s.name}`: {s.no_match}\n" for s in report.selectors if s.no_match]
     out += ["| scope | resource | log types | covered |", "|---|---|---|---|"]
     for r in report.rows:
         out.append(

@@ -14,13 +14,17 @@ from .kinds.destination import DestinationSpec
 from .kinds.source import SourceSpec
 from .models import (
     ORG_KEY,
+    TAG_FILTER_FORMS,
     Metadata,
     ProjectFile,
     Strict,
+    TagFilter,
     Tags,
     _account,
     _region,
+    check_tag_filter,
     check_tags,
+    tag_filters,
 )
 
 
@@ -77,9 +81,8 @@ class SelectorSpec(Strict):
         "events:event-bus); a service that can be a delivery source."
     )
     logType: str = Field(description="The log type each matched resource delivers.")
-    tags: dict[str, str | list[str]] = Field(
-        default_factory=dict,
-        description="Tag filters, all required: key: value, key: [any, of, these], or key: [] for any value.",
+    tags: TagFilter = Field(
+        default_factory=dict, description=f"Tag filters, all required: {TAG_FILTER_FORMS}."
     )
     destination: str = Field(
         description="A DeliveryDestination name in each matched resource's account and region, or a "
@@ -97,6 +100,7 @@ class SelectorSpec(Strict):
     _a = field_validator("accounts", mode="before")(
         lambda cls, v: [_account(a) for a in v] if isinstance(v, list) else v
     )
+    _t = field_validator("tags", mode="before")(lambda cls, v: check_tag_filter(v))
 
     @field_validator("regions")
     @classmethod
@@ -118,11 +122,7 @@ class SelectorSpec(Strict):
 
     def tag_filters(self) -> list[dict[str, Any]]:
         """The Resource Groups Tagging API's TagFilters."""
-        out: list[dict[str, Any]] = []
-        for key, value in sorted(self.tags.items()):
-            values = [value] if isinstance(value, str) else list(value)
-            out.append({"Key": key, "Values": values} if values else {"Key": key})
-        return out
+        return tag_filters(self.tags)
 
 
 class DeliverySelectorDoc(_Doc):

@@ -139,6 +139,45 @@ class Strict(BaseModel):
 
 
 Tags = dict[str, str]
+# Tag filters (a selector's resources, the organisation's accounts): key: value, key: [any, of, these], key: [] any
+TagFilter = dict[str, str | list[str]]
+TAG_FILTER_FORMS = "key: value, key: [any, of, these], or key: [] for any value"
+
+
+def check_tag_filter(value: Any) -> Any:
+    """One line per misshapen filter (pydantic would give one per member of the union)."""
+    if not isinstance(value, dict):
+        return value
+    for key, want in value.items():
+        for v in want if isinstance(want, list) else [want]:
+            if not isinstance(v, str):
+                got = (
+                    "a mapping"
+                    if isinstance(v, dict)
+                    else "a nested list"
+                    if isinstance(v, list)
+                    else repr(v)
+                )
+                raise ValueError(
+                    f"tag {key!r}: {got} is not a tag value (quote numbers and booleans in YAML); {TAG_FILTER_FORMS}"
+                )
+    return value
+
+
+def tag_filters(tags: TagFilter) -> list[dict[str, Any]]:
+    """Tag filters in the Resource Groups Tagging API's TagFilters shape (no ``Values``: any value)."""
+    out: list[dict[str, Any]] = []
+    for key, value in sorted(tags.items()):
+        values = [value] if isinstance(value, str) else list(value)
+        out.append({"Key": key, "Values": values} if values else {"Key": key})
+    return out
+
+
+def tags_match(tags: TagFilter, have: dict[str, str]) -> bool:
+    """``have`` carries every filtered key, with one of its values when the filter names any."""
+    return all(
+        f["Key"] in have and ("Values" not in f or have[f["Key"]] in f["Values"]) for f in tag_filters(tags)
+    )
 
 
 class Metadata(Strict):
@@ -366,9 +405,12 @@ class OrganizationAccounts(Strict):
         default=DEFAULT_ORG_ROLE, description="Assumed in each account as arn:aws:iam::<id>:role/<roleName>."
     )
     externalId: str | None = None
-    tags: Tags = Field(
-        default_factory=dict, description="Only accounts carrying all these tags (exact values)."
+    tags: TagFilter = Field(
+        default_factory=dict,
+        description=f"Only accounts carrying all these tags, as a selector's tag filters: {TAG_FILTER_FORMS}.",
     )
+
+    _t = field_validator("tags", mode="before")(lambda cls, v: check_tag_filter(v))
 
     @field_validator("ous")
     @classmethod

@@ -9,7 +9,9 @@ replaced by ``-``); a name longer than 60 characters, or one that collides with 
 manifest's or another match's), is cut and given an 8-character hash of the resource ARN and log type. A name a live
 source of the same resource and log type already has (the base or the hashed one) is kept, so a match that starts
 or stops colliding never renames what exists (no delete and re-create). A resource
-that a manifest already covers with the same log type is left to the manifest (explicit wins). A resource that
+that a manifest already covers with the same log type is left to the manifest (explicit wins). A resource two
+selectors match with the same log type stays with the selector its live source names (``reconciler:selector``)
+while that one still matches it; otherwise the first selector by name takes it. A resource that
 stops matching leaves the expansion, so the plan prunes its source and delivery like any owned resource.
 """
 
@@ -25,7 +27,15 @@ from .diff import Change
 from .kinds import Destination, Source
 from .kinds import delivery as delivery_kind
 from .kinds import source as source_kind
-from .models import NAME_MAX, Kind, Resource, SelectorSpec, destination_arn, parse_destination_arn
+from .models import (
+    NAME_MAX,
+    Kind,
+    Resource,
+    SelectorSpec,
+    destination_arn,
+    parse_destination_arn,
+    tags_match,
+)
 
 Match = tuple[str, dict[str, str]]  # (resource ARN, its tags)
 Key = tuple[str, str, str]  # (selector name, account, region)
@@ -71,10 +81,7 @@ class Selector:
         resource = parts[5]
         if not (resource.startswith(self.type_path + "/") or resource.startswith(self.type_path + ":")):
             return False
-        for f in self.spec.tag_filters():
-            if f["Key"] not in tags or ("Values" in f and tags[f["Key"]] not in f["Values"]):
-                return False
-        return True
+        return tags_match(self.spec.tags, tags)
 
     def resource_id(self, arn: str) -> str:
         resource = arn.split(":", 5)[5]
@@ -116,6 +123,10 @@ UNTAGGED_NOTE = (
 )
 
 
+# a selector whose type and tag filters matched no resource in any scope read (plan and coverage say it alike)
+NO_MATCH = "matched no resource; check its resourceType and tags"
+
+
 def hashed_name(base: str, arn: str, log_type: str) -> str:
     digest = hashlib.sha256(f"{arn}|{log_type}".encode()).hexdigest()[:_HASH]
     return f"{base[: NAME_MAX - _HASH - 1].rstrip('-_')}-{digest}"
@@ -138,11 +149,14 @@ class Expansion:
     )  # selector name -> matches a manifest already covers
     yielded: dict[str, dict[str, int]] = field(
         default_factory=dict
-    )  # selector name -> {selector (first by name) that took the same resource and log type: matches}
+    )  # selector name -> {selector that took the same resource and log type (its live one, else first by name): n}
 
     def notes(self) -> list[str]:
         out = []
         for name in sorted(self.matched):
+            if not (self.matched[name] or self.skipped.get(name) or self.yielded.get(name)):
+                out.append(f"DeliverySelector/{name}: {NO_MATCH}")  # a typo in a tag key or value, say
+                continue
             line = f"DeliverySelector/{name}: {self.matched[name]} matching resources"
             more = [f"{n} more already covered by a manifest"] if (n := self.skipped.get(name)) else []
             more += [
@@ -184,17 +198,18 @@ Planned = dict[
 ]  # scope -> (selector, resource ARN, base name)
 
 
-# scope -> live source name -> (resource ARN, log type)
-LiveNames = dict[tuple[str, str], dict[str, tuple[str, str]]]
+# scope -> live source name -> (resource ARN, log type, the selector named by its reconciler:selector tag)
+LiveNames = dict[tuple[str, str], dict[str, tuple[str, str, str | None]]]
 
 
 def live_names(live: list[Resource]) -> LiveNames:
-    """The names live delivery sources have, per scope, with the resource and log type each names."""
+    """The names live delivery sources have, per scope, with the resource and log type each names and the selector
+    that made it (its ``reconciler:selector`` tag; None for a hand-made source or one made before the tag)."""
     out: LiveNames = defaultdict(dict)
     for r in live:
         if r.kind is Kind.SOURCE:
             a = Source.typed(r)
-            out[(r.account, r.region)][r.name] = (a.resourceArn, str(a.logType))
+            out[(r.account, r.region)][r.name] = (a.resourceArn, str(a.logType), r.selector)
     return out
 
 
@@ -206,10 +221,11 @@ def expand(
     live: LiveNames | None = None,
 ) -> Expansion:
     """Sources and deliveries for every match, deterministic whatever the order of the inputs; ``live`` (the names
-    live sources have) keeps an existing source's name when a collision starts or ends."""
+    live sources have, and the selector each was made by) keeps an existing source's name when a collision starts or
+    ends, and keeps a resource with the selector that delivers it while that selector still matches it."""
     exp = Expansion()
     known = _Desired.of(desired)
-    planned = _plan_matches(selectors, discovered, known.covered, exp)
+    planned = _plan_matches(selectors, discovered, known.covered, exp, live or {})
     for (account, region), items in sorted(planned.items()):
         taken = known.taken[(account, region)]
         have = (live or {}).get((account, region), {})
@@ -233,11 +249,14 @@ def _plan_matches(
     discovered: dict[Key, list[Match]],
     covered: set[tuple[str, str, str]],
     exp: Expansion,
+    live: LiveNames,
 ) -> Planned:
-    """Every (scope, selector, match), sorted; the first selector (by name) wins a resource + log type."""
+    """Every (scope, selector, match), sorted. A resource + log type two selectors match stays with the one its live
+    source was made by (its ``reconciler:selector`` tag) while that one still matches it, so a new selector never
+    moves it (a delete and re-create, a gap in the logs); otherwise the first selector by name takes it."""
     by_name = {s.name: s for s in selectors}
-    planned: Planned = defaultdict(list)
-    owner: dict[tuple[str, str, str], str] = {}  # (account, ARN, log type) -> the selector that took it
+    found: list[tuple[str, str, Selector, str]] = []  # (account, region, selector, ARN), sorted by selector
+    matching: dict[tuple[str, str, str], set[str]] = defaultdict(set)  # (account, ARN, log type) -> selectors
     for key in sorted(discovered):
         name, account, region = key
         sel = by_name.get(name)
@@ -245,33 +264,58 @@ def _plan_matches(
             continue
         exp.matched.setdefault(name, 0)
         for arn, tags in sorted(discovered[key]):
-            if not sel.matches(arn, tags):
-                continue
-            ident = (account, arn, sel.spec.logType)
-            if ident in owner:  # another selector (or this one, for a region-less ARN seen in two regions)
-                if owner[ident] == name:
-                    continue
-                taken = exp.yielded.setdefault(name, {})
-                taken[owner[ident]] = taken.get(owner[ident], 0) + 1
-                continue
-            if ident in covered:
-                exp.skipped[name] = exp.skipped.get(name, 0) + 1
-                continue
-            owner[ident] = name
-            planned[(account, region)].append((sel, arn, base_name(sel, arn)))
-            exp.matched[name] += 1
+            if sel.matches(arn, tags):
+                found.append((account, region, sel, arn))
+                matching[(account, arn, sel.spec.logType)].add(name)
+    kept = _holders(live, matching)
+    holder = {ident: s for ident, s in kept.items() if ident not in covered}  # a manifest's wins over both
+    planned: Planned = defaultdict(list)
+    owner: dict[tuple[str, str, str], str] = {}  # (account, ARN, log type) -> the selector that took it
+    for account, region, sel, arn in found:
+        name, ident = sel.name, (account, arn, sel.spec.logType)
+        took = owner.get(ident) or holder.get(ident, name)
+        if took != name:  # another selector took it, or its live source's selector keeps it
+            taken = exp.yielded.setdefault(name, {})
+            taken[took] = taken.get(took, 0) + 1
+            continue
+        if ident in owner:  # this one, for a region-less ARN seen in two regions
+            continue
+        if ident in covered:
+            exp.skipped[name] = exp.skipped.get(name, 0) + 1
+            continue
+        owner[ident] = name
+        planned[(account, region)].append((sel, arn, base_name(sel, arn)))
+        exp.matched[name] += 1
     return planned
 
 
+def _holders(
+    live: LiveNames, matching: dict[tuple[str, str, str], set[str]]
+) -> dict[tuple[str, str, str], str]:
+    """(account, ARN, log type) -> the selector a live source of it names in its ``reconciler:selector`` tag, when
+    that selector still matches it (the first by name if, oddly, two live sources name two such selectors)."""
+    out: dict[tuple[str, str, str], str] = {}
+    for (account, _), sources in sorted(live.items()):
+        for arn, log_type, selector in sources.values():
+            ident = (account, arn, log_type)
+            if selector is not None and selector in matching.get(ident, ()):
+                out[ident] = min(out.get(ident, selector), selector)
+    return out
+
+
 def _names(
-    items: list[tuple[Selector, str, str]], taken: set[str], live: dict[str, tuple[str, str]]
+    items: list[tuple[Selector, str, str]], taken: set[str], live: dict[str, tuple[str, str, str | None]]
 ) -> list[str]:
     """One scope's derived names: the name a live source of the same resource and log type already has (base or
     hashed), else the base name, or a hashed one when it is too long or clashes."""
     kept: dict[int, str] = {}
     for i, (sel, arn, base) in enumerate(items):
         for name in (base, hashed_name(base, arn, sel.spec.logType)):
-            if len(name) <= NAME_MAX and name not in taken and live.get(name) == (arn, sel.spec.logType):
+            if (
+                len(name) <= NAME_MAX
+                and name not in taken
+                and live.get(name, ())[:2] == (arn, sel.spec.logType)
+            ):
                 kept[i] = name
                 break
     used = set(kept.values())

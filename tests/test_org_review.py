@@ -11,6 +11,7 @@ from test_organization import SELECTOR, A, B, bus, changes, org_project, org_wit
 
 from reconciler.coverage import UNTAGGED
 from reconciler.sandbox import Faults, Rule
+from reconciler.selectors import NO_MATCH
 
 OTHER_SELECTOR = """\
 ---
@@ -218,7 +219,9 @@ def test_one_missing_delivery_in_thousands_is_below_100_percent_and_exit_2() -> 
     from reconciler.coverage import Report, SelectorTotal, render_text, to_json
 
     # 1999 of 2000 rounds to 100.0; a selector missing one delivery must neither say 100 % nor exit 0
-    total = SelectorTotal("web", expected=2000, delivered=1999, missing=["arn:aws:x ERROR_LOGS"])
+    total = SelectorTotal(
+        "web", expected=2000, delivered=1999, missing=["arn:aws:x ERROR_LOGS"], matched=2000
+    )
     report = Report("p", None, [(A, "us-east-1")], [], [total], {})
     assert total.percent == 99.9 and report.exit_code == 2
     assert to_json(report)["selectors"][0]["percent"] == 99.9
@@ -245,3 +248,163 @@ def test_a_selector_without_tag_filters_says_never_tagged_resources_are_not_matc
     assert f"manifests/sel.yaml:6: DeliverySelector/pay-bus: {UNTAGGED_NOTE}" in doc["notes"]
     ws.write("sel.yaml", SELECTOR)
     assert not any(UNTAGGED_NOTE in n for n in json.loads(ws.cli("plan", "--format", "json").out)["notes"])
+
+
+def test_a_selector_that_matches_nothing_says_so_in_coverage_and_plan(ws: Workspace, sandbox: Any) -> None:
+    bus(sandbox, "b1", "payments")
+    ws.write("sel.yaml", SELECTOR.replace("team: payments", "team: paymnets"))  # a typo in the tag value
+    res = ws.cli("coverage", "--format", "json")
+    assert res.code == 0, res.err  # nothing expected is nothing missing: the exit code stays
+    doc = json.loads(res.out)
+    assert doc["format_version"] == 1
+    assert doc["selectors"] == [
+        {"name": "pay-bus", "expected": 0, "delivered": 0, "percent": 100.0, "missing": [], "matched": 0}
+    ]
+    assert NO_MATCH == "matched no resource; check its resourceType and tags"
+    text = ws.cli("coverage")
+    assert text.code == 0 and f"DeliverySelector/pay-bus: {NO_MATCH}" in text.out.splitlines()
+    assert "expected deliveries" not in text.out  # no "0 of 0 expected deliveries (100.0%)"
+    md = ws.cli("coverage", "--format", "markdown").out.splitlines()
+    assert "| `pay-bus` | 0 | 0 | no match |" in md and f"> `pay-bus`: {NO_MATCH}" in md
+    # the plan says it in the same words
+    notes = json.loads(ws.cli("plan", "--format", "json").out)["notes"]
+    assert notes == [f"DeliverySelector/pay-bus: {NO_MATCH}"]
+    assert f"DeliverySelector/pay-bus: {NO_MATCH}" in ws.cli("plan", "--no-color").out
+
+    ws.write("sel.yaml", SELECTOR)  # fixed: it matches, and says how many
+    doc = json.loads(ws.cli("coverage", "--format", "json").out)
+    assert doc["selectors"][0]["matched"] == 1 and doc["selectors"][0]["expected"] == 1
+    assert NO_MATCH not in ws.cli("coverage").out
+    assert json.loads(ws.cli("plan", "--format", "json").out)["notes"] == [
+        "DeliverySelector/pay-bus: 1 matching resources"
+    ]
+
+
+def test_a_selector_that_matches_nothing_because_its_scopes_were_not_read_says_that_instead(
+    ws: Workspace, sandbox: Any, quick_retries: Any
+) -> None:
+    only_b = SELECTOR.replace("  destination: central\n", f'  destination: central\n  accounts: ["{B}"]\n')
+    ws.write("sel.yaml", only_b)
+    sandbox.set_faults(Faults(rules=[Rule("DescribeDeliverySources", code="AccessDeniedException",
+                                          message="not allowed", times=-1, account=B)]))  # fmt: skip
+    res = ws.cli("coverage")
+    assert res.code == 3, res.err
+    assert (
+        "DeliverySelector/pay-bus: matched no resource; none of the scopes it covers could be read" in res.out
+    )
+    sandbox.set_faults(Faults())
+    res = ws.cli("coverage", "--scope", f"{A}/us-east-1", "--format", "json")  # B left out of the report
+    assert res.code == 0, res.err
+    assert json.loads(res.out)["selectors"][0]["matched"] == 0
+    text = ws.cli("coverage", "--scope", f"{A}/us-east-1").out
+    assert (
+        "DeliverySelector/pay-bus: matched no resource; its accounts and regions cover none of the scopes read"
+        in text
+    )
+
+
+def selector(name: str, tags: str) -> str:
+    return (
+        SELECTOR.split("---\n")[1]
+        .replace("{name: pay-bus}", f"{{name: {name}}}")
+        .replace("{team: payments}", tags)
+    )
+
+
+def test_a_resource_stays_with_the_selector_that_delivers_it_while_that_one_matches(
+    ws: Workspace, sandbox: Any
+) -> None:
+    events = client(sandbox, "events")
+    b1 = bus(sandbox, "b1", "payments")
+    destination = SELECTOR.split("---\n")[0]
+    ws.write("sel.yaml", destination + "---\n" + selector("zzz", "{team: payments}"))
+    assert ws.cli("apply", "--auto-approve").code == 0
+
+    # a new selector, first by name, starts matching the bus zzz delivers: zzz keeps it (no delete and re-create)
+    events.tag_resource(ResourceARN=b1, Tags=[{"Key": "env", "Value": "prod"}])
+    both = (
+        destination + "---\n" + selector("zzz", "{team: payments}") + "---\n" + selector("aaa", "{env: prod}")
+    )
+    ws.write("sel.yaml", both)
+    res = ws.cli("plan", "--format", "json", "--detailed-exitcode")
+    assert res.code == 0, res.err  # no changes
+    doc = json.loads(res.out)
+    assert doc["changes"] == []
+    assert doc["notes"] == [
+        "DeliverySelector/aaa: 0 matching resources (1 more taken by DeliverySelector/zzz)",
+        "DeliverySelector/zzz: 1 matching resources",
+    ]
+    rendered = json.loads(ws.cli("render", "--format", "json").out)  # render shows what plan keeps
+    assert [(d["metadata"]["name"], d["metadata"]["generatedBy"]) for d in rendered
+            if d["kind"] == "DeliverySource"] == [("zzz-b1", "DeliverySelector/zzz")]  # fmt: skip
+    # a bus both match that nothing delivers yet: the first by name takes it
+    b2 = str(events.create_event_bus(Name="b2", Tags=[{"Key": "team", "Value": "payments"},
+                                                      {"Key": "env", "Value": "prod"}])["EventBusArn"])  # fmt: skip
+    doc = json.loads(ws.cli("plan", "--format", "json").out)
+    assert [(c["action"], c["address"].split("/", 2)[2]) for c in doc["changes"]] == [
+        ("create", "DeliverySource/aaa-b2"),
+        ("create", "Delivery/aaa-b2"),
+    ]
+    assert doc["notes"] == [
+        "DeliverySelector/aaa: 1 matching resources (1 more taken by DeliverySelector/zzz)",
+        "DeliverySelector/zzz: 1 matching resources (1 more taken by DeliverySelector/aaa)",
+    ]
+    assert ws.cli("apply", "--auto-approve").code == 0
+    assert ws.cli("plan", "--detailed-exitcode").code == 0
+
+    # zzz stops matching b1 (its tag removed): only then does b1 move to aaa
+    events.untag_resource(ResourceARN=b1, TagKeys=["team"])
+    assert sorted(changes(ws)) == [
+        ("create", "Delivery/aaa-b1", "not in AWS (DeliverySelector/aaa)"),
+        ("create", "DeliverySource/aaa-b1", "not in AWS (DeliverySelector/aaa)"),
+        ("delete", "Delivery/zzz-b1", "not in the manifests (prune) (DeliverySelector/zzz)"),
+        ("delete", "DeliverySource/zzz-b1", "not in the manifests (prune) (DeliverySelector/zzz)"),
+    ]
+    assert ws.cli("apply", "--auto-approve").code == 0
+    assert ws.cli("plan", "--detailed-exitcode").code == 0
+    # zzz matches b1 again: aaa now delivers it and keeps it, both ways
+    events.tag_resource(ResourceARN=b1, Tags=[{"Key": "team", "Value": "payments"}])
+    assert ws.cli("plan", "--detailed-exitcode").code == 0
+    live = client(sandbox).describe_delivery_sources()["deliverySources"]
+    assert sorted((s["name"], s["resourceArns"][0]) for s in live) == [("aaa-b1", b1), ("aaa-b2", b2)]
+
+    # the selector that delivers them is gone from the manifests: the other one takes them over
+    ws.write("sel.yaml", destination + "---\n" + selector("zzz", "{team: payments}"))
+    assert sorted(c[:2] for c in changes(ws)) == [
+        ("create", "Delivery/zzz-b1"),
+        ("create", "Delivery/zzz-b2"),
+        ("create", "DeliverySource/zzz-b1"),
+        ("create", "DeliverySource/zzz-b2"),
+        ("delete", "Delivery/aaa-b1"),
+        ("delete", "Delivery/aaa-b2"),
+        ("delete", "DeliverySource/aaa-b1"),
+        ("delete", "DeliverySource/aaa-b2"),
+    ]
+    assert ws.cli("apply", "--auto-approve").code == 0
+    assert ws.cli("plan", "--detailed-exitcode").code == 0
+
+
+def test_only_a_live_source_tagged_with_a_matching_selector_keeps_its_resource_there() -> None:
+    from reconciler.models import Kind, Resource, SelectorSpec
+    from reconciler.selectors import Selector, expand, live_names
+
+    arn = f"arn:aws:events:us-east-1:{A}:event-bus/b1"
+    spec = SelectorSpec.model_validate({"resourceType": "events:event-bus", "logType": "ERROR_LOGS",
+                                        "destination": "d"})  # fmt: skip
+    aaa, zzz = Selector("aaa", spec, "m.yaml:1"), Selector("zzz", spec, "m.yaml:9")
+    found = {("aaa", A, "us-east-1"): [(arn, {"t": "x"})], ("zzz", A, "us-east-1"): [(arn, {"t": "x"})]}
+    dest = Resource(Kind.DESTINATION, A, "us-east-1", "d", {"deliveryDestinationType": "CWL",
+                    "destinationResourceArn": f"arn:aws:logs:us-east-1:{A}:log-group:g"})  # fmt: skip
+
+    def taker(selector: str | None, selectors: list[Selector]) -> str:
+        live = Resource(Kind.SOURCE, A, "us-east-1", "zzz-b1", {"resourceArn": arn, "logType": "ERROR_LOGS"},
+                        selector=selector)  # fmt: skip
+        exp = expand(selectors, found, [dest], {}, live_names([live]))
+        (source,) = [r for r in exp.resources if r.kind is Kind.SOURCE]
+        return f"{source.selector}:{source.name}"
+
+    assert taker("zzz", [aaa, zzz]) == "zzz:zzz-b1"  # its live selector still matches: it keeps the resource
+    assert taker("zzz", [zzz, aaa]) == "zzz:zzz-b1"  # whatever the order of the inputs
+    assert taker(None, [aaa, zzz]) == "aaa:aaa-b1"  # hand-made, or made before the tag: first by name
+    assert taker("gone", [aaa, zzz]) == "aaa:aaa-b1"  # its selector was deleted
+    assert taker("zzz", [aaa]) == "aaa:aaa-b1"  # ... or no longer matches

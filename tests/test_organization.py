@@ -38,12 +38,14 @@ def org_with_accounts(box: Any) -> dict[str, str]:
     return ids
 
 
-def org_project(ws: Workspace, ids: dict[str, str], extra: str = "") -> None:
+def org_project(
+    ws: Workspace, ids: dict[str, str], extra: str = "", tags: str = "{logging: required}"
+) -> None:
     (ws.root / "reconciler.yaml").write_text(
         f'project: tests\nregion: us-east-1\naccount: "{A}"\n'
         "accounts:\n"
         f'  fromOrganization:\n    ous: [{ids["prod"]}]\n    exclude: ["{ids["excluded"]}"]\n'
-        "    roleName: reconciler-delivery\n    tags: {logging: required}\n"
+        f"    roleName: reconciler-delivery\n    tags: {tags}\n"
         f"{extra}manifests: manifests/\n"
     )
 
@@ -66,6 +68,46 @@ def test_accounts_from_organization_recursive_active_tagged_excluded(ws: Workspa
     assert sandbox.count("DescribeDeliverySources", want[0]) >= 1
     matrix = json.loads(ws.cli("scopes", "--format", "json").out)
     assert [m["account"] for m in matrix["include"]] == sorted([A, *want])
+
+
+def test_organization_tag_filters_take_any_of_several_values_or_any_value(
+    ws: Workspace, sandbox: Any
+) -> None:
+    ids = org_with_accounts(sandbox)
+    org = client(sandbox, "organizations")
+    status = org.create_account(AccountName="bare", Email="bare@example.com")  # no logging tag at all
+    ids["bare"] = str(status["CreateAccountStatus"]["AccountId"])
+    org.move_account(AccountId=ids["bare"], SourceParentId=ids["root"], DestinationParentId=ids["prod"])
+    ws.write("none.yaml", "")
+
+    def matrix() -> list[str]:
+        res = ws.cli("scopes", "--format", "json")
+        assert res.code == 0, res.err
+        return [m["account"] for m in json.loads(res.out)["include"]]
+
+    # the same forms as a selector's tag filters: any of several values ...
+    org_project(ws, ids, tags="{logging: [required, optional]}")
+    assert matrix() == sorted([A, ids["p1"], ids["t1"], ids["untagged"]])
+    org_project(ws, ids, tags="{logging: [optional]}")
+    assert matrix() == sorted([A, ids["untagged"]])
+    # ... and any value, which leaves out only the account without the key
+    org_project(ws, ids, tags="{logging: []}")
+    assert matrix() == sorted([A, ids["p1"], ids["t1"], ids["untagged"]])
+    plan = ws.cli("plan", "--no-color")
+    assert plan.code == 0, plan.err
+    want = sorted([ids["p1"], ids["t1"], ids["untagged"]])
+    assert f"accounts from AWS Organizations ({ids['prod']}): 3: {', '.join(want)}; excluded:" in plan.out
+    org_project(ws, ids, tags="{}")  # no filter: every active account
+    assert matrix() == sorted([A, ids["p1"], ids["t1"], ids["untagged"], ids["bare"]])
+    org_project(
+        ws, ids, tags="{logging: [required, 1]}"
+    )  # one line, as a selector's filter, not one per form
+    res = ws.cli("validate")
+    assert res.code == 1 and "Traceback" not in res.err
+    assert res.err.strip() == (
+        "error: reconciler.yaml:9: accounts.fromOrganization.tags: tag 'logging': 1 is not a tag value (quote "
+        "numbers and booleans in YAML); key: value, key: [any, of, these], or key: [] for any value"
+    )
 
 
 def test_explicit_account_entry_wins_over_the_organization(ws: Workspace, sandbox: Any) -> None:
@@ -376,7 +418,7 @@ def test_coverage_on_a_seeded_estate(ws: Workspace, sandbox: Any) -> None:
     doc = json.loads(before.out)
     assert doc["format_version"] == 1 and doc["totals"] == {"resources": 4, "covered": 0, "percent": 0.0}
     assert doc["selectors"] == [{"name": "pay-bus", "expected": 2, "delivered": 0, "percent": 0.0,
-                                 "missing": [f"{b1} ERROR_LOGS", f"{b2} ERROR_LOGS"]}]  # fmt: skip
+                                 "missing": [f"{b1} ERROR_LOGS", f"{b2} ERROR_LOGS"], "matched": 2}]  # fmt: skip
     assert ws.cli("apply", "--auto-approve").code == 0
     after = ws.cli("coverage", "--format", "json")
     assert after.code == 0, after.err
@@ -388,6 +430,7 @@ def test_coverage_on_a_seeded_estate(ws: Workspace, sandbox: Any) -> None:
         "delivered": 2,
         "percent": 100.0,
         "missing": [],
+        "matched": 2,
     }
     scope_a = next(s for s in doc["scopes"] if s["scope"] == f"{A}/us-east-1")
     assert scope_a["totals"] == {"resources": 3, "covered": 2, "percent": 66.7}

@@ -22,7 +22,7 @@ from reconciler.kinds.delivery import from_api as delivery_from_api
 from reconciler.kinds.destination import from_api as destination_from_api
 from reconciler.kinds.policy import from_api as policy_from_api
 from reconciler.kinds.source import from_api as source_from_api
-from reconciler.models import AccountAccess, Kind, Resource, destination_arn
+from reconciler.models import AccountAccess, Kind, Resource, TagFilter, destination_arn, tags_match
 from reconciler.policyeval import account_of_arn, region_of_arn
 from reconciler.verify import Observation
 from reconciler.writepath import Facts, Read, cwl_group_arn, firehose_parts, log_group_parts, s3_parts
@@ -521,8 +521,8 @@ class Api(Transport):
         tags = self._org_pages("ListTagsForResource", "Tags", account, ResourceId=account)
         return {t["Key"]: t["Value"] for t in tags}
 
-    def organization_accounts(self, parents: list[str], tags: dict[str, str]) -> list[dict[str, Any]]:
-        """The ACTIVE accounts under the given roots/OUs (recursively), with the given account tags.
+    def organization_accounts(self, parents: list[str], tags: TagFilter) -> list[dict[str, Any]]:
+        """The ACTIVE accounts under the given roots/OUs (recursively) whose tags match ``tags`` (as a selector's).
 
         ``ListAccountsForParent`` and ``ListChildren`` per parent, every parent of a level at once; when ``tags``
         filter, each account's ``ListTagsForResource`` starts as soon as the page naming it arrives, so the tag reads
@@ -562,8 +562,7 @@ class Api(Transport):
                 seen.update(nxt)
                 level = list(dict.fromkeys(nxt))
             for account, read in tag_reads.items():
-                have = read.result()
-                if any(have.get(k) != v for k, v in tags.items()):
+                if not tags_match(tags, read.result()):
                     del found[account]
         return [found[i] for i in sorted(found)]
 
