@@ -196,6 +196,13 @@ class _AccountClient:
         return call
 
 
+def _frozen(account: str, creds: dict[str, str]) -> botocore.credentials.ReadOnlyCredentials:
+    """An assumed role's credentials (as ``session.client`` takes them), as ``_AccountClient`` signs with them."""
+    return botocore.credentials.ReadOnlyCredentials(
+        creds["aws_access_key_id"], creds["aws_secret_access_key"], creds.get("aws_session_token"), account
+    )
+
+
 @dataclass
 class _Window:
     rate: float | None = None  # requests per second; None = unlimited
@@ -301,9 +308,8 @@ class Transport:
         self._base: boto3.Session | None = None
         self._clients: dict[tuple[str, str, str], Any] = {}
         self._http_sessions: dict[str, Any] = {}  # endpoint host -> the connection pool its clients share
-        self._per_call: boto3.Session | None = (
-            None  # signs with the calling account's assumed-role credentials
-        )
+        # the session of the clients assumed-role accounts share (each call signs as its account)
+        self._per_call: boto3.Session | None = None
         self._client_locks: dict[tuple[str, str, str], threading.Lock] = {}
         self._caller: str | None = None
         self.calls: Counter[str] = Counter()  # HTTP requests per operation, retries included
@@ -475,22 +481,23 @@ class Transport:
         of a megabyte, and at organisation scale there were two or more per scope (logs, the tagging API, the
         write path's services). Accounts reached by a profile, and the caller's own, keep a client each.
         """
-        session, creds = self.session_for(account)
-        if creds and service not in _PER_ACCOUNT_SERVICES:
-            shared = self._client_once(
-                ("*", region, service), lambda: self._raw_client(self._per_call_session(), service, region)
-            )
-            return _AccountClient(shared, self._frozen(account, creds))
-        return self._client_once(
-            (account, region, service), lambda: self._raw_client(session, service, region, creds)
-        )
+
+        def build() -> Any:
+            session, creds = self.session_for(account)
+            if creds and service not in _PER_ACCOUNT_SERVICES:
+                shared = self._client_once(
+                    ("*", region, service),
+                    lambda: self._raw_client(self._per_call_session(), service, region),
+                )
+                return _AccountClient(shared, _frozen(account, creds))
+            return self._raw_client(session, service, region, creds)
+
+        return self._client_once((account, region, service), build)
 
     def _per_call_session(self) -> boto3.Session:
         """A session whose credentials are the calling account's (``_PerCallCredentials``), sharing the base
         session's loaded models."""
-        loader = self._base_session()._session.get_component(
-            "data_loader"
-        )  # before the lock: it takes it too
+        loader = self._base_session()._session.get_component("data_loader")  # outside the lock: it takes it
         with self._lock:
             if self._per_call is None:
                 core = botocore.session.Session()
@@ -500,14 +507,6 @@ class Transport:
                 )
                 self._per_call = boto3.Session(botocore_session=core)
             return self._per_call
-
-    def _frozen(self, account: str, creds: dict[str, str]) -> botocore.credentials.ReadOnlyCredentials:
-        return botocore.credentials.ReadOnlyCredentials(
-            creds["aws_access_key_id"],
-            creds["aws_secret_access_key"],
-            creds.get("aws_session_token"),
-            account,
-        )
 
     # ---- error boundary
     def _call(
