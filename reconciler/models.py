@@ -174,10 +174,15 @@ def tag_filters(tags: TagFilter) -> list[dict[str, Any]]:
 
 
 def tags_match(tags: TagFilter, have: dict[str, str]) -> bool:
-    """``have`` carries every filtered key, with one of its values when the filter names any."""
-    return all(
-        f["Key"] in have and ("Values" not in f or have[f["Key"]] in f["Values"]) for f in tag_filters(tags)
-    )
+    """``have`` carries every filtered key, with one of its values when the filter names any (called per
+    discovered resource: it reads the filter as it is rather than building ``tag_filters``)."""
+    for key, want in tags.items():
+        if key not in have:
+            return False
+        values = [want] if isinstance(want, str) else want
+        if values and have[key] not in values:
+            return False
+    return True
 
 
 class Metadata(Strict):
