@@ -1,9 +1,10 @@
 """The project's accounts: the explicit ``accounts:`` entries plus ``accounts.fromOrganization`` resolved live.
 
 ``fromOrganization`` names organisational units (read recursively) or roots; their ACTIVE member accounts, less
-``exclude`` and filtered by account ``tags`` (the forms of a selector's tag filters), become accounts reached by assuming ``roleName`` in each. An explicit
-entry under ``accounts:`` wins over the resolved one; the caller's own account (the management or delegated
-administrator account, which has no such role) is used with the caller's credentials.
+``exclude`` and filtered by account ``tags`` (the forms of a selector's tag filters), become accounts reached by
+assuming ``roleName`` in each. An explicit entry under ``accounts:`` wins over the resolved one; the caller's own
+account (the management or delegated administrator account, which has no such role) is used with the caller's
+credentials.
 """
 
 from __future__ import annotations

@@ -141,9 +141,8 @@ class SandboxApp:
         self.default_account = default_account
         self.lock = threading.Lock()
         self.counts: Counter[tuple[str, str]] = Counter()
-        self.connections: set[tuple[str, str]] = (
-            set()
-        )  # client (address, port) pairs seen: TCP connections opened
+        # the (address, port) of every client connection a request came on: the TCP connections clients opened
+        self.connections: set[tuple[str, str]] = set()
         self.faults_injected: Counter[str] = Counter()
         self.faulted: Counter[tuple[str, str]] = Counter()  # (operation, account) -> answered with a fault
         self.apps: dict[str, Any] = {}  # X-Amz-Target service prefix -> moto's Flask app for it
