@@ -642,20 +642,30 @@ def emulator_overhead(box: Sandbox, n: int = 1000) -> dict[str, float]:
             "parallel16_ms": parallel}  # fmt: skip
 
 
+# Runs a command and writes its peak RSS (KiB) to a file. A process's peak counts the resident set of the process
+# it was spawned from until its exec (Linux records the pre-exec image's high-water mark), so a CLI started straight
+# from this process, after scenario XL's in-process plan, reported this process's 630 MB; started from this small
+# launcher it reports its own.
+_PEAK_RSS_LAUNCHER = (
+    "import resource, subprocess, sys\n"
+    "code = subprocess.call(sys.argv[2:])\n"
+    "open(sys.argv[1], 'w').write(str(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss))\n"
+    "sys.exit(code)\n"
+)
+
+
 def peak_rss_of_cli_plan(box: Sandbox, root: Path) -> tuple[float, float]:
     env = {**os.environ, "AWS_ENDPOINT_URL": box.url, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
            "AWS_DEFAULT_REGION": "us-east-1"}  # fmt: skip
+    peak = root / "peak-rss-kib"
     t = time.perf_counter()
-    child = subprocess.Popen([sys.executable, "-m", "reconciler", "plan", "--format", "json", "--detailed-exitcode"],
-                             cwd=root, env=env, stdout=subprocess.DEVNULL)  # fmt: skip
-    # this child's own peak (getrusage(RUSAGE_CHILDREN) is the largest of every child reaped so far: after scenario
-    # XL's plan it reported XL's peak for L's)
-    _, status, usage = os.wait4(child.pid, 0)
-    child.returncode = os.waitstatus_to_exitcode(status)
+    code = subprocess.call([sys.executable, "-c", _PEAK_RSS_LAUNCHER, str(peak), sys.executable, "-m", "reconciler",
+                            "plan", "--format", "json", "--detailed-exitcode"],
+                           cwd=root, env=env, stdout=subprocess.DEVNULL)  # fmt: skip
     wall = time.perf_counter() - t
-    if child.returncode not in (0, 2):
-        raise SystemExit(f"CLI plan failed with exit code {child.returncode}")
-    return usage.ru_maxrss / 1024.0, wall
+    if code not in (0, 2):
+        raise SystemExit(f"CLI plan failed with exit code {code}")
+    return int(peak.read_text()) / 1024.0, wall
 
 
 def change_out_of_band(box: Sandbox, sc: Scenario, share: float) -> int:
